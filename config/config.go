@@ -1,0 +1,401 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file. Field tags are the TOML keys.
+type Config struct {
+	DataDir       string `toml:"data_dir"`
+	PublicHost    string `toml:"public_host"`
+	ListenAddress string `toml:"listen_address"`
+	LogFormat     string `toml:"log_format"`
+
+	FTP     FTP     `toml:"ftp"`
+	SFTP    SFTP    `toml:"sftp"`
+	HTTP    HTTP    `toml:"http"`
+	TLS     TLS     `toml:"tls"`
+	Limits  Limits  `toml:"limits"`
+	Lockout Lockout `toml:"lockout"`
+}
+
+// FTP configures FTP with explicit FTPS, implicit FTPS and their data
+// connections.
+type FTP struct {
+	Enabled          bool              `toml:"enabled"`
+	Port             int               `toml:"port"`
+	ImplicitPort     int               `toml:"implicit_port"`
+	TLS              string            `toml:"tls"`
+	PassivePorts     string            `toml:"passive_ports"`
+	Active           bool              `toml:"active"`
+	ActiveSourcePort int               `toml:"active_source_port"`
+	TLSSessionReuse  string            `toml:"tls_session_reuse"`
+	PassiveOverride  []PassiveOverride `toml:"passive_override"`
+	passive          PortRange
+}
+
+// PassiveOverride gives clients from Networks another address in passive
+// replies; an empty Address means the server's own local address.
+type PassiveOverride struct {
+	Networks []string `toml:"networks"`
+	Address  string   `toml:"address"`
+	nets     []*net.IPNet
+}
+
+// SFTP configures the SSH server that carries the SFTP subsystem.
+type SFTP struct {
+	Enabled bool `toml:"enabled"`
+	Port    int  `toml:"port"`
+}
+
+// HTTP configures the web client and the REST API.
+type HTTP struct {
+	Enabled       bool  `toml:"enabled"`
+	Port          int   `toml:"port"`
+	HTTPSPort     int   `toml:"https_port"`
+	MaxUploadSize int64 `toml:"max_upload_size"`
+}
+
+// TLS names the certificate shared by FTPS and HTTPS.
+type TLS struct {
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// Limits bounds sessions for every protocol.
+type Limits struct {
+	MaxConnections      int      `toml:"max_connections"`
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
+	LoginTimeout        Duration `toml:"login_timeout"`
+	IdleTimeout         Duration `toml:"idle_timeout"`
+	ShutdownTimeout     Duration `toml:"shutdown_timeout"`
+}
+
+// Lockout refuses a client IP after too many failed logins, across every
+// protocol.
+type Lockout struct {
+	MaxFailures int      `toml:"max_failures"`
+	Window      Duration `toml:"window"`
+	Duration    Duration `toml:"duration"`
+}
+
+// Duration is a time.Duration written in TOML as a string such as "5m".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (examples: \"30s\", \"5m\"): %q", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as Go prints it.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// TLS modes for explicit FTPS on the control port.
+const (
+	TLSRequired = "required"
+	TLSOptional = "optional"
+	TLSOff      = "off"
+)
+
+// Default returns the configuration that ferry runs on without a file.
+func Default() *Config {
+	return &Config{
+		DataDir:   "ferry-data",
+		LogFormat: "text",
+		FTP: FTP{
+			Enabled:          true,
+			Port:             21,
+			ImplicitPort:     990,
+			TLS:              TLSRequired,
+			PassivePorts:     "28000-30000",
+			Active:           true,
+			ActiveSourcePort: -1,
+			TLSSessionReuse:  "required",
+		},
+		SFTP: SFTP{Enabled: true, Port: 22},
+		HTTP: HTTP{Enabled: true, Port: 80, HTTPSPort: 443},
+		Limits: Limits{
+			MaxConnections:      1000,
+			MaxConnectionsPerIP: 20,
+			LoginTimeout:        Duration{30 * time.Second},
+			IdleTimeout:         Duration{5 * time.Minute},
+			ShutdownTimeout:     Duration{30 * time.Second},
+		},
+		Lockout: Lockout{
+			MaxFailures: 10,
+			Window:      Duration{5 * time.Minute},
+			Duration:    Duration{15 * time.Minute},
+		},
+	}
+}
+
+// Load reads path over the defaults and validates the result. An empty
+// path yields the validated defaults.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		c := Default()
+		return c, c.Validate()
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes TOML over the defaults, refuses unknown keys and validates.
+func Parse(b []byte) (*Config, error) {
+	c := Default()
+	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(c)
+	if err != nil {
+		return nil, err
+	}
+	if un := md.Undecoded(); len(un) > 0 {
+		keys := make([]string, len(un))
+		for i, k := range un {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("unknown key %s", strings.Join(keys, ", "))
+	}
+	return c, c.Validate()
+}
+
+// KeyError names the configuration key at fault.
+type KeyError struct {
+	Key    string
+	Reason string
+}
+
+func (e *KeyError) Error() string { return e.Key + ": " + e.Reason }
+
+func keyErr(key, format string, a ...any) error {
+	return &KeyError{Key: key, Reason: fmt.Sprintf(format, a...)}
+}
+
+// PortRange is an inclusive range of TCP ports.
+type PortRange struct{ Low, High int }
+
+// ParsePortRange reads "LOW-HIGH" or a single port.
+func ParsePortRange(s string) (PortRange, error) {
+	lo, hi, found := strings.Cut(strings.TrimSpace(s), "-")
+	if !found {
+		hi = lo
+	}
+	l, err1 := strconv.Atoi(strings.TrimSpace(lo))
+	h, err2 := strconv.Atoi(strings.TrimSpace(hi))
+	if err1 != nil || err2 != nil {
+		return PortRange{}, fmt.Errorf("%q is not a port range such as \"28000-30000\"", s)
+	}
+	if l < 1 || l > 65535 || h < 1 || h > 65535 {
+		return PortRange{}, fmt.Errorf("%q: ports must be within 1-65535", s)
+	}
+	if h < l {
+		return PortRange{}, fmt.Errorf("%q is reversed: the low port comes first", s)
+	}
+	return PortRange{l, h}, nil
+}
+
+// Contains reports whether p is inside the range.
+func (r PortRange) Contains(p int) bool { return p >= r.Low && p <= r.High }
+
+// Size is the number of ports in the range.
+func (r PortRange) Size() int { return r.High - r.Low + 1 }
+
+func (r PortRange) String() string {
+	if r.Low == r.High {
+		return strconv.Itoa(r.Low)
+	}
+	return fmt.Sprintf("%d-%d", r.Low, r.High)
+}
+
+// PassiveRange is the validated ftp.passive_ports.
+func (f *FTP) PassiveRange() PortRange { return f.passive }
+
+// IPNets are the parsed networks of the override.
+func (o *PassiveOverride) IPNets() []*net.IPNet { return o.nets }
+
+// ActiveSource is the source port of active data connections for a control
+// port: RFC 959's L-1 when active_source_port is -1, 0 for any port.
+func (f *FTP) ActiveSource(controlPort int) int {
+	if f.ActiveSourcePort < 0 {
+		return controlPort - 1
+	}
+	return f.ActiveSourcePort
+}
+
+// Validate checks every value and names the first bad key.
+func (c *Config) Validate() error {
+	if strings.TrimSpace(c.DataDir) == "" {
+		return keyErr("data_dir", "must not be empty")
+	}
+	if c.ListenAddress != "" && net.ParseIP(c.ListenAddress) == nil {
+		return keyErr("listen_address", "%q is not an IP address (\"\" listens on every address)", c.ListenAddress)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return keyErr("log_format", "%q: must be text or json", c.LogFormat)
+	}
+	if strings.ContainsAny(c.PublicHost, " /:[]") && net.ParseIP(c.PublicHost) == nil {
+		return keyErr("public_host", "%q is neither an IP address nor a host name", c.PublicHost)
+	}
+	type used struct {
+		key  string
+		port int
+	}
+	var ports []used
+	port := func(key string, p int, zeroOff bool) error {
+		if zeroOff && p == 0 {
+			return nil
+		}
+		if p < 1 || p > 65535 {
+			if zeroOff {
+				return keyErr(key, "%d is out of range: use 1-65535, or 0 to turn it off", p)
+			}
+			return keyErr(key, "%d is out of range: use 1-65535", p)
+		}
+		for _, u := range ports {
+			if u.port == p {
+				return keyErr(key, "port %d is already used by %s", p, u.key)
+			}
+		}
+		ports = append(ports, used{key, p})
+		return nil
+	}
+	f := &c.FTP
+	if f.Enabled {
+		if err := port("ftp.port", f.Port, false); err != nil {
+			return err
+		}
+		if err := port("ftp.implicit_port", f.ImplicitPort, true); err != nil {
+			return err
+		}
+		switch f.TLS {
+		case TLSRequired, TLSOptional, TLSOff:
+		default:
+			return keyErr("ftp.tls", "%q: must be required, optional or off", f.TLS)
+		}
+		switch f.TLSSessionReuse {
+		case "required", "off":
+		default:
+			return keyErr("ftp.tls_session_reuse", "%q: must be required or off", f.TLSSessionReuse)
+		}
+		r, err := ParsePortRange(f.PassivePorts)
+		if err != nil {
+			return keyErr("ftp.passive_ports", "%v", err)
+		}
+		f.passive = r
+		if f.ActiveSourcePort < -1 || f.ActiveSourcePort > 65535 {
+			return keyErr("ftp.active_source_port", "%d: use -1 (control port - 1), 0 (any port) or 1-65535", f.ActiveSourcePort)
+		}
+		for i := range f.PassiveOverride {
+			o := &f.PassiveOverride[i]
+			key := fmt.Sprintf("ftp.passive_override[%d]", i)
+			if len(o.Networks) == 0 {
+				return keyErr(key+".networks", "must list at least one network")
+			}
+			o.nets = o.nets[:0]
+			for _, n := range o.Networks {
+				if !strings.Contains(n, "/") {
+					if ip := net.ParseIP(n); ip != nil {
+						if ip.To4() != nil {
+							n += "/32"
+						} else {
+							n += "/128"
+						}
+					}
+				}
+				_, ipn, err := net.ParseCIDR(n)
+				if err != nil {
+					return keyErr(key+".networks", "%q is not a network such as \"10.0.0.0/8\"", n)
+				}
+				o.nets = append(o.nets, ipn)
+			}
+			if o.Address != "" && strings.ContainsAny(o.Address, " /") {
+				return keyErr(key+".address", "%q is neither an IP address nor a host name", o.Address)
+			}
+		}
+	}
+	if c.SFTP.Enabled {
+		if err := port("sftp.port", c.SFTP.Port, false); err != nil {
+			return err
+		}
+	}
+	if c.HTTP.Enabled {
+		if err := port("http.port", c.HTTP.Port, true); err != nil {
+			return err
+		}
+		if err := port("http.https_port", c.HTTP.HTTPSPort, true); err != nil {
+			return err
+		}
+		if c.HTTP.Port == 0 && c.HTTP.HTTPSPort == 0 {
+			return keyErr("http.port", "both http.port and http.https_port are 0: set enabled = false instead")
+		}
+		if c.HTTP.MaxUploadSize < 0 {
+			return keyErr("http.max_upload_size", "must be 0 (no limit) or a size in bytes")
+		}
+	}
+	if f.Enabled {
+		r := f.passive
+		for _, u := range ports {
+			if r.Contains(u.port) {
+				return keyErr("ftp.passive_ports", "range %s overlaps port %d of %s", r, u.port, u.key)
+			}
+		}
+		if f.Active {
+			for _, cp := range []int{f.Port, f.ImplicitPort} {
+				if cp == 0 {
+					continue
+				}
+				src := f.ActiveSource(cp)
+				if src < 0 || src > 65535 {
+					return keyErr("ftp.active_source_port", "control port %d has no port below it; set a source port", cp)
+				}
+				if r.Contains(src) {
+					return keyErr("ftp.active_source_port", "source port %d lies inside ftp.passive_ports %s", src, r)
+				}
+			}
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return keyErr("tls.cert_file", "cert_file and key_file go together: set both or neither")
+	}
+	l := &c.Limits
+	if l.MaxConnections < 1 {
+		return keyErr("limits.max_connections", "must be at least 1")
+	}
+	if l.MaxConnectionsPerIP < 1 {
+		return keyErr("limits.max_connections_per_ip", "must be at least 1")
+	}
+	for key, d := range map[string]Duration{"limits.login_timeout": l.LoginTimeout, "limits.idle_timeout": l.IdleTimeout, "limits.shutdown_timeout": l.ShutdownTimeout} {
+		if d.Duration <= 0 {
+			return keyErr(key, "must be positive")
+		}
+	}
+	if c.Lockout.MaxFailures < 0 {
+		return keyErr("lockout.max_failures", "must be 0 (off) or more")
+	}
+	if c.Lockout.MaxFailures > 0 && (c.Lockout.Window.Duration <= 0 || c.Lockout.Duration.Duration <= 0) {
+		return keyErr("lockout.window", "window and duration must be positive when max_failures is set")
+	}
+	if !c.FTP.Enabled && !c.SFTP.Enabled && !c.HTTP.Enabled {
+		return errors.New("every protocol is disabled: enable at least one of ftp, sftp, http")
+	}
+	return nil
+}

@@ -1,0 +1,6 @@
+// Package listen computes the listener plan: every socket ferry listens on
+// and every source port it connects out from, each with its service and
+// purpose, derived from the configuration. The servers open exactly what the
+// plan says and the firewall planner prints exactly the same plan, so the
+// rules cannot drift from what `ferry serve` really does.
+package listen

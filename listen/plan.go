@@ -1,0 +1,139 @@
+package listen
+
+import (
+	"net"
+	"strconv"
+
+	"github.com/ferry-project/ferry/config"
+)
+
+// Service names a protocol endpoint that ferry offers.
+type Service string
+
+// The services of the design document.
+const (
+	FTP         Service = "ftp"           // FTP with explicit FTPS (AUTH TLS)
+	FTPImplicit Service = "ftps-implicit" // implicit FTPS
+	SFTP        Service = "sftp"
+	HTTP        Service = "http"
+	HTTPS       Service = "https"
+)
+
+// Kind says how a socket of the plan is used.
+type Kind string
+
+// Kinds of sockets.
+const (
+	// Control is a listening socket that clients connect to.
+	Control Kind = "control"
+	// Passive is the range of ports the server listens on for FTP passive
+	// data connections.
+	Passive Kind = "passive"
+	// Active is the source port of FTP active data connections, which the
+	// server opens to the client. Ports.Low == 0 means any source port.
+	Active Kind = "active"
+)
+
+// Entry is one socket, or one range of sockets, of the plan.
+type Entry struct {
+	Service Service
+	Kind    Kind
+	Ports   config.PortRange
+	// TLS says whether the connection is encrypted: "implicit" from the first
+	// byte, "explicit" after AUTH TLS (or "optional"), or "" for none.
+	TLS     string
+	Purpose string
+}
+
+// Plan is the listener plan of one configuration.
+type Plan struct {
+	// Address is the local address every listener binds ("" for all).
+	Address string
+	Entries []Entry
+}
+
+// New computes the plan for a validated configuration.
+func New(c *config.Config) Plan {
+	p := Plan{Address: c.ListenAddress}
+	one := func(port int) config.PortRange { return config.PortRange{Low: port, High: port} }
+	if f := c.FTP; f.Enabled {
+		explicit := "explicit"
+		switch f.TLS {
+		case config.TLSOff:
+			explicit = ""
+		case config.TLSOptional:
+			explicit = "optional"
+		}
+		p.Entries = append(p.Entries, Entry{FTP, Control, one(f.Port), explicit, "FTP control (explicit FTPS)"})
+		if f.ImplicitPort != 0 {
+			p.Entries = append(p.Entries, Entry{FTPImplicit, Control, one(f.ImplicitPort), "implicit", "implicit FTPS control"})
+		}
+		p.Entries = append(p.Entries, Entry{FTP, Passive, f.PassiveRange(), explicit, "FTP passive data"})
+		if f.ImplicitPort != 0 {
+			p.Entries = append(p.Entries, Entry{FTPImplicit, Passive, f.PassiveRange(), "implicit", "implicit FTPS passive data"})
+		}
+		if f.Active {
+			p.Entries = append(p.Entries, Entry{FTP, Active, one(f.ActiveSource(f.Port)), explicit, "FTP active data (server connects out)"})
+			if f.ImplicitPort != 0 {
+				p.Entries = append(p.Entries, Entry{FTPImplicit, Active, one(f.ActiveSource(f.ImplicitPort)), "implicit", "implicit FTPS active data (server connects out)"})
+			}
+		}
+	}
+	if c.SFTP.Enabled {
+		p.Entries = append(p.Entries, Entry{SFTP, Control, one(c.SFTP.Port), "ssh", "SFTP (SSH)"})
+	}
+	if h := c.HTTP; h.Enabled {
+		if h.Port != 0 {
+			purpose := "HTTP (redirects to HTTPS)"
+			if h.HTTPSPort == 0 {
+				purpose = "HTTP web client and API"
+			}
+			p.Entries = append(p.Entries, Entry{HTTP, Control, one(h.Port), "", purpose})
+		}
+		if h.HTTPSPort != 0 {
+			p.Entries = append(p.Entries, Entry{HTTPS, Control, one(h.HTTPSPort), "implicit", "HTTPS web client and API"})
+		}
+	}
+	return p
+}
+
+// Find returns the entry of a service and kind, if the plan has one.
+func (p Plan) Find(s Service, k Kind) (Entry, bool) {
+	for _, e := range p.Entries {
+		if e.Service == s && e.Kind == k {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Addr is the host:port a control listener of the plan binds.
+func (p Plan) Addr(e Entry) string {
+	return net.JoinHostPort(p.Address, strconv.Itoa(e.Ports.Low))
+}
+
+// Listen opens the control listener of one entry with a clear error when
+// the port is privileged or taken.
+func (p Plan) Listen(e Entry) (net.Listener, error) {
+	ln, err := net.Listen("tcp", p.Addr(e))
+	if err != nil {
+		return nil, BindError(e.Service, e.Ports.Low, keyFor(e), err)
+	}
+	return ln, nil
+}
+
+func keyFor(e Entry) string {
+	switch e.Service {
+	case FTP:
+		return "ftp.port"
+	case FTPImplicit:
+		return "ftp.implicit_port"
+	case SFTP:
+		return "sftp.port"
+	case HTTP:
+		return "http.port"
+	case HTTPS:
+		return "http.https_port"
+	}
+	return string(e.Service)
+}
