@@ -75,6 +75,7 @@ type Rule struct {
 	Purpose     string `json:"purpose"`
 
 	local, remotePorts config.PortRange // Low == 0: any
+	reply              bool             // the reverse flow of a stateless rule
 }
 
 // Forward is a port forward (DNAT) the NAT router in front of the server
@@ -109,8 +110,11 @@ type Ruleset struct {
 	forwardTo  string
 }
 
-// Plan computes the rules of one side for a validated configuration.
+// Plan computes the rules of one side for a configuration.
 func Plan(c *config.Config, o Options) (*Ruleset, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("firewall: %w", err)
+	}
 	if o.Side == "" {
 		o.Side = Server
 	}
@@ -129,6 +133,9 @@ func Plan(c *config.Config, o Options) (*Ruleset, error) {
 	server := "SERVER"
 	switch o.Side {
 	case Server:
+		if c.PublicHost != "" {
+			server = c.PublicHost
+		}
 	case Client:
 		server = o.Server
 		if server == "" {
@@ -287,6 +294,7 @@ func withReverse(rules []Rule) []Rule {
 			rev.Direction = Out
 		}
 		rev.Purpose = "replies: " + r.Purpose
+		rev.reply = true
 		out = append(out, r, rev)
 	}
 	return out

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/firewall"
+)
+
+func init() {
+	register("firewall", "print the firewall rules the configuration needs", runFirewall)
+}
+
+func runFirewall(args []string) error {
+	fs := flag.NewFlagSet("ferry firewall", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration `FILE` (default: embedded defaults)")
+	side := fs.String("side", "server", "whose firewall: server, client, or router (the NAT router's port forwards)")
+	server := fs.String("server", "", "client side: the server's `ADDR` (default: public_host)")
+	mode := fs.String("mode", "passive", "client side: FTP mode, passive or active")
+	activePorts := fs.String("active-ports", "1024-65535", "client side, active mode: the `LOW-HIGH` ports the client listens on")
+	forwardTo := fs.String("forward-to", "", "router side: the server's private `ADDR` (default: listen_address)")
+	format := fs.String("format", "table", "output: "+strings.Join(firewall.Formats, ", "))
+	stateless := fs.Bool("stateless", false, "also print every reply flow, for filters without connection tracking")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	ap, err := config.ParsePortRange(*activePorts)
+	if err != nil {
+		return fmt.Errorf("--active-ports: %w", err)
+	}
+	o := firewall.Options{
+		Side:        firewall.Side(*side),
+		Server:      *server,
+		Mode:        firewall.Mode(*mode),
+		ActivePorts: ap,
+		Stateless:   *stateless,
+		ForwardTo:   *forwardTo,
+	}
+	if o.Side == firewall.Server && cfg.ListenAddress == "" {
+		o.LocalAddrs = localAddrs()
+	}
+	rs, err := firewall.Plan(cfg, o)
+	if err != nil {
+		return err
+	}
+	return firewall.Render(os.Stdout, rs, *format)
+}
+
+// localAddrs lists this host's addresses, so the planner can warn when the
+// server sits on a private network without public_host.
+func localAddrs() []net.IP {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var ips []net.IP
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			ips = append(ips, n.IP)
+		}
+	}
+	return ips
+}
