@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ferry-project/ferry/auth"
+	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/store"
+	"golang.org/x/term"
+)
+
+func init() {
+	register("user", "manage users: add, list, del, passwd, key", runUser)
+}
+
+// userCommands holds the `ferry user` subcommands; files for other
+// subcommands add theirs from init.
+var userCommands = map[string]func(args []string) error{
+	"add":    userAdd,
+	"list":   userList,
+	"del":    userDel,
+	"passwd": userPasswd,
+}
+
+func runUser(args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: ferry user add|list|del|passwd|key ... [--config FILE]")
+	}
+	run, ok := userCommands[args[0]]
+	if !ok {
+		return fmt.Errorf("unknown subcommand %q: use add, list, del, passwd or key", args[0])
+	}
+	return run(args[1:])
+}
+
+// openStore loads the configuration and opens its user store.
+func openStore(cfgPath string) (*config.Config, *store.SQLite, error) {
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("data_dir: %w", err)
+	}
+	st, err := store.OpenSQLite(cfg.DataDir)
+	return cfg, st, err
+}
+
+// readPassword reads a password from standard input (--password-stdin) or
+// asks twice on the terminal without echo.
+func readPassword(fromStdin bool) (string, error) {
+	if fromStdin {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		pw := strings.TrimRight(line, "\r\n")
+		if pw == "" {
+			return "", errors.New("empty password on standard input")
+		}
+		return pw, nil
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return "", errors.New("no terminal to ask for a password: use --password-stdin")
+	}
+	fmt.Fprint(os.Stderr, "Password: ")
+	a, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(os.Stderr, "Again: ")
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", err
+	}
+	if string(a) != string(b) {
+		return "", errors.New("the two passwords differ")
+	}
+	if len(a) == 0 {
+		return "", errors.New("empty password")
+	}
+	return string(a), nil
+}
+
+func userAdd(args []string) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	home := fs.String("home", "", "home directory (default DATA_DIR/homes/NAME)")
+	keyFile := fs.String("key", "", "authorized_keys file with the user's SSH public keys")
+	readOnly := fs.Bool("read-only", false, "the user may read but not write, rename or delete")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return errors.New("usage: ferry user add NAME [--config FILE] [--password-stdin] [--home DIR] [--key FILE] [--read-only]")
+	}
+	name := rest[0]
+	if err := store.ValidName(name); err != nil {
+		return err
+	}
+	var keys []string
+	if *keyFile != "" {
+		b, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return err
+		}
+		if keys, err = auth.ParseKeys(b); err != nil {
+			return fmt.Errorf("%s: %w", *keyFile, err)
+		}
+	}
+	var hash string
+	if *pwStdin || *keyFile == "" {
+		pw, err := readPassword(*pwStdin)
+		if err != nil {
+			return err
+		}
+		if hash, err = auth.HashPassword(pw); err != nil {
+			return err
+		}
+	}
+	cfg, st, err := openStore(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	dir := *home
+	if dir == "" {
+		dir = filepath.Join(cfg.DataDir, "homes", name)
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("home: %w", err)
+	}
+	if err := st.Add(context.Background(), store.User{Name: name, PasswordHash: hash, Home: dir, ReadOnly: *readOnly, Keys: keys}); err != nil {
+		return err
+	}
+	fmt.Printf("added user %s (home %s)\n", name, dir)
+	return nil
+}
+
+func userList(args []string) error {
+	fs := flag.NewFlagSet("user list", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	_, st, err := openStore(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	users, err := st.List(context.Background())
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NAME\tACCESS\tPASSWORD\tKEYS\tHOME")
+	for _, u := range users {
+		access, pw := "read-write", "yes"
+		if u.ReadOnly {
+			access = "read-only"
+		}
+		if u.PasswordHash == "" {
+			pw = "no"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", u.Name, access, pw, len(u.Keys), u.Home)
+	}
+	return w.Flush()
+}
+
+// oneUser parses the flags of a subcommand that takes exactly one NAME.
+func oneUser(fs *flag.FlagSet, args []string) (string, error) {
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(rest) != 1 {
+		return "", fmt.Errorf("usage: ferry %s NAME [--config FILE]", fs.Name())
+	}
+	return rest[0], nil
+}
+
+func userDel(args []string) error {
+	fs := flag.NewFlagSet("user del", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file")
+	name, err := oneUser(fs, args)
+	if err != nil {
+		return err
+	}
+	_, st, err := openStore(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Delete(context.Background(), name); err != nil {
+		return err
+	}
+	fmt.Printf("deleted user %s (the home directory is kept)\n", name)
+	return nil
+}
+
+func userPasswd(args []string) error {
+	fs := flag.NewFlagSet("user passwd", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	name, err := oneUser(fs, args)
+	if err != nil {
+		return err
+	}
+	_, st, err := openStore(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Get(context.Background(), name); err != nil {
+		return err
+	}
+	pw, err := readPassword(*pwStdin)
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if err := st.SetPassword(context.Background(), name, hash); err != nil {
+		return err
+	}
+	fmt.Printf("password of %s changed\n", name)
+	return nil
+}

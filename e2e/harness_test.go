@@ -1,0 +1,317 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/listen"
+)
+
+// ferryBin is the ferry binary under test, built once by TestMain.
+var ferryBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ferry-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ferryBin = filepath.Join(dir, "ferry")
+	args := []string{"build", "-o", ferryBin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "../cmd/ferry")...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building ferry:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuffer collects a process's output safely for concurrent reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// server is one `ferry serve` process under test.
+type server struct {
+	t          *testing.T
+	Dir        string // the test's scratch directory
+	ConfigPath string
+	Cfg        *config.Config
+	cmd        *exec.Cmd
+	done       chan error
+	logs       *syncBuffer
+}
+
+// portFree reports whether a TCP port can be bound on loopback.
+func portFree(port int) bool {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+// freePort returns a currently free high TCP port on loopback.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// freeRange returns n consecutive free ports below the kernel's ephemeral
+// range, so that outgoing connections do not take them meanwhile.
+func freeRange(t testing.TB, n int) config.PortRange {
+	t.Helper()
+	for try := 0; try < 200; try++ {
+		lo := 20000 + rand.IntN(12000-n)
+		ok := true
+		for p := lo; p < lo+n && ok; p++ {
+			ok = portFree(p)
+		}
+		if ok {
+			return config.PortRange{Low: lo, High: lo + n - 1}
+		}
+	}
+	t.Fatal("no free port range")
+	return config.PortRange{}
+}
+
+// newServer prepares (but does not start) a server with every protocol on
+// free loopback ports, short timeouts and its own data directory; mutate
+// changes the configuration before it is written to a TOML file.
+func newServer(t *testing.T, mutate func(c *config.Config)) *server {
+	t.Helper()
+	dir := t.TempDir()
+	c := config.Default()
+	c.DataDir = filepath.Join(dir, "data")
+	c.ListenAddress = "127.0.0.1"
+	used := map[int]bool{}
+	port := func() int {
+		for {
+			if p := freePort(t); !used[p] {
+				used[p] = true
+				return p
+			}
+		}
+	}
+	c.FTP.Port, c.FTP.ImplicitPort, c.SFTP.Port, c.HTTP.Port, c.HTTP.HTTPSPort = port(), port(), port(), port(), port()
+	c.FTP.PassivePorts = freeRange(t, 40).String()
+	c.FTP.ActiveSourcePort = 0
+	c.Limits.ShutdownTimeout = config.Duration{Duration: 5 * time.Second}
+	if mutate != nil {
+		mutate(c)
+	}
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "ferry.toml")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("test config does not load: %v\n%s", err, buf.String())
+	}
+	s := &server{t: t, Dir: dir, ConfigPath: path, Cfg: parsed}
+	t.Cleanup(s.kill)
+	return s
+}
+
+// ferry runs a ferry subcommand against this server's configuration and
+// returns its combined output.
+func (s *server) ferry(stdin string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ferryBin, append(args, "--config", s.ConfigPath)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// addUser adds a user with a password and returns its home directory.
+func (s *server) addUser(name, password string, extra ...string) string {
+	s.t.Helper()
+	out, err := s.ferry(password+"\n", append([]string{"user", "add", name, "--password-stdin"}, extra...)...)
+	if err != nil {
+		s.t.Fatalf("ferry user add %s: %v\n%s", name, err, out)
+	}
+	home := filepath.Join(s.Cfg.DataDir, "homes", name)
+	for i, a := range extra {
+		if a == "--home" && i+1 < len(extra) {
+			home = extra[i+1]
+		}
+	}
+	abs, _ := filepath.Abs(home)
+	return abs
+}
+
+// start runs `ferry serve` and waits until every control port of the plan
+// accepts connections.
+func (s *server) start() {
+	s.t.Helper()
+	s.logs = &syncBuffer{}
+	s.cmd = exec.Command(ferryBin, "serve", "--config", s.ConfigPath)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.done = make(chan error, 1)
+	go func(cmd *exec.Cmd, done chan error) { done <- cmd.Wait() }(s.cmd, s.done)
+	plan := listen.New(s.Cfg)
+	deadline := time.Now().Add(30 * time.Second)
+	for _, e := range plan.Entries {
+		if e.Kind != listen.Control {
+			continue
+		}
+		addr := net.JoinHostPort(s.host(), strconv.Itoa(e.Ports.Low))
+		for {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case err := <-s.done:
+				s.t.Fatalf("ferry serve exited before listening on %s (%v):\n%s", addr, err, s.logs)
+			default:
+			}
+			if time.Now().After(deadline) {
+				s.t.Fatalf("ferry serve does not listen on %s:\n%s", addr, s.logs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// host is the address the server listens on, for clients to dial.
+func (s *server) host() string {
+	if s.Cfg.ListenAddress == "" || s.Cfg.ListenAddress == "0.0.0.0" {
+		return "127.0.0.1"
+	}
+	if s.Cfg.ListenAddress == "::" {
+		return "::1"
+	}
+	return s.Cfg.ListenAddress
+}
+
+// addr is host:port for one of the server's ports.
+func (s *server) addr(port int) string {
+	return net.JoinHostPort(s.host(), strconv.Itoa(port))
+}
+
+// stop sends SIGTERM and waits for a clean exit; it returns the exit error.
+func (s *server) stop() error {
+	s.t.Helper()
+	if s.cmd == nil {
+		return nil
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		s.cmd = nil
+		return err
+	case <-time.After(30 * time.Second):
+		s.kill()
+		s.t.Fatalf("ferry serve did not stop on SIGTERM:\n%s", s.logs)
+		return nil
+	}
+}
+
+func (s *server) kill() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Kill()
+		<-s.done
+		s.cmd = nil
+	}
+	if s.t.Failed() && s.logs != nil {
+		s.t.Logf("ferry serve log:\n%s", s.logs)
+	}
+}
+
+// Logs returns what the server has logged so far.
+func (s *server) Logs() string { return s.logs.String() }
+
+// waitLog waits until the server's log contains substr.
+func (s *server) waitLog(substr string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if strings.Contains(s.Logs(), substr) {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+// run runs an external client with a deadline and returns its combined
+// output.
+func run(t *testing.T, stdin string, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// need fails the test when a client program is missing: CI installs them
+// all, so a missing one is a broken machine, not a reason to skip.
+func need(t *testing.T, programs ...string) {
+	t.Helper()
+	for _, p := range programs {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Fatalf("%s is not installed (.ci/run installs it): %v", p, err)
+		}
+	}
+}
+
+// randomBytes returns n reproducible pseudo-random bytes.
+func randomBytes(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
