@@ -80,7 +80,7 @@ func New(o Options) (*Server, error) {
 		IdleTimeout:       idle,
 		ErrorLog:          errLog,
 	}
-	if o.TLS != nil {
+	if o.Config.HTTP.HTTPSPort != 0 {
 		t := o.TLS.Clone()
 		t.NextProtos = []string{"h2", "http/1.1"}
 		s.https.TLSConfig = t
@@ -101,7 +101,7 @@ func New(o Options) (*Server, error) {
 // ServeHTTPS serves the site over TLS on ln until Shutdown, after which it
 // returns http.ErrServerClosed.
 func (s *Server) ServeHTTPS(ln net.Listener) error {
-	if s.https.TLSConfig == nil {
+	if s.cfg.HTTP.HTTPSPort == 0 {
 		return errors.New("web: HTTPS is off (http.https_port = 0)")
 	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "tls", true)
