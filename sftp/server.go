@@ -1,0 +1,434 @@
+package sftp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferry-project/ferry/auth"
+	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/limit"
+	"github.com/ferry-project/ferry/store"
+	"github.com/ferry-project/ferry/vfs"
+	"golang.org/x/crypto/ssh"
+)
+
+// Options are the shared services the SSH server uses.
+type Options struct {
+	Config  *config.Config
+	Auth    *auth.Authenticator
+	Limiter *limit.Limiter
+	Log     *slog.Logger
+}
+
+// Server accepts SSH connections and serves SFTP to authenticated users.
+type Server struct {
+	o        Options
+	log      *slog.Logger
+	hostKeys []hostKey
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	closing   bool
+	wg        sync.WaitGroup
+}
+
+// Algorithms: no SHA-1 key exchange or MAC, no CBC.
+var (
+	kexAlgos = []string{ssh.KeyExchangeMLKEM768X25519, ssh.KeyExchangeCurve25519,
+		ssh.KeyExchangeECDHP256, ssh.KeyExchangeECDHP384, ssh.KeyExchangeECDHP521}
+	ciphers = []string{ssh.CipherAES128GCM, ssh.CipherAES256GCM, ssh.CipherChaCha20Poly1305,
+		ssh.CipherAES128CTR, ssh.CipherAES192CTR, ssh.CipherAES256CTR}
+	macs         = []string{ssh.HMACSHA256ETM, ssh.HMACSHA512ETM}
+	userKeyAlgos = []string{ssh.KeyAlgoED25519, ssh.KeyAlgoSKED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoSKECDSA256,
+		ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256}
+)
+
+// Permission extensions that carry the authenticated account from the
+// auth callbacks to the session.
+const (
+	extUser     = "ferry-user"
+	extHome     = "ferry-home"
+	extReadOnly = "ferry-read-only"
+	extMethod   = "ferry-method"
+)
+
+// New loads the host keys from the data directory, generating them on
+// first start, and logs their fingerprints.
+func New(o Options) (*Server, error) {
+	if o.Config == nil || o.Auth == nil || o.Limiter == nil {
+		return nil, errors.New("sftp: Options need Config, Auth and Limiter")
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	keys, err := loadHostKeys(o.Config.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		log.Info("sftp host key", "fingerprint", k.fingerprint)
+	}
+	return &Server{o: o, log: log, hostKeys: keys, listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{}}, nil
+}
+
+// Serve accepts connections on ln until it is closed. After Shutdown it
+// returns nil.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing || errors.Is(err, net.ErrClosed) {
+				if closing {
+					return nil
+				}
+				return err
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("sftp: accept: %w", err)
+		}
+		backoff = 0
+		s.accept(nc)
+	}
+}
+
+// accept applies the lockout and connection limits, then runs the
+// connection in its own goroutine.
+func (s *Server) accept(nc net.Conn) {
+	ip := remoteIP(nc)
+	log := s.log.With("proto", "sftp", "remote", nc.RemoteAddr().String())
+	if locked, until := s.o.Auth.Lockout.Locked(ip); locked {
+		log.Warn("sftp connection refused: address locked out", "until", until.Format(time.RFC3339))
+		nc.Close()
+		return
+	}
+	release, err := s.o.Limiter.Acquire(ip)
+	if err != nil {
+		log.Warn("sftp connection refused", "err", err)
+		nc.Close()
+		return
+	}
+	c := &conn{ip: ip, log: log}
+	c.Conn = nc
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		release()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer release()
+		defer func() {
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+		s.handle(c)
+	}()
+}
+
+func remoteIP(c net.Conn) net.IP {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP
+	}
+	host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+	return net.ParseIP(host)
+}
+
+// Shutdown stops accepting, closes sessions as soon as they have no file
+// open, and closes whatever is left when ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	s.mu.Unlock()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		for c := range s.conns {
+			if c.busy.Load() == 0 {
+				c.Close()
+			}
+		}
+		s.mu.Unlock()
+		if n == 0 {
+			s.wg.Wait()
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			s.mu.Lock()
+			for c := range s.conns {
+				c.Close()
+			}
+			s.mu.Unlock()
+			s.wg.Wait()
+			return ctx.Err()
+		}
+	}
+}
+
+// conn is one client connection. Reads and writes mark it active for the
+// idle timeout.
+type conn struct {
+	net.Conn
+	ip   net.IP
+	log  *slog.Logger
+	busy atomic.Int32 // open file handles over all its sessions
+	last atomic.Int64 // unix nanoseconds of the last read or write
+
+	authTried  bool // a method other than "none" was tried
+	pwCounted  bool // a failed password already counted toward the lockout
+	authMethod string
+}
+
+func (c *conn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.last.Store(time.Now().UnixNano())
+	return n, err
+}
+
+func (c *conn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.last.Store(time.Now().UnixNano())
+	return n, err
+}
+
+// watchIdle closes the connection after idle without traffic. It uses a
+// timer rather than a goroutine, so an idle session costs no stack.
+func (c *conn) watchIdle(idle time.Duration) *time.Timer {
+	var t *time.Timer
+	t = time.AfterFunc(idle, func() {
+		since := time.Since(time.Unix(0, c.last.Load()))
+		if since >= idle {
+			c.log.Info("sftp idle timeout", "idle", idle.String())
+			c.Close()
+			return
+		}
+		t.Reset(idle - since)
+	})
+	return t
+}
+
+func (s *Server) serverConfig(c *conn) *ssh.ServerConfig {
+	ctx := context.Background()
+	cfg := &ssh.ServerConfig{
+		Config:                  ssh.Config{KeyExchanges: kexAlgos, Ciphers: ciphers, MACs: macs},
+		PublicKeyAuthAlgorithms: userKeyAlgos,
+		ServerVersion:           "SSH-2.0-ferry",
+		MaxAuthTries:            6,
+		PasswordCallback: func(m ssh.ConnMetadata, pass []byte) (*ssh.Permissions, error) {
+			u, err := s.o.Auth.Password(ctx, c.ip, m.User(), string(pass))
+			if err != nil {
+				if errors.Is(err, auth.ErrDenied) {
+					c.pwCounted = true
+				}
+				c.log.Warn("sftp login failed", "user", m.User(), "method", "password", "err", err)
+				return nil, err
+			}
+			c.authMethod = "password"
+			return perms(u), nil
+		},
+		PublicKeyCallback: func(m ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			u, err := s.o.Auth.PublicKey(ctx, c.ip, m.User(), key)
+			if err != nil {
+				return nil, err
+			}
+			c.authMethod = "publickey " + ssh.FingerprintSHA256(key)
+			return perms(u), nil
+		},
+		AuthLogCallback: func(_ ssh.ConnMetadata, method string, _ error) {
+			if method != "none" {
+				c.authTried = true
+			}
+		},
+	}
+	for _, k := range s.hostKeys {
+		cfg.AddHostKey(k.signer)
+	}
+	return cfg
+}
+
+func perms(u store.User) *ssh.Permissions {
+	ro := ""
+	if u.ReadOnly {
+		ro = "1"
+	}
+	return &ssh.Permissions{Extensions: map[string]string{extUser: u.Name, extHome: u.Home, extReadOnly: ro}}
+}
+
+// handle runs one connection: handshake and authentication within the
+// login timeout, then its channels until the client leaves.
+func (s *Server) handle(c *conn) {
+	lim := s.o.Config.Limits
+	start := time.Now()
+	c.last.Store(start.UnixNano())
+	c.SetDeadline(start.Add(lim.LoginTimeout.Duration))
+	sc, chans, reqs, err := ssh.NewServerConn(c, s.serverConfig(c))
+	if err != nil {
+		c.Close()
+		if c.authTried {
+			if !c.pwCounted {
+				// Only keys were offered and none matched: one failed login.
+				s.o.Auth.Lockout.Fail(c.ip)
+			}
+			c.log.Warn("sftp login failed: no method succeeded", "err", err)
+		} else {
+			c.log.Info("sftp connection closed before login", "err", err)
+		}
+		return
+	}
+	defer sc.Close()
+	c.SetDeadline(time.Time{})
+	user := sc.Permissions.Extensions[extUser]
+	log := c.log.With("user", user)
+	log.Info("sftp login", "method", c.authMethod, "client", string(sc.ClientVersion()))
+	idle := c.watchIdle(lim.IdleTimeout.Duration)
+	defer idle.Stop()
+	go ssh.DiscardRequests(reqs) // global requests: tcpip-forward and the like are refused
+
+	var wg sync.WaitGroup
+	var sessions int
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			log.Warn("sftp channel refused", "type", nc.ChannelType())
+			nc.Reject(ssh.Prohibited, "only the sftp subsystem is available")
+			continue
+		}
+		if sessions >= maxSessionsPerConn {
+			nc.Reject(ssh.ResourceShortage, "too many sessions on this connection")
+			continue
+		}
+		ch, creqs, err := nc.Accept()
+		if err != nil {
+			continue
+		}
+		sessions++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.channel(sc, c, ch, creqs, log)
+		}()
+	}
+	wg.Wait()
+	log.Info("sftp logout", "duration", time.Since(start).Round(time.Millisecond).String())
+}
+
+const maxSessionsPerConn = 10
+
+// channel answers a session channel's requests: the "sftp" subsystem is
+// started, every other request (shell, exec, pty, agent, X11) is refused.
+func (s *Server) channel(sc *ssh.ServerConn, c *conn, ch ssh.Channel, reqs <-chan *ssh.Request, log *slog.Logger) {
+	defer ch.Close()
+	done := make(chan struct{})
+	started := false
+	for {
+		select {
+		case req, ok := <-reqs:
+			if !ok {
+				if started {
+					<-done
+				}
+				return
+			}
+			if req.Type == "subsystem" && !started && subsystemName(req.Payload) == "sftp" {
+				started = true
+				req.Reply(true, nil)
+				go func() {
+					defer close(done)
+					s.sftp(sc, c, ch, log)
+				}()
+				continue
+			}
+			if req.Type != "env" {
+				log.Info("sftp request refused", "type", req.Type, "detail", requestDetail(req))
+			}
+			req.Reply(false, nil)
+		case <-done:
+			go ssh.DiscardRequests(reqs)
+			return
+		}
+	}
+}
+
+func subsystemName(payload []byte) string {
+	d := decoder{b: payload}
+	name := d.str()
+	if d.err != nil {
+		return ""
+	}
+	return name
+}
+
+// requestDetail names the subsystem or command a refused request asked for.
+func requestDetail(req *ssh.Request) string {
+	if req.Type != "subsystem" && req.Type != "exec" {
+		return ""
+	}
+	s := subsystemName(req.Payload)
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// sftp runs the subsystem over ch with the user's vfs, then reports an
+// exit status so the client sees a clean end.
+func (s *Server) sftp(sc *ssh.ServerConn, c *conn, ch ssh.Channel, log *slog.Logger) {
+	ext := sc.Permissions.Extensions
+	f, err := vfs.New(ext[extHome], ext[extReadOnly] == "1")
+	if err != nil {
+		log.Error("sftp home unavailable", "err", err)
+		ch.SendRequest("exit-status", false, []byte{0, 0, 0, 1})
+		return
+	}
+	defer f.Close()
+	err = newSession(f, ext[extUser], ch, log, &c.busy).serve()
+	status := byte(0)
+	if err != nil {
+		log.Warn("sftp session ended with an error", "err", err)
+		status = 1
+	}
+	ch.SendRequest("exit-status", false, []byte{0, 0, 0, status})
+	ch.CloseWrite()
+}
