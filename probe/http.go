@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/ferry-project/ferry/listen"
 )
@@ -18,9 +19,16 @@ func (p *prober) http(ctx context.Context) {
 	if p.e.Service == listen.HTTPS {
 		scheme = "https"
 	}
+	// connected tells a port that does not answer from a server that
+	// accepts the connection but does not respond.
+	var connected atomic.Bool
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return p.dial(ctx, addr)
+			c, err := p.dial(ctx, addr)
+			if err == nil {
+				connected.Store(true)
+			}
+			return c, err
 		},
 		TLSClientConfig:   p.tlsConfig(),
 		DisableKeepAlives: true,
@@ -41,7 +49,11 @@ func (p *prober) http(ctx context.Context) {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		p.add("connect", Fail, "%s: %s", p.addr(), explain(err))
+		if connected.Load() {
+			p.add("GET /", Fail, "connected to %s, but: %v", p.addr(), err)
+		} else {
+			p.add("connect", Fail, "%s: %s", p.addr(), explain(err))
+		}
 		return
 	}
 	io.Copy(io.Discard, resp.Body) //nolint:errcheck // only the status matters

@@ -597,3 +597,44 @@ func TestReportOutputs(t *testing.T) {
 		t.Errorf("json round trip: %v %+v", err, back)
 	}
 }
+
+// TestSilentServer: a port that accepts but never speaks is reported as
+// such, not as a firewall drop.
+func TestSilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	defer func() { ln.Close(); <-done }()
+	port := ln.Addr().(*net.TCPAddr).Port
+	c := config.Default()
+	c.FTP.Enabled, c.SFTP.Enabled = false, false
+	c.HTTP.Port, c.HTTP.HTTPSPort = 0, port
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	rep := Run(context.Background(), Options{Host: "127.0.0.1", Config: c, Timeout: time.Second})
+	if r := find(t, rep, "GET /"); r.Status != Fail || !strings.Contains(r.Detail, "connected to") {
+		t.Errorf("silent HTTPS server: %+v", r)
+	}
+	c = ftpConfig(t, port, 0, config.TLSRequired)
+	rep = Run(context.Background(), Options{Host: "127.0.0.1", Config: c, Timeout: time.Second})
+	if r := find(t, rep, "greeting"); r.Status != Fail || !strings.Contains(r.Detail, "timeout") {
+		t.Errorf("silent FTP server: %+v", r)
+	}
+}
