@@ -1,0 +1,307 @@
+package ftpc
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/ferry-project/ferry/ftp/wire"
+)
+
+// Security is how a connection uses TLS.
+type Security int
+
+const (
+	// Plain never starts TLS.
+	Plain Security = iota
+	// Opportunistic starts TLS with AUTH TLS when FEAT lists it.
+	Opportunistic
+	// Explicit requires AUTH TLS to succeed.
+	Explicit
+	// Implicit speaks TLS from the first byte.
+	Implicit
+)
+
+// Config describes one connection.
+type Config struct {
+	// Addr is the server's host:port.
+	Addr     string
+	Security Security
+	// TLS is used for the control and every data connection. It must set
+	// ServerName; a ClientSessionCache is added when missing, since data
+	// connections resume the control connection's session through it.
+	TLS *tls.Config
+	// Active makes the server connect to the client for data.
+	Active bool
+	// ActiveAddress is the address advertised in EPRT/PORT; invalid means
+	// the control connection's local address.
+	ActiveAddress netip.Addr
+	// ActivePortLow and ActivePortHigh bound the listening ports in
+	// active mode; zero means any free port.
+	ActivePortLow, ActivePortHigh int
+	// Timeout bounds connecting and each wait for a reply or a data
+	// connection; data transfers themselves are bounded per read/write.
+	Timeout time.Duration
+	// Trace receives the dialogue; the argument of PASS is hidden.
+	Trace io.Writer
+}
+
+// Conn is a logged-in control connection.
+type Conn struct {
+	cfg     Config
+	ctrl    net.Conn
+	r       *bufio.Reader
+	tls     bool
+	feat    map[string]string
+	noEPSV  bool
+	noEPRT  bool
+	busy    bool // a data transfer is open
+	resumed bool // the last TLS data connection resumed the session
+}
+
+// Error is a failure reply from the server.
+type Error struct {
+	Cmd   string // the command, without its argument for PASS
+	Reply wire.Reply
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("ftp: %s: %s", e.Cmd, e.Reply.Error()) }
+
+// Code returns the reply code of an *Error in err's chain, or 0.
+func Code(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reply.Code
+	}
+	return 0
+}
+
+// ErrTLSRequired is returned when Explicit security meets a server that
+// refuses AUTH TLS.
+var ErrTLSRequired = errors.New("ftp: the server does not offer TLS (AUTH TLS refused)")
+
+// Dial connects, reads the greeting and negotiates TLS as cfg asks. The
+// caller then calls Login.
+func Dial(cfg Config) (*Conn, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.Security != Plain {
+		if cfg.TLS == nil || cfg.TLS.ServerName == "" {
+			return nil, errors.New("ftp: TLS needs a tls.Config with ServerName")
+		}
+		cfg.TLS = cfg.TLS.Clone()
+		if cfg.TLS.ClientSessionCache == nil {
+			cfg.TLS.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+		}
+	}
+	d := net.Dialer{Timeout: cfg.Timeout}
+	nc, err := d.Dial("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("ftp: connect %s: %w", cfg.Addr, err)
+	}
+	c := &Conn{cfg: cfg, ctrl: nc, r: bufio.NewReader(nc)}
+	if cfg.Security == Implicit {
+		if err := c.startTLS(); err != nil {
+			nc.Close()
+			return nil, err
+		}
+	}
+	greet, err := c.read()
+	if err != nil {
+		c.ctrl.Close()
+		return nil, fmt.Errorf("ftp: greeting from %s: %w", cfg.Addr, err)
+	}
+	if greet.Code != 220 {
+		c.ctrl.Close()
+		return nil, &Error{Cmd: "connect", Reply: greet}
+	}
+	if err := c.negotiate(); err != nil {
+		c.ctrl.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// negotiate reads FEAT and upgrades to TLS when asked.
+func (c *Conn) negotiate() error {
+	c.readFeat()
+	switch c.cfg.Security {
+	case Opportunistic:
+		if _, ok := c.feat["AUTH"]; !ok || !strings.Contains(strings.ToUpper(c.feat["AUTH"]), "TLS") {
+			return nil
+		}
+	case Explicit:
+	default:
+		return nil
+	}
+	rep, err := c.cmd("AUTH TLS")
+	if err != nil {
+		return err
+	}
+	if rep.Code != 234 {
+		return fmt.Errorf("%w: %s", ErrTLSRequired, rep.Error())
+	}
+	if err := c.startTLS(); err != nil {
+		return err
+	}
+	// RFC 4217: features may differ once protected.
+	c.readFeat()
+	return nil
+}
+
+func (c *Conn) readFeat() {
+	c.feat = map[string]string{}
+	rep, err := c.cmd("FEAT")
+	if err != nil || rep.Code != 211 {
+		return
+	}
+	for _, l := range rep.Lines[1 : len(rep.Lines)-1] {
+		name, arg, _ := strings.Cut(strings.TrimSpace(l), " ")
+		c.feat[strings.ToUpper(name)] = arg
+	}
+}
+
+// Feature reports whether FEAT listed name, and its argument.
+func (c *Conn) Feature(name string) (string, bool) {
+	v, ok := c.feat[strings.ToUpper(name)]
+	return v, ok
+}
+
+func (c *Conn) startTLS() error {
+	tc := tls.Client(c.ctrl, c.cfg.TLS)
+	tc.SetDeadline(time.Now().Add(c.cfg.Timeout))
+	if err := tc.Handshake(); err != nil {
+		return fmt.Errorf("ftp: TLS with %s: %w", c.cfg.Addr, err)
+	}
+	tc.SetDeadline(time.Time{})
+	c.ctrl = tc
+	c.r = bufio.NewReader(tc)
+	c.tls = true
+	return nil
+}
+
+// TLS reports whether the control connection is protected.
+func (c *Conn) TLS() bool { return c.tls }
+
+// Login sends USER and PASS, then sets binary type and, with TLS, PBSZ 0
+// and PROT P so that data connections are protected too.
+func (c *Conn) Login(user, pass string) error {
+	rep, err := c.cmd("USER " + user)
+	if err != nil {
+		return err
+	}
+	if rep.Code == 331 || rep.Code == 332 {
+		if rep, err = c.cmd("PASS " + pass); err != nil {
+			return err
+		}
+	}
+	if rep.Code != 230 && rep.Code != 202 {
+		return &Error{Cmd: "login", Reply: rep}
+	}
+	if c.tls {
+		if _, err := c.expect("PBSZ 0", 200); err != nil {
+			return err
+		}
+		if _, err := c.expect("PROT P", 200); err != nil {
+			return err
+		}
+	}
+	_, err = c.expect("TYPE I", 200)
+	return err
+}
+
+func (c *Conn) trace(dir, line string) {
+	if c.cfg.Trace == nil {
+		return
+	}
+	if strings.HasPrefix(strings.ToUpper(line), "PASS ") {
+		line = "PASS ****"
+	}
+	fmt.Fprintf(c.cfg.Trace, "%s %s\n", dir, line)
+}
+
+// send writes one command line.
+func (c *Conn) send(line string) error {
+	if strings.ContainsAny(line, "\r\n\x00") {
+		return fmt.Errorf("ftp: control character in command %q", strings.SplitN(line, " ", 2)[0])
+	}
+	c.trace(">", line)
+	c.ctrl.SetWriteDeadline(time.Now().Add(c.cfg.Timeout))
+	_, err := io.WriteString(c.ctrl, line+"\r\n")
+	if err != nil {
+		return fmt.Errorf("ftp: sending %s: %w", verb(line), err)
+	}
+	return nil
+}
+
+// read reads one reply within the timeout.
+func (c *Conn) read() (wire.Reply, error) {
+	return c.readWithin(c.cfg.Timeout)
+}
+
+func (c *Conn) readWithin(d time.Duration) (wire.Reply, error) {
+	if d > 0 {
+		c.ctrl.SetReadDeadline(time.Now().Add(d))
+	} else {
+		c.ctrl.SetReadDeadline(time.Time{})
+	}
+	rep, err := wire.ReadReply(c.r)
+	if err != nil {
+		return rep, fmt.Errorf("ftp: reading reply: %w", err)
+	}
+	if c.cfg.Trace != nil {
+		for _, l := range rep.Lines {
+			c.trace("<", fmt.Sprintf("%d %s", rep.Code, l))
+		}
+	}
+	return rep, nil
+}
+
+// cmd sends a command and returns its final reply (skipping 1xx marks).
+func (c *Conn) cmd(line string) (wire.Reply, error) {
+	if err := c.send(line); err != nil {
+		return wire.Reply{}, err
+	}
+	for {
+		rep, err := c.read()
+		if err != nil || rep.Code >= 200 {
+			return rep, err
+		}
+	}
+}
+
+// expect runs a command and wants one of the codes.
+func (c *Conn) expect(line string, codes ...int) (wire.Reply, error) {
+	rep, err := c.cmd(line)
+	if err != nil {
+		return rep, err
+	}
+	for _, code := range codes {
+		if rep.Code == code {
+			return rep, nil
+		}
+	}
+	return rep, &Error{Cmd: verb(line), Reply: rep}
+}
+
+func verb(line string) string {
+	if v, _, _ := strings.Cut(line, " "); strings.EqualFold(v, "PASS") {
+		return "PASS"
+	}
+	return line
+}
+
+// Quit ends the session politely and closes the connection.
+func (c *Conn) Quit() error {
+	if !c.busy {
+		c.cmd("QUIT")
+	}
+	return c.ctrl.Close()
+}

@@ -1,0 +1,338 @@
+package ftpc
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/ferry-project/ferry/ftp/wire"
+)
+
+// ErrBusy is returned when a command needs the control connection while a
+// data transfer is still open.
+var ErrBusy = errors.New("ftp: a transfer is still open on this connection")
+
+// openData sets up a data connection (passive or active), sends the
+// transfer command and returns the connection once the server has
+// answered 1xx, TLS-protected when the control connection is.
+func (c *Conn) openData(command string) (net.Conn, error) {
+	if c.busy {
+		return nil, ErrBusy
+	}
+	if c.cfg.Active {
+		return c.openActive(command)
+	}
+	return c.openPassive(command)
+}
+
+func (c *Conn) peerIP() netip.Addr {
+	ap, _ := netip.ParseAddrPort(c.ctrl.RemoteAddr().String())
+	return ap.Addr().Unmap()
+}
+
+func (c *Conn) localIP() netip.Addr {
+	ap, _ := netip.ParseAddrPort(c.ctrl.LocalAddr().String())
+	return ap.Addr().Unmap()
+}
+
+// passiveAddr asks for a passive port, EPSV first and PASV when the server
+// does not know EPSV. The data connection always goes to the control
+// connection's peer: a PASV address pointing elsewhere would let a server
+// (or whoever rewrote the reply) aim the client at a third host.
+func (c *Conn) passiveAddr() (string, error) {
+	if !c.noEPSV {
+		rep, err := c.cmd("EPSV")
+		if err != nil {
+			return "", err
+		}
+		if rep.Code == 229 {
+			port, err := wire.ParseEPSV(rep.Text())
+			if err != nil {
+				return "", fmt.Errorf("ftp: EPSV: %w", err)
+			}
+			return net.JoinHostPort(c.peerIP().String(), strconv.Itoa(int(port))), nil
+		}
+		if rep.Code < 500 {
+			return "", &Error{Cmd: "EPSV", Reply: rep}
+		}
+		c.noEPSV = true
+	}
+	rep, err := c.expect("PASV", 227)
+	if err != nil {
+		return "", err
+	}
+	ap, err := wire.ParsePASV(rep.Text())
+	if err != nil {
+		return "", fmt.Errorf("ftp: PASV: %w", err)
+	}
+	return net.JoinHostPort(c.peerIP().String(), strconv.Itoa(int(ap.Port()))), nil
+}
+
+func (c *Conn) openPassive(command string) (net.Conn, error) {
+	addr, err := c.passiveAddr()
+	if err != nil {
+		return nil, err
+	}
+	d := net.Dialer{Timeout: c.cfg.Timeout}
+	dc, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("ftp: passive data connection to %s: %w", addr, err)
+	}
+	if err := c.startTransfer(command); err != nil {
+		dc.Close()
+		return nil, err
+	}
+	return c.protect(dc)
+}
+
+// startTransfer sends the transfer command and waits for its 1xx mark.
+func (c *Conn) startTransfer(command string) error {
+	if err := c.send(command); err != nil {
+		return err
+	}
+	rep, err := c.read()
+	if err != nil {
+		return err
+	}
+	if rep.Code >= 200 {
+		return &Error{Cmd: verb(command), Reply: rep}
+	}
+	c.busy = true
+	return nil
+}
+
+// protect wraps a data connection in TLS when the control connection has
+// it. The shared session cache and ServerName make the handshake resume
+// the control session.
+func (c *Conn) protect(dc net.Conn) (net.Conn, error) {
+	if !c.tls {
+		return dc, nil
+	}
+	tc := tls.Client(dc, c.cfg.TLS)
+	tc.SetDeadline(time.Now().Add(c.cfg.Timeout))
+	if err := tc.Handshake(); err != nil {
+		dc.Close()
+		c.finish()
+		return nil, fmt.Errorf("ftp: TLS on the data connection: %w", err)
+	}
+	tc.SetDeadline(time.Time{})
+	c.resumed = tc.ConnectionState().DidResume
+	if !c.resumed {
+		c.trace("*", "data connection TLS session NOT resumed")
+	}
+	return tc, nil
+}
+
+// DataResumed reports whether the last TLS data connection resumed the
+// control connection's TLS session.
+func (c *Conn) DataResumed() bool { return c.resumed }
+
+// finish reads the final reply of a transfer after its data connection
+// closed.
+func (c *Conn) finish() error {
+	if !c.busy {
+		return nil
+	}
+	c.busy = false
+	rep, err := c.read()
+	if err != nil {
+		return err
+	}
+	if rep.Code != 226 && rep.Code != 250 {
+		return &Error{Cmd: "transfer", Reply: rep}
+	}
+	return nil
+}
+
+// listenActive opens the listener for active mode on a port in the
+// configured range (tried from a random start, so parallel clients do not
+// collide).
+func (c *Conn) listenActive() (net.Listener, error) {
+	host := c.localIP().String()
+	if c.cfg.ActiveAddress.IsValid() && c.cfg.ActiveAddress.Unmap() != c.localIP() {
+		// Behind NAT the advertised address is not ours: listen on every
+		// address so the forwarded connection arrives.
+		host = ""
+	}
+	lo, hi := c.cfg.ActivePortLow, c.cfg.ActivePortHigh
+	if lo == 0 {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return nil, fmt.Errorf("ftp: active listen: %w", err)
+		}
+		return ln, nil
+	}
+	n := hi - lo + 1
+	start := rand.IntN(n)
+	var last error
+	for i := 0; i < n; i++ {
+		p := lo + (start+i)%n
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err == nil {
+			return ln, nil
+		}
+		last = err
+	}
+	return nil, fmt.Errorf("ftp: active listen: no free port in %d-%d: %w", lo, hi, last)
+}
+
+func (c *Conn) openActive(command string) (net.Conn, error) {
+	ln, err := c.listenActive()
+	if err != nil {
+		return nil, err
+	}
+	defer ln.Close()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	adv := c.cfg.ActiveAddress
+	if !adv.IsValid() {
+		adv = c.localIP()
+	}
+	if err := c.announce(netip.AddrPortFrom(adv.Unmap(), port)); err != nil {
+		return nil, err
+	}
+	if err := c.startTransfer(command); err != nil {
+		return nil, err
+	}
+	peer := c.peerIP()
+	deadline := time.Now().Add(c.cfg.Timeout)
+	for {
+		ln.(*net.TCPListener).SetDeadline(deadline)
+		dc, err := ln.Accept()
+		if err != nil {
+			c.ctrl.Close()
+			return nil, fmt.Errorf("ftp: waiting for the server's active data connection on port %d: %w", port, err)
+		}
+		from, _ := netip.ParseAddrPort(dc.RemoteAddr().String())
+		if from.Addr().Unmap() != peer {
+			// Not the server: someone racing for the port.
+			c.trace("*", "refused data connection from "+from.String())
+			dc.Close()
+			continue
+		}
+		return c.protect(dc)
+	}
+}
+
+// announce sends EPRT, or PORT when the server does not know EPRT.
+func (c *Conn) announce(ap netip.AddrPort) error {
+	if !c.noEPRT {
+		rep, err := c.cmd("EPRT " + wire.FormatEPRT(ap))
+		if err != nil {
+			return err
+		}
+		if rep.Code == 200 {
+			return nil
+		}
+		if rep.Code < 500 || rep.Code == 522 && ap.Addr().Is6() {
+			return &Error{Cmd: "EPRT", Reply: rep}
+		}
+		c.noEPRT = true
+	}
+	arg, err := wire.FormatPORT(ap)
+	if err != nil {
+		return err
+	}
+	_, err = c.expect("PORT "+arg, 200)
+	return err
+}
+
+// dataStream is an open download or upload; Close ends the data
+// connection and returns the server's verdict.
+type dataStream struct {
+	c       *Conn
+	dc      net.Conn
+	idle    time.Duration
+	done    bool
+	written bool // an upload: Close must end it gracefully
+}
+
+func (s *dataStream) Read(b []byte) (int, error) {
+	s.dc.SetReadDeadline(time.Now().Add(s.idle))
+	n, err := s.dc.Read(b)
+	if err != nil && isCleanEnd(err) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (s *dataStream) Write(b []byte) (int, error) {
+	s.written = true
+	s.dc.SetWriteDeadline(time.Now().Add(s.idle))
+	return s.dc.Write(b)
+}
+
+func (s *dataStream) Close() error {
+	if s.done {
+		return nil
+	}
+	s.done = true
+	if s.written {
+		s.endUpload()
+	}
+	cerr := s.dc.Close()
+	err := s.c.finish()
+	if err == nil && cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+		err = fmt.Errorf("ftp: closing data connection: %w", cerr)
+	}
+	return err
+}
+
+// endUpload signals the end of an upload (TLS close_notify, then TCP FIN)
+// and waits for the server to close its side. Closing at once could
+// discard data the server sent meanwhile (TLS 1.3 session tickets), and a
+// socket closed with unread data resets the connection, which the server
+// takes for a failed upload.
+func (s *dataStream) endUpload() {
+	cw, ok := s.dc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	s.dc.SetReadDeadline(time.Now().Add(s.idle))
+	io.Copy(io.Discard, s.dc)
+}
+
+// isCleanEnd accepts a server that closes the TCP connection without a
+// TLS close_notify; the size check after the transfer catches truncation.
+func isCleanEnd(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func (c *Conn) stream(command string) (*dataStream, error) {
+	dc, err := c.openData(command)
+	if err != nil {
+		return nil, err
+	}
+	return &dataStream{c: c, dc: dc, idle: c.cfg.Timeout}, nil
+}
+
+// Retr downloads path from offset on (REST before RETR).
+func (c *Conn) Retr(path string, offset int64) (io.ReadCloser, error) {
+	if offset > 0 {
+		if _, err := c.expect("REST "+strconv.FormatInt(offset, 10), 350); err != nil {
+			return nil, err
+		}
+	}
+	return c.stream("RETR " + path)
+}
+
+// Stor uploads path. With offset > 0 it continues a partial file: REST
+// offset and STOR (RFC 3659), or APPE when the server refuses REST.
+func (c *Conn) Stor(path string, offset int64) (io.WriteCloser, error) {
+	if offset == 0 {
+		return c.stream("STOR " + path)
+	}
+	rep, err := c.cmd("REST " + strconv.FormatInt(offset, 10))
+	if err != nil {
+		return nil, err
+	}
+	if rep.Code == 350 {
+		return c.stream("STOR " + path)
+	}
+	return c.stream("APPE " + path)
+}

@@ -1,0 +1,222 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// httpConn is a Conn over ferry's REST API (/api/v1/files).
+type httpConn struct {
+	base       string // scheme://host:port
+	user, pass string
+	hc         *http.Client
+}
+
+const apiFiles = "/api/v1/files"
+
+func dialHTTP(t Target, o *Options) (Conn, error) {
+	user, pass, err := o.credentials(t, false)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		TLSClientConfig:       o.tlsConfig(t),
+		TLSHandshakeTimeout:   o.timeout(),
+		ResponseHeaderTimeout: o.timeout(),
+		ForceAttemptHTTP2:     true,
+	}
+	c := &httpConn{
+		base: t.Scheme + "://" + t.Addr(),
+		user: user, pass: pass,
+		hc: &http.Client{
+			Transport: tr,
+			// A redirect would resend the credentials elsewhere; ferry's
+			// HTTP port redirects to HTTPS, which the user should name.
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				return withKind(ErrUsage, fmt.Errorf("server redirects to %s; use that URL", req.URL.Redacted()))
+			},
+		},
+	}
+	// One authenticated request checks the connection, the trust and the
+	// credentials before any transfer starts.
+	resp, err := c.do(http.MethodHead, "/", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	return c, nil
+}
+
+func (c *httpConn) url(p string, query url.Values) string {
+	u := c.base + apiFiles + (&url.URL{Path: "/" + strings.TrimPrefix(p, "/")}).EscapedPath()
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	return u
+}
+
+// do sends one request and turns a failure status into an error carrying
+// the server's JSON message.
+func (c *httpConn) do(method, p string, query url.Values, body io.Reader, hdr ...string) (*http.Response, error) {
+	req, err := http.NewRequest(method, c.url(p, query), body)
+	if err != nil {
+		return nil, withKind(ErrUsage, fmt.Errorf("http: %s %s: %w", method, p, err))
+	}
+	req.SetBasicAuth(c.user, c.pass)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if errors.Is(err, ErrTrust) || errors.Is(err, ErrUsage) {
+			return nil, err
+		}
+		return nil, withKind(ErrConnect, fmt.Errorf("http: %s %s: %w", method, p, err))
+	}
+	if resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var msg struct {
+		Error string `json:"error"`
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if json.Unmarshal(raw, &msg) != nil || msg.Error == "" {
+		msg.Error = http.StatusText(resp.StatusCode)
+	}
+	err = fmt.Errorf("http: %s %s: %d %s", method, p, resp.StatusCode, msg.Error)
+	if resp.StatusCode == http.StatusUnauthorized {
+		return nil, withKind(ErrAuth, err)
+	}
+	return nil, withKind(ErrRemote, err)
+}
+
+type apiEntry struct {
+	Name     string    `json:"name"`
+	Type     string    `json:"type"`
+	Size     int64     `json:"size"`
+	Modified time.Time `json:"modified"`
+}
+
+func (c *httpConn) List(p string) ([]Entry, error) {
+	resp, err := c.do(http.MethodGet, p, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		return nil, withKind(ErrRemote, fmt.Errorf("http: %s is not a folder", p))
+	}
+	var l struct {
+		Entries []apiEntry `json:"entries"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+		return nil, withKind(ErrRemote, fmt.Errorf("http: listing %s: %w", p, err))
+	}
+	out := make([]Entry, 0, len(l.Entries))
+	for _, e := range l.Entries {
+		out = append(out, Entry{Name: e.Name, Size: e.Size, ModTime: e.Modified, Dir: e.Type == "dir"})
+	}
+	return out, nil
+}
+
+// Stat finds p in its parent's listing: the only answer of the API that
+// tells a folder from a file that happens to hold JSON.
+func (c *httpConn) Stat(p string) (Entry, error) {
+	clean := path.Clean("/" + p)
+	if clean == "/" {
+		return Entry{Name: "/", Dir: true}, nil
+	}
+	es, err := c.List(path.Dir(clean))
+	if err != nil {
+		return Entry{}, err
+	}
+	for _, e := range es {
+		if e.Name == path.Base(clean) {
+			return e, nil
+		}
+	}
+	return Entry{}, withKind(ErrRemote, fmt.Errorf("http: %s: no such file or folder", p))
+}
+
+func (c *httpConn) Open(p string, offset int64) (io.ReadCloser, error) {
+	var hdr []string
+	if offset > 0 {
+		hdr = []string{"Range", "bytes=" + strconv.FormatInt(offset, 10) + "-"}
+	}
+	resp, err := c.do(http.MethodGet, p, nil, nil, hdr...)
+	if err != nil {
+		return nil, err
+	}
+	if offset > 0 && resp.StatusCode != http.StatusPartialContent {
+		resp.Body.Close()
+		return nil, withKind(ErrRemote, fmt.Errorf("http: server ignored the range request for %s (status %d)", p, resp.StatusCode))
+	}
+	return resp.Body, nil
+}
+
+// ErrNoResume is returned by Create when the protocol cannot continue a
+// partial upload; the transfer then sends the whole file.
+var ErrNoResume = errors.New("resuming an upload is not possible over this protocol")
+
+// Create streams the body of a PUT; the API stores uploads atomically, so
+// an upload cannot be continued.
+func (c *httpConn) Create(p string, offset int64) (io.WriteCloser, error) {
+	if offset > 0 {
+		return nil, ErrNoResume
+	}
+	pr, pw := io.Pipe()
+	w := &httpUpload{pw: pw, done: make(chan error, 1)}
+	go func() {
+		resp, err := c.do(http.MethodPut, p, nil, pr, "Content-Type", "application/octet-stream")
+		if err == nil {
+			resp.Body.Close()
+		}
+		pr.CloseWithError(err)
+		w.done <- err
+	}()
+	return w, nil
+}
+
+type httpUpload struct {
+	pw   *io.PipeWriter
+	done chan error
+}
+
+func (u *httpUpload) Write(b []byte) (int, error) { return u.pw.Write(b) }
+
+func (u *httpUpload) Close() error {
+	u.pw.Close()
+	return <-u.done
+}
+
+func (c *httpConn) simple(method, p string, q url.Values) error {
+	resp, err := c.do(method, p, q, nil)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+func (c *httpConn) Remove(p string) error    { return c.simple(http.MethodDelete, p, nil) }
+func (c *httpConn) RemoveDir(p string) error { return c.simple(http.MethodDelete, p, nil) }
+func (c *httpConn) Mkdir(p string) error {
+	return c.simple(http.MethodPost, p, url.Values{"op": {"mkdir"}})
+}
+func (c *httpConn) Rename(from, to string) error {
+	return c.simple(http.MethodPost, from, url.Values{"op": {"rename"}, "to": {to}})
+}
+
+func (c *httpConn) Close() error {
+	c.hc.CloseIdleConnections()
+	return nil
+}

@@ -1,0 +1,327 @@
+package client
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// sftpConn is a Conn over SFTP.
+type sftpConn struct {
+	ssh *ssh.Client
+	c   *sftp.Client
+}
+
+func dialSFTP(t Target, o *Options) (Conn, error) {
+	name := t.User
+	if o.User != "" {
+		name = o.User
+	}
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	auths, closeAgent, err := o.sshAuth(t, name)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAgent()
+	hostKey, algos, err := o.hostKeyCallback(t)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &ssh.ClientConfig{
+		User:              name,
+		Auth:              auths,
+		HostKeyCallback:   hostKey,
+		HostKeyAlgorithms: algos,
+		Timeout:           o.timeout(),
+	}
+	sc, err := ssh.Dial("tcp", t.Addr(), cfg)
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrTrust):
+			return nil, err
+		case strings.Contains(err.Error(), "unable to authenticate"):
+			return nil, withKind(ErrAuth, fmt.Errorf("sftp: login as %s at %s refused: %w", name, t.Addr(), err))
+		}
+		return nil, withKind(ErrConnect, fmt.Errorf("sftp: %s: %w", t.Addr(), err))
+	}
+	c, err := sftp.NewClient(sc, sftp.UseConcurrentWrites(true), sftp.UseConcurrentReads(true))
+	if err != nil {
+		sc.Close()
+		return nil, withKind(ErrConnect, fmt.Errorf("sftp: starting the sftp subsystem on %s: %w", t.Addr(), err))
+	}
+	return &sftpConn{ssh: sc, c: c}, nil
+}
+
+// sshAuth lists the authentication methods in the order OpenSSH tries
+// them: the identity file, the agent, then password and keyboard-
+// interactive. The returned func closes the agent connection.
+func (o *Options) sshAuth(t Target, name string) ([]ssh.AuthMethod, func(), error) {
+	var auths []ssh.AuthMethod
+	done := func() {}
+	if o.Identity != "" {
+		signer, err := o.loadIdentity()
+		if err != nil {
+			return nil, nil, err
+		}
+		auths = append(auths, ssh.PublicKeys(signer))
+	}
+	if sock := os.Getenv("SSH_AUTH_SOCK"); sock != "" {
+		if ac, err := net.Dial("unix", sock); err == nil {
+			auths = append(auths, ssh.PublicKeysCallback(agent.NewClient(ac).Signers))
+			done = func() { ac.Close() }
+		}
+	}
+	password := func() (string, error) {
+		if t.HasPass {
+			return t.Password, nil
+		}
+		if o.Password != "" {
+			return o.Password, nil
+		}
+		if o.Prompt == nil {
+			return "", errors.New("no password: set FERRY_PASSWORD or run on a terminal")
+		}
+		return o.Prompt(fmt.Sprintf("password for %s@%s: ", name, t.Host))
+	}
+	auths = append(auths, ssh.PasswordCallback(password),
+		ssh.KeyboardInteractive(func(_, _ string, questions []string, echos []bool) ([]string, error) {
+			answers := make([]string, len(questions))
+			for i, q := range questions {
+				if echos[i] || !strings.Contains(strings.ToLower(q), "password") {
+					return nil, fmt.Errorf("unsupported keyboard-interactive question %q", q)
+				}
+				p, err := password()
+				if err != nil {
+					return nil, err
+				}
+				answers[i] = p
+			}
+			return answers, nil
+		}))
+	return auths, done, nil
+}
+
+func (o *Options) loadIdentity() (ssh.Signer, error) {
+	pem, err := os.ReadFile(o.Identity)
+	if err != nil {
+		return nil, withKind(ErrLocal, fmt.Errorf("identity: %w", err))
+	}
+	signer, err := ssh.ParsePrivateKey(pem)
+	var missing *ssh.PassphraseMissingError
+	if errors.As(err, &missing) {
+		if o.Prompt == nil {
+			return nil, withKind(ErrAuth, fmt.Errorf("identity %s is encrypted and there is no terminal to ask for its passphrase", o.Identity))
+		}
+		pass, perr := o.Prompt(fmt.Sprintf("passphrase for %s: ", o.Identity))
+		if perr != nil {
+			return nil, withKind(ErrAuth, fmt.Errorf("reading passphrase: %w", perr))
+		}
+		signer, err = ssh.ParsePrivateKeyWithPassphrase(pem, []byte(pass))
+	}
+	if err != nil {
+		return nil, withKind(ErrAuth, fmt.Errorf("identity %s: %w", o.Identity, err))
+	}
+	return signer, nil
+}
+
+// sshKnownHostsPath is the OpenSSH known_hosts file the client checks.
+func (o *Options) sshKnownHostsPath() string {
+	if o.SSHKnownHosts != "" {
+		return o.SSHKnownHosts
+	}
+	return filepath.Join(homeDir(), ".ssh", "known_hosts")
+}
+
+// hostKeyCallback checks host keys with OpenSSH's known_hosts semantics
+// and accepts a new host on first use (StrictHostKeyChecking=accept-new).
+// It also returns the host key algorithms to ask for, so that a host known
+// by an Ed25519 key is not reported as changed because it offered RSA.
+func (o *Options) hostKeyCallback(t Target) (ssh.HostKeyCallback, []string, error) {
+	if o.Insecure {
+		return ssh.InsecureIgnoreHostKey(), nil, nil
+	}
+	file := o.sshKnownHostsPath()
+	if err := ensureFile(file); err != nil {
+		return nil, nil, withKind(ErrTrust, fmt.Errorf("known hosts %s: %w", file, err))
+	}
+	check, err := knownhosts.New(file)
+	if err != nil {
+		return nil, nil, withKind(ErrTrust, fmt.Errorf("known hosts %s: %w", file, err))
+	}
+	algos := knownAlgorithms(check, t.Addr())
+	cb := func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+		err := check(hostname, remote, key)
+		var ke *knownhosts.KeyError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &ke) && len(ke.Want) > 0:
+			w := ke.Want[0]
+			return withKind(ErrTrust, fmt.Errorf("WARNING: the host key of %s has CHANGED (known %s key at %s:%d, now %s %s). "+
+				"Someone may be intercepting the connection. If the server's key was replaced on purpose, "+
+				"remove that line and connect again", hostname, w.Key.Type(), w.Filename, w.Line, key.Type(), ssh.FingerprintSHA256(key)))
+		case errors.As(err, &ke):
+			line := knownhosts.Line([]string{knownhosts.Normalize(hostname)}, key)
+			if err := appendLine(file, line); err != nil {
+				return withKind(ErrTrust, fmt.Errorf("recording host key of %s: %w", hostname, err))
+			}
+			o.notice("host %s is new; trusting its %s key %s on first use, recorded in %s", hostname, key.Type(), ssh.FingerprintSHA256(key), file)
+			return nil
+		}
+		return withKind(ErrTrust, err)
+	}
+	return cb, algos, nil
+}
+
+// knownAlgorithms asks the known_hosts checker which key types it holds
+// for addr, by offering it a key it cannot know.
+func knownAlgorithms(check ssh.HostKeyCallback, addr string) []string {
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil
+	}
+	probe, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		return nil
+	}
+	tcp, _ := net.ResolveTCPAddr("tcp", addr)
+	var ke *knownhosts.KeyError
+	if !errors.As(check(addr, tcp, probe), &ke) {
+		return nil
+	}
+	var algos []string
+	for _, k := range ke.Want {
+		switch k.Key.Type() {
+		case ssh.KeyAlgoRSA:
+			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
+		default:
+			algos = append(algos, k.Key.Type())
+		}
+	}
+	return algos
+}
+
+func ensureFile(file string) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(file, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func appendLine(file, line string) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(f, line+"\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func sftpErr(op, p string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return withKind(ErrRemote, fmt.Errorf("sftp: %s %s: %w", op, p, err))
+}
+
+func toEntry(fi fs.FileInfo) Entry {
+	return Entry{Name: fi.Name(), Size: fi.Size(), ModTime: fi.ModTime(), Dir: fi.IsDir()}
+}
+
+func (s *sftpConn) List(p string) ([]Entry, error) {
+	fis, err := s.c.ReadDir(p)
+	if err != nil {
+		return nil, sftpErr("list", p, err)
+	}
+	out := make([]Entry, 0, len(fis))
+	for _, fi := range fis {
+		out = append(out, toEntry(fi))
+	}
+	return out, nil
+}
+
+func (s *sftpConn) Stat(p string) (Entry, error) {
+	fi, err := s.c.Stat(p)
+	if err != nil {
+		return Entry{}, sftpErr("stat", p, err)
+	}
+	return toEntry(fi), nil
+}
+
+func (s *sftpConn) Open(p string, offset int64) (io.ReadCloser, error) {
+	f, err := s.c.Open(p)
+	if err != nil {
+		return nil, sftpErr("open", p, err)
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		f.Close()
+		return nil, sftpErr("seek", p, err)
+	}
+	return f, nil
+}
+
+func (s *sftpConn) Create(p string, offset int64) (io.WriteCloser, error) {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if offset > 0 {
+		flags = os.O_WRONLY
+	}
+	f, err := s.c.OpenFile(p, flags)
+	if err != nil {
+		return nil, sftpErr("create", p, err)
+	}
+	if offset > 0 {
+		// Continue exactly where the partial file ends, never past it.
+		if err := f.Truncate(offset); err != nil {
+			f.Close()
+			return nil, sftpErr("truncate", p, err)
+		}
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			f.Close()
+			return nil, sftpErr("seek", p, err)
+		}
+	}
+	return f, nil
+}
+
+func (s *sftpConn) Remove(p string) error    { return sftpErr("rm", p, s.c.Remove(p)) }
+func (s *sftpConn) RemoveDir(p string) error { return sftpErr("rmdir", p, s.c.RemoveDirectory(p)) }
+func (s *sftpConn) Mkdir(p string) error     { return sftpErr("mkdir", p, s.c.Mkdir(p)) }
+
+func (s *sftpConn) Rename(from, to string) error {
+	if _, ok := s.c.HasExtension("posix-rename@openssh.com"); ok {
+		return sftpErr("mv", from, s.c.PosixRename(from, to))
+	}
+	return sftpErr("mv", from, s.c.Rename(from, to))
+}
+
+func (s *sftpConn) Close() error {
+	err := s.c.Close()
+	if e := s.ssh.Close(); err == nil && e != nil && !errors.Is(e, net.ErrClosed) {
+		err = e
+	}
+	return err
+}
