@@ -1,0 +1,395 @@
+package ftp
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferry-project/ferry/vfs"
+)
+
+// transfer is one data transfer in flight.
+type transfer struct {
+	verb, path string
+	ctx        context.Context
+	cancel     context.CancelFunc
+	done       chan struct{}
+	aborted    atomic.Bool
+	bytes      atomic.Int64
+	pasv       *passive
+	active     netip.AddrPort
+	protP      bool
+
+	mu   sync.Mutex
+	conn net.Conn
+}
+
+// abort stops the transfer from outside (ABOR, session end, shutdown).
+func (x *transfer) abort() {
+	x.aborted.Store(true)
+	x.cancel()
+	x.mu.Lock()
+	if x.conn != nil {
+		x.conn.Close()
+	}
+	x.mu.Unlock()
+}
+
+func (x *transfer) setConn(c net.Conn) {
+	x.mu.Lock()
+	x.conn = c
+	x.mu.Unlock()
+	if x.aborted.Load() {
+		c.Close()
+	}
+}
+
+func (x *transfer) mode() string {
+	if x.pasv != nil {
+		return "passive"
+	}
+	return "active"
+}
+
+// localError marks a failure on the server's side (disk), answered 451
+// rather than 426.
+type localError struct{ err error }
+
+func (e localError) Error() string { return e.err.Error() }
+func (e localError) Unwrap() error { return e.err }
+
+// job is what a transfer does once the data connection is up: send or
+// receive, then finish (close the file, publish or discard an upload).
+type job struct {
+	opening string // the 150 text
+	send    io.Reader
+	recv    io.Writer
+	finish  func(x *transfer, err error) error
+	ok      string // the 226 text
+}
+
+// prepare takes the data connection the client set up for one transfer,
+// or replies why there is none.
+func (s *session) prepare(verb, p string) *transfer {
+	if s.pasv == nil && !s.active.IsValid() {
+		s.reply(425, "Use PASV, EPSV, PORT or EPRT first")
+		return nil
+	}
+	if s.tlsRequired() && !s.protP {
+		s.dropData()
+		s.reply(521, "Data connections must be protected on this server: send PBSZ 0 and PROT P")
+		return nil
+	}
+	x := &transfer{verb: verb, path: p, pasv: s.pasv, active: s.active, protP: s.protP, done: make(chan struct{})}
+	s.pasv, s.active = nil, netip.AddrPort{}
+	if x.pasv != nil && !x.pasv.claim() {
+		s.reply(425, "The passive port expired unused: send PASV or EPSV again")
+		return nil
+	}
+	x.ctx, x.cancel = context.WithCancel(context.Background())
+	return x
+}
+
+// release frees what prepare took when the transfer does not start.
+func (x *transfer) release() {
+	if x.pasv != nil {
+		x.pasv.release()
+	}
+	x.cancel()
+}
+
+// start runs the transfer in its own goroutine; the session goroutine
+// keeps reading commands (ABOR, STAT) meanwhile.
+func (s *session) launch(x *transfer, j job) {
+	s.xmu.Lock()
+	s.xfer = x
+	s.xmu.Unlock()
+	go s.transfer(x, j)
+}
+
+func (s *session) transfer(x *transfer, j job) {
+	began := time.Now()
+	var n int64
+	code, msg, err := s.moveData(x, j, &n)
+	if ferr := j.finish(x, err); ferr != nil && err == nil {
+		err = ferr
+		code, msg = 451, "Local error: "+ferr.Error()
+	}
+	result := "ok"
+	switch {
+	case x.aborted.Load():
+		result = "aborted"
+		if code < 400 {
+			code, msg = 426, "Transfer aborted"
+		}
+	case err != nil:
+		result = "failed"
+	}
+	attrs := []any{"op", x.verb, "path", x.path, "bytes", n, "duration", time.Since(began).Round(time.Millisecond).String(),
+		"mode", x.mode(), "tls", x.protP, "result", result}
+	if err != nil {
+		attrs = append(attrs, "err", err.Error())
+	}
+	s.log.Info("transfer", attrs...)
+	x.release()
+	s.reply(code, msg)
+	s.xmu.Lock()
+	s.xfer = nil
+	s.xmu.Unlock()
+	close(x.done)
+}
+
+// moveData opens the data connection, secures it, moves the bytes and
+// returns the final reply.
+func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
+	var conn net.Conn
+	var err error
+	if x.pasv == nil {
+		src := s.srv.cfg.FTP.ActiveSource(s.controlPort())
+		conn, err = dialActive(x.ctx, s.local.Addr(), src, x.active)
+		if err != nil {
+			return 425, "Cannot open the data connection", err
+		}
+		x.setConn(conn)
+		s.reply(150, j.opening)
+	} else {
+		s.reply(150, j.opening)
+		conn, err = x.pasv.accept(x.ctx, s.remote.Addr(), s.log)
+		if err != nil {
+			return 425, "Cannot open the data connection", err
+		}
+		x.setConn(conn)
+	}
+	defer conn.Close()
+	data := conn
+	if x.protP {
+		tc, err := secureData(x.ctx, conn, s.tlsCfg, s.srv.cfg.FTP.TLSSessionReuse != "off")
+		if err != nil {
+			if errors.Is(err, errNoReuse) {
+				return 522, "TLS session of the data connection must resume the control connection's session", err
+			}
+			return 522, "TLS negotiation on the data connection failed", err
+		}
+		x.setConn(tc)
+		data = tc
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if j.send != nil {
+		*n, err = pump(data, j.send, conn, buf, true, &x.bytes)
+		if err == nil {
+			if tc, ok := data.(*tls.Conn); ok {
+				err = tc.Close() // close_notify: the client can tell the end from a cut
+			}
+		}
+	} else {
+		*n, err = pump(j.recv, data, conn, buf, false, &x.bytes)
+	}
+	switch {
+	case err == nil:
+		return 226, j.ok, nil
+	case errors.As(err, new(localError)):
+		return 451, "Local error: " + err.Error(), err
+	}
+	return 426, "Data connection closed; transfer aborted", err
+}
+
+// controlPort is the configured port of this session's listener: the
+// active source port follows from it (listen.Plan uses the same).
+func (s *session) controlPort() int {
+	if s.implicit {
+		return s.srv.cfg.FTP.ImplicitPort
+	}
+	return s.srv.cfg.FTP.Port
+}
+
+// pump copies src to dst with a large buffer, refreshing the data
+// connection's deadline as data moves so that only a stalled transfer
+// times out. srcLocal says which side's errors are the server's own.
+func pump(dst io.Writer, src io.Reader, dc net.Conn, buf []byte, srcLocal bool, count *atomic.Int64) (int64, error) {
+	var n int64
+	var last time.Time
+	for {
+		if now := time.Now(); now.Sub(last) > time.Second {
+			dc.SetDeadline(now.Add(dataTimeout))
+			last = now
+		}
+		r, rerr := src.Read(buf)
+		if r > 0 {
+			w, werr := dst.Write(buf[:r])
+			n += int64(w)
+			count.Store(n)
+			if werr != nil {
+				return n, side(werr, !srcLocal)
+			}
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, side(rerr, srcLocal)
+		}
+	}
+}
+
+func side(err error, local bool) error {
+	if local {
+		return localError{err}
+	}
+	return err
+}
+
+// bufSize is the copy buffer of a transfer; bench/ftp.sh and
+// BenchmarkCopy measured it against the kernel's sendfile path.
+const bufSize = 1 << 20
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+func getBuffer() []byte  { return *buffers.Get().(*[]byte) }
+func putBuffer(b []byte) { buffers.Put(&b) }
+
+// --- transfer commands ---
+
+func (s *session) cmdRETR(arg string) bool {
+	p := s.path(arg)
+	offset := s.rest
+	s.rest = 0
+	x := s.prepare("RETR", p)
+	if x == nil {
+		return true
+	}
+	f, err := s.fs.Open(p)
+	if err != nil {
+		x.release()
+		s.reply(550, fsError(err))
+		return true
+	}
+	fi, err := f.Stat()
+	if err == nil && offset > fi.Size() {
+		err = fmt.Errorf("REST offset %d is beyond the end of the file (%d bytes)", offset, fi.Size())
+	}
+	if err == nil && offset > 0 {
+		_, err = f.Seek(offset, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		x.release()
+		s.reply(554, capital(err.Error()))
+		return true
+	}
+	s.launch(x, job{
+		opening: fmt.Sprintf("Opening BINARY mode data connection for %s (%d bytes)", p, fi.Size()-offset),
+		send:    f,
+		finish:  func(*transfer, error) error { return f.Close() },
+		ok:      "Transfer complete",
+	})
+	return true
+}
+
+func (s *session) cmdSTOR(arg string) bool {
+	offset := s.rest
+	s.rest = 0
+	p := s.path(arg)
+	if offset > 0 {
+		return s.store("STOR", p, func() (*vfs.Upload, error) { return s.fs.OpenAt(p, offset) })
+	}
+	return s.store("STOR", p, func() (*vfs.Upload, error) { return s.fs.Create(p) })
+}
+
+func (s *session) cmdAPPE(arg string) bool {
+	s.rest = 0
+	p := s.path(arg)
+	return s.store("APPE", p, func() (*vfs.Upload, error) { return s.fs.OpenAt(p, -1) })
+}
+
+func (s *session) cmdSTOU(string) bool {
+	s.rest = 0
+	for range 10 {
+		name := "ferry-" + strconv.FormatInt(time.Now().Unix(), 10) + "-" + strings.ToLower(rand.Text()[:8])
+		p := s.path(name)
+		if _, err := s.fs.Lstat(p); err == nil {
+			continue
+		}
+		return s.store("STOU", p, func() (*vfs.Upload, error) { return s.fs.Create(p) })
+	}
+	s.reply(450, "Cannot find a unique name")
+	return true
+}
+
+// store receives an upload. Create uploads are published by Commit only
+// when the data connection ended normally and the client is still there to
+// hear "226"; otherwise Abort discards them.
+func (s *session) store(verb, p string, open func() (*vfs.Upload, error)) bool {
+	x := s.prepare(verb, p)
+	if x == nil {
+		return true
+	}
+	up, err := open()
+	if err != nil {
+		x.release()
+		code := 550
+		if strings.Contains(err.Error(), "beyond") {
+			code = 554 // REST past the end of the file (RFC 3659 §5.5)
+		}
+		s.reply(code, fsError(err))
+		return true
+	}
+	opening := "Ok to send data for " + p
+	if verb == "STOU" {
+		opening = "FILE: " + p
+	}
+	s.launch(x, job{
+		opening: opening,
+		recv:    up.File,
+		finish: func(x *transfer, err error) error {
+			if err != nil || x.aborted.Load() || s.controlGone() {
+				up.Abort()
+				if err == nil && !x.aborted.Load() {
+					x.aborted.Store(true)
+				}
+				return nil
+			}
+			return up.Commit()
+		},
+		ok: "Transfer complete",
+	})
+	return true
+}
+
+// sendListing sends a listing built before the data connection opens.
+func (s *session) sendListing(verb, arg string) bool {
+	s.rest = 0
+	x := s.prepare(verb, s.cwd)
+	if x == nil {
+		return true
+	}
+	b, err := s.listing(arg, verb)
+	if err != nil {
+		x.release()
+		code := 550
+		if errors.Is(err, errNotDir) {
+			code = 501
+		}
+		s.reply(code, fsError(err))
+		return true
+	}
+	x.path = s.path(listPath(arg))
+	s.launch(x, job{
+		opening: "Here comes the directory listing",
+		send:    bytes.NewReader(b),
+		finish:  func(*transfer, error) error { return nil },
+		ok:      "Directory send OK",
+	})
+	return true
+}
