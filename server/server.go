@@ -41,9 +41,6 @@ type protocol interface {
 // the configuration disables it.
 type starter func(e *env) (protocol, error)
 
-// starters is filled by one file per protocol family.
-var starters []starter
-
 // needsTLS reports whether any enabled service uses the certificate.
 func needsTLS(c *config.Config) bool {
 	return c.FTP.Enabled && (c.FTP.TLS != config.TLSOff || c.FTP.ImplicitPort != 0) ||
