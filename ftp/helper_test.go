@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"crypto/tls"
 	"io"
 	"log/slog"
@@ -376,10 +377,25 @@ func (e *env) waitLog(s string) bool {
 	return false
 }
 
+var (
+	blobOnce sync.Once
+	blob     []byte
+)
+
+// randBytes returns n random bytes (a slice of one shared random blob:
+// generating them anew under the race detector is slow).
 func randBytes(n int) []byte {
-	b := make([]byte, n)
-	r := rand.NewChaCha8([32]byte{byte(n)})
-	r.Read(b)
-	return b
+	blobOnce.Do(func() {
+		blob = make([]byte, 16<<20)
+		crand.Read(blob)
+	})
+	return bytes.Clone(blob[:n])
 }
 
+
+func bufioReader(c net.Conn) *bufio.Reader {
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	return bufio.NewReader(c)
+}
+
+var e2eLog = slog.New(slog.NewTextHandler(io.Discard, nil))

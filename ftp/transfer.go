@@ -130,9 +130,7 @@ func (s *session) transfer(x *transfer, j job) {
 	switch {
 	case x.aborted.Load():
 		result = "aborted"
-		if code < 400 {
-			code, msg = 426, "Transfer aborted"
-		}
+		code, msg = 426, "Transfer aborted"
 	case err != nil:
 		result = "failed"
 	}
@@ -181,8 +179,7 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 			}
 			return 522, "TLS negotiation on the data connection failed", err
 		}
-		x.setConn(tc)
-		data = tc
+		data = tc // abort still closes the TCP connection: a TLS close would wait to send close_notify
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)

@@ -87,21 +87,18 @@ func ParseEPRT(arg string) (netip.AddrPort, error) {
 	if len(f) != 5 || f[0] != "" || f[4] != "" {
 		return netip.AddrPort{}, fmt.Errorf("%w: EPRT wants |proto|address|port|", ErrSyntax)
 	}
+	if f[1] != "1" && f[1] != "2" {
+		return netip.AddrPort{}, fmt.Errorf("%w: %w", ErrSyntax, ErrProtocol)
+	}
 	a, err := netip.ParseAddr(f[2])
 	if err != nil || a.Zone() != "" {
 		return netip.AddrPort{}, fmt.Errorf("%w: EPRT address %q", ErrSyntax, truncate(f[2]))
 	}
-	switch f[1] {
-	case "1":
-		if !a.Is4() {
-			return netip.AddrPort{}, fmt.Errorf("%w: EPRT protocol 1 needs an IPv4 address", ErrSyntax)
-		}
-	case "2":
-		if !a.Is6() || a.Is4In6() {
-			return netip.AddrPort{}, fmt.Errorf("%w: EPRT protocol 2 needs an IPv6 address", ErrSyntax)
-		}
-	default:
-		return netip.AddrPort{}, fmt.Errorf("%w: %w", ErrSyntax, ErrProtocol)
+	if f[1] == "1" && !a.Is4() {
+		return netip.AddrPort{}, fmt.Errorf("%w: EPRT protocol 1 needs an IPv4 address", ErrSyntax)
+	}
+	if f[1] == "2" && (!a.Is6() || a.Is4In6()) {
+		return netip.AddrPort{}, fmt.Errorf("%w: EPRT protocol 2 needs an IPv6 address", ErrSyntax)
 	}
 	port, err := strconv.ParseUint(f[3], 10, 16)
 	if err != nil || port == 0 {
