@@ -52,8 +52,8 @@ func (m *memStore) Get(_ context.Context, name string) (store.User, error) {
 	return u, nil
 }
 
-func (m *memStore) List(context.Context) ([]store.User, error)       { return nil, nil }
-func (m *memStore) Delete(context.Context, string) error             { return nil }
+func (m *memStore) List(context.Context) ([]store.User, error)        { return nil, nil }
+func (m *memStore) Delete(context.Context, string) error              { return nil }
 func (m *memStore) SetPassword(context.Context, string, string) error { return nil }
 func (m *memStore) AddKey(context.Context, string, string) error      { return nil }
 func (m *memStore) DeleteKey(context.Context, string, string) error   { return nil }
@@ -116,7 +116,9 @@ func freeRange(t *testing.T, ip string, n int) config.PortRange {
 	return config.PortRange{}
 }
 
-func newEnv(t *testing.T, mutate func(c *config.Config)) *env { return newEnvOn(t, "127.0.0.1", mutate) }
+func newEnv(t *testing.T, mutate func(c *config.Config)) *env {
+	return newEnvOn(t, "127.0.0.1", mutate)
+}
 
 func newEnvOn(t *testing.T, ip string, mutate func(c *config.Config)) *env {
 	t.Helper()
@@ -391,7 +393,6 @@ func randBytes(n int) []byte {
 	})
 	return bytes.Clone(blob[:n])
 }
-
 
 func bufioReader(c net.Conn) *bufio.Reader {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
