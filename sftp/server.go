@@ -371,7 +371,7 @@ func (s *Server) channel(sc *ssh.ServerConn, c *conn, ch ssh.Channel, reqs <-cha
 				}
 				return
 			}
-			if req.Type == "subsystem" && !started && subsystemName(req.Payload) == "sftp" {
+			if req.Type == "subsystem" && !started && payloadString(req.Payload) == "sftp" {
 				started = true
 				req.Reply(true, nil)
 				go func() {
@@ -391,7 +391,8 @@ func (s *Server) channel(sc *ssh.ServerConn, c *conn, ch ssh.Channel, reqs <-cha
 	}
 }
 
-func subsystemName(payload []byte) string {
+// payloadString reads the SSH string a subsystem or exec request carries.
+func payloadString(payload []byte) string {
 	d := decoder{b: payload}
 	name := d.str()
 	if d.err != nil {
@@ -405,7 +406,7 @@ func requestDetail(req *ssh.Request) string {
 	if req.Type != "subsystem" && req.Type != "exec" {
 		return ""
 	}
-	s := subsystemName(req.Payload)
+	s := payloadString(req.Payload)
 	if len(s) > 80 {
 		s = s[:80]
 	}
