@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -26,7 +27,7 @@ import (
 // testServer is a web.Server on real loopback listeners with its own user
 // store, certificate and homes.
 type testServer struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *Server
 	cfg      *config.Config
 	auth     *auth.Authenticator
@@ -60,7 +61,7 @@ const testPassword = "correct horse battery staple"
 
 // startServer starts a server; mutate edits the configuration first
 // (https_port = 0 turns HTTPS off, as in the config file).
-func startServer(t *testing.T, mutate func(c *config.Config)) *testServer {
+func startServer(t testing.TB, mutate func(c *config.Config)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	c := config.Default()
@@ -196,10 +197,22 @@ func (ts *testServer) do(c *http.Client, method, url, user string, body io.Reade
 }
 
 // expect checks a response's status and returns its body.
-func expect(t *testing.T, what string, resp *http.Response, body string, status int) string {
+func expect(t testing.TB, what string, resp *http.Response, body string, status int) string {
 	t.Helper()
 	if resp.StatusCode != status {
 		t.Fatalf("%s: status %d, want %d; body %q", what, resp.StatusCode, status, body)
 	}
 	return body
+}
+
+// token gets a bearer token for user.
+func (ts *testServer) token(c *http.Client, user string) string {
+	ts.t.Helper()
+	resp, body := ts.do(c, "POST", "/api/v1/token", user, nil)
+	expect(ts.t, "token", resp, body, http.StatusOK)
+	var v struct{ Token string }
+	if err := json.Unmarshal([]byte(body), &v); err != nil || v.Token == "" {
+		ts.t.Fatalf("token response %q", body)
+	}
+	return v.Token
 }

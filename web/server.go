@@ -82,7 +82,11 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Config.HTTP.HTTPSPort != 0 {
 		t := o.TLS.Clone()
-		t.NextProtos = []string{"h2", "http/1.1"}
+		// HTTP/1.1 only: Go's HTTP/2 server frames a download into 16 KiB
+		// DATA frames that each cost a flush and two TLS records, which
+		// halved download speed in BenchmarkDownload. Bulk transfers gain
+		// nothing from multiplexing.
+		t.NextProtos = []string{"http/1.1"}
 		s.https.TLSConfig = t
 	}
 	var plain http.Handler = http.HandlerFunc(s.redirect)
