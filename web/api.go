@@ -188,8 +188,11 @@ func (s *Server) get(rq *request, fsys *vfs.FS, p string) {
 		h.Set("Content-Type", ct)
 	}
 	start := time.Now()
-	body := &paced{f: f, rc: http.NewResponseController(rq.w), idle: s.cfg.Limits.IdleTimeout.Duration}
+	rc := http.NewResponseController(rq.w)
+	body := &paced{f: f, rc: rc, idle: s.cfg.Limits.IdleTimeout.Duration}
 	http.ServeContent(rq.w, rq.r, path.Base(p), fi.ModTime(), body)
+	// The next request on this keep-alive connection starts without one.
+	_ = rc.SetWriteDeadline(time.Time{})
 	if rq.r.Method == http.MethodGet {
 		rq.logAttrs("download", "path", p, "bytes", body.n, "range", rq.r.Header.Get("Range"), "seconds", time.Since(start).Seconds())
 	}

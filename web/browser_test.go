@@ -168,6 +168,25 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("downloaded bytes differ from the upload (%d bytes, %v)", len(got), err)
 	}
 
+	// Uploading over an existing name asks first.
+	content2 := append(bytes.Clone(content[:1000]), "second version"...)
+	if err := os.WriteFile(local, content2, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	step("upload over an existing file, confirmed",
+		chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{local}),
+		chromedp.WaitVisible(chromedp.ID("ask-ok")),
+		chromedp.Click(chromedp.ID("ask-ok")))
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if got, _ := os.ReadFile(filepath.Join(home, "report 2026.bin")); bytes.Equal(got, content2) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("confirmed replacement did not reach the server")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
 	step("make a folder",
 		chromedp.Click(chromedp.ID("new-folder")),
 		chromedp.WaitVisible(chromedp.ID("ask-input")),

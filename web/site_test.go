@@ -3,6 +3,9 @@ package web
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -419,5 +422,57 @@ func TestLargeUploadFlatMemory(t *testing.T) {
 	}
 	if !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
 		t.Fatal("file on disk differs from the upload")
+	}
+}
+
+func TestFormLoginLockout(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.Lockout.MaxFailures = 2 })
+	ts.addUser("henry", false)
+	c := ts.client()
+	form := "application/x-www-form-urlencoded"
+	for range 2 {
+		resp, body := ts.do(c, "POST", "/login", "", strings.NewReader("user=henry&password=nope"), "Content-Type", form)
+		expect(t, "wrong password", resp, body, http.StatusUnauthorized)
+	}
+	resp, body := ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"henry"}, "password": {testPassword}}.Encode()), "Content-Type", form)
+	if !strings.Contains(expect(t, "locked out", resp, body, http.StatusTooManyRequests), "Too many failed logins") {
+		t.Errorf("lockout page: %s", body)
+	}
+	if len(resp.Cookies()) != 0 {
+		t.Error("a locked-out login got a session cookie")
+	}
+	// The lockout is per IP and shared: the API refuses the same address.
+	resp, body = ts.do(c, "GET", "/api/v1/files/", "henry", nil)
+	expect(t, "API while locked out", resp, body, http.StatusTooManyRequests)
+}
+
+// TestStalledUploadDropped sends part of a body and stops: after the idle
+// timeout the server drops the connection and keeps nothing.
+func TestStalledUploadDropped(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.Limits.IdleTimeout = config.Duration{Duration: time.Second} })
+	home := ts.addUser("ivy", false)
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(ts.base, "https://"), &tls.Config{RootCAs: ts.pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	auth := base64.StdEncoding.EncodeToString([]byte("ivy:" + testPassword))
+	fmt.Fprintf(conn, "PUT /api/v1/files/stalled.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\nContent-Length: 100000\r\n\r\n", auth)
+	conn.Write(make([]byte, 5000))
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	start := time.Now()
+	reply, _ := io.ReadAll(conn)
+	if time.Since(start) > 20*time.Second {
+		t.Fatal("stalled upload not dropped")
+	}
+	if !strings.HasPrefix(string(reply), "HTTP/1.1 400") && len(reply) != 0 {
+		t.Errorf("reply to a stalled upload: %q", reply)
+	}
+	if !strings.Contains(ts.logs.String(), "upload aborted") {
+		t.Errorf("the server did not abort the stalled upload:\n%s", ts.logs)
+	}
+	entries, _ := os.ReadDir(home)
+	if len(entries) != 0 {
+		t.Fatalf("a stalled upload left %v", entries)
 	}
 }

@@ -184,6 +184,11 @@ function upload(dir, file) {
 
 async function uploadAll(files) {
   const dir = cwd();
+  const taken = files.filter(f => entries.some(e => e.name === f.name));
+  if (taken.length) {
+    const names = taken.map(f => f.name).join(", ");
+    if (!await ask("Replace " + names + "? The existing " + (taken.length > 1 ? "files" : "file") + " will be overwritten.", undefined, "Replace")) return;
+  }
   for (const f of files) await upload(dir, f);
   load();
 }
