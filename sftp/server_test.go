@@ -125,10 +125,10 @@ func TestAlgorithms(t *testing.T) {
 func TestAbortedUpload(t *testing.T) {
 	e := newEnv(t)
 	local := t.TempDir()
-	randomFile(t, filepath.Join(local, "big.bin"), 256<<20)
+	randomFile(t, filepath.Join(local, "big.bin"), 64<<20)
 	bf := filepath.Join(local, "batch")
 	os.WriteFile(bf, []byte("put big.bin\n"), 0o600)
-	args := append(e.keyOpts(), e.sshOpts("-P", strconv.Itoa(e.port), "-l", "400000", "-b", bf, "bob@127.0.0.1")...)
+	args := append(e.keyOpts(), e.sshOpts("-P", strconv.Itoa(e.port), "-l", "80000", "-b", bf, "bob@127.0.0.1")...)
 	cmd := exec.Command("sftp", args...)
 	cmd.Dir = local
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so the kill reaches ssh too
