@@ -192,6 +192,11 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 		}
 	} else {
 		*n, err = pump(j.recv, data, conn, buf, false, &x.bytes)
+		if tc, ok := data.(*tls.Conn); ok && err == nil {
+			// Answer the client's close_notify: clients that shut TLS down
+			// cleanly (Python's unwrap) wait for ours.
+			tc.Close()
+		}
 	}
 	switch {
 	case err == nil:
