@@ -113,7 +113,7 @@ type Ruleset struct {
 // Plan computes the rules of one side for a configuration.
 func Plan(c *config.Config, o Options) (*Ruleset, error) {
 	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("firewall: %w", err)
+		return nil, err
 	}
 	if o.Side == "" {
 		o.Side = Server
@@ -122,7 +122,7 @@ func Plan(c *config.Config, o Options) (*Ruleset, error) {
 		o.Mode = Passive
 	}
 	if o.Mode != Passive && o.Mode != Active {
-		return nil, fmt.Errorf("firewall: mode %q: use passive or active", o.Mode)
+		return nil, fmt.Errorf("mode %q: use passive or active", o.Mode)
 	}
 	if o.ActivePorts.Low == 0 {
 		o.ActivePorts = unprivileged
@@ -142,20 +142,20 @@ func Plan(c *config.Config, o Options) (*Ruleset, error) {
 			server = c.PublicHost
 		}
 		if server == "" {
-			return nil, errors.New("firewall: the client side needs the server's address: give --server ADDR or set public_host")
+			return nil, errors.New("the client side needs the server's address: give --server ADDR or set public_host")
 		}
 		if strings.ContainsAny(server, " \t\"'") {
-			return nil, fmt.Errorf("firewall: server %q is not an address", server)
+			return nil, fmt.Errorf("server %q is not an address", server)
 		}
 		if o.Mode == Active && c.FTP.Enabled {
 			if _, ok := plan.Find(listen.FTP, listen.Active); !ok {
-				return nil, errors.New("firewall: active mode: the server does not allow it (ftp.active = false); use passive mode")
+				return nil, errors.New("active mode: the server does not allow it (ftp.active = false); use passive mode")
 			}
 		}
 	case Router:
 		return planRouter(c, plan, o)
 	default:
-		return nil, fmt.Errorf("firewall: side %q: use server, client or router", o.Side)
+		return nil, fmt.Errorf("side %q: use server, client or router", o.Side)
 	}
 
 	rs.groups = groups(plan, server, o.ActivePorts)
@@ -314,21 +314,21 @@ func forwards(rules []Rule) []Forward {
 
 func planRouter(c *config.Config, plan listen.Plan, o Options) (*Ruleset, error) {
 	if c.PublicHost == "" {
-		return nil, errors.New("firewall: the router side forwards public_host to the server: set public_host in the config")
+		return nil, errors.New("the router side forwards public_host to the server: set public_host in the config")
 	}
 	to := o.ForwardTo
 	if to == "" {
 		to = c.ListenAddress
 	}
 	if to == "" {
-		return nil, errors.New("firewall: the router side needs the server's private address: give --forward-to ADDR or set listen_address")
+		return nil, errors.New("the router side needs the server's private address: give --forward-to ADDR or set listen_address")
 	}
 	ip := net.ParseIP(to)
 	if ip == nil {
-		return nil, fmt.Errorf("firewall: --forward-to %q is not an IP address", to)
+		return nil, fmt.Errorf("--forward-to %q is not an IP address", to)
 	}
 	if pub := net.ParseIP(c.PublicHost); pub != nil && (pub.To4() == nil) != (ip.To4() == nil) {
-		return nil, fmt.Errorf("firewall: public_host %s and the server's address %s are of different IP families", c.PublicHost, to)
+		return nil, fmt.Errorf("public_host %s and the server's address %s are of different IP families", c.PublicHost, to)
 	}
 	rs := &Ruleset{Side: Router, Stateful: true, publicHost: c.PublicHost, forwardTo: to}
 	var rules []Rule

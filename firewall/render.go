@@ -23,7 +23,7 @@ func Render(w io.Writer, rs *Ruleset, format string) error {
 		case "nft":
 			return renderRouterNft(w, rs)
 		}
-		return fmt.Errorf("firewall: the router side is printed as nft, table or json, not %q", format)
+		return fmt.Errorf("the router side is printed as nft, table or json, not %q", format)
 	}
 	var b strings.Builder
 	var err error
@@ -43,7 +43,7 @@ func Render(w io.Writer, rs *Ruleset, format string) error {
 	case "windows":
 		err = renderWindows(&b, rs)
 	default:
-		return fmt.Errorf("firewall: unknown format %q: use one of %s", format, strings.Join(Formats, ", "))
+		return fmt.Errorf("unknown format %q: use one of %s", format, strings.Join(Formats, ", "))
 	}
 	if err != nil {
 		return err
@@ -61,7 +61,7 @@ func family(remote, format string) (v6 bool, err error) {
 	if ip := net.ParseIP(remote); ip != nil {
 		return ip.To4() == nil, nil
 	}
-	return false, fmt.Errorf("firewall: the %s format matches addresses, and %q is not one: give the server's IP address with --server", format, remote)
+	return false, fmt.Errorf("the %s format matches addresses, and %q is not one: give the server's IP address with --server", format, remote)
 }
 
 func header(b *strings.Builder, comment string, rs *Ruleset) {
@@ -98,7 +98,7 @@ func statefulNote(b *strings.Builder, comment, name string, rs *Ruleset) {
 func renderJSON(w io.Writer, rs *Ruleset) error {
 	b, err := json.MarshalIndent(rs, "", "  ")
 	if err != nil {
-		return fmt.Errorf("firewall: json: %w", err)
+		return fmt.Errorf("json: %w", err)
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err

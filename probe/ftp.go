@@ -168,8 +168,11 @@ func (p *prober) ftp(ctx context.Context, plan listen.Plan) {
 	}
 	p.add("login", OK, "logged in as %s: %s", p.o.User, firstLine(msg))
 
-	// PASV: the address the server advertises is the one NAT breaks.
-	if _, msg, err := f.cmd(227, "PASV"); err != nil {
+	// PASV: the address the server advertises is the one NAT breaks. It
+	// carries only IPv4 addresses; over IPv6 clients use EPSV alone.
+	if dialled.To4() == nil {
+		p.add("PASV", Skip, "PASV carries only IPv4 addresses; dialled over IPv6, so EPSV is what clients use")
+	} else if _, msg, err := f.cmd(227, "PASV"); err != nil {
 		p.add("PASV", Fail, "%v", err)
 	} else if ip, port, err := parsePASV(msg); err != nil {
 		p.add("PASV", Fail, "%v", err)
@@ -181,6 +184,8 @@ func (p *prober) ftp(ctx context.Context, plan listen.Plan) {
 				kind = " (a private address)"
 			}
 			p.add("PASV", Fail, "MISMATCH: PASV advertises %s%s, but the server was dialled at %s: clients cannot reach it. Behind NAT set public_host = %q on the server and forward the passive range", adv, kind, dialled, dialled.String())
+		} else if ip.IsPrivate() {
+			p.add("PASV", Warn, "advertises %s, the address dialled, which is private: clients outside this network need public_host set to the address they reach", adv)
 		} else {
 			p.add("PASV", OK, "advertises %s (the address dialled)", adv)
 		}

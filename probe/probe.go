@@ -122,6 +122,15 @@ func (r *Report) WriteTable(w io.Writer) error {
 		return err
 	}
 	verdict := "all checks passed"
+	warns := 0
+	for _, x := range r.Results {
+		if x.Status == Warn {
+			warns++
+		}
+	}
+	if warns > 0 {
+		verdict += fmt.Sprintf(" (%d warning(s))", warns)
+	}
 	if n := r.Failed(); n > 0 {
 		verdict = fmt.Sprintf("%d check(s) FAILED", n)
 	}
