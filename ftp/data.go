@@ -188,6 +188,7 @@ func sessionTLS(base *tls.Config) *tls.Config {
 	var key [32]byte
 	crand.Read(key[:])
 	cfg.SessionTicketsDisabled = false
+	cfg.DynamicRecordSizingDisabled = true // bulk data: full records from the start
 	cfg.SetSessionTicketKeys([][32]byte{key})
 	return cfg
 }
