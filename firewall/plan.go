@@ -88,9 +88,9 @@ type Forward struct {
 	ports config.PortRange
 }
 
-// Group is the rules of one service and mode on both sides, as in the
+// group is the rules of one service and mode on both sides, as in the
 // source article's table.
-type Group struct {
+type group struct {
 	Service string
 	Mode    Mode // "" for services without modes
 	Server  []Rule
@@ -105,7 +105,7 @@ type Ruleset struct {
 	Forwards []Forward `json:"forwards,omitempty"`
 	Warnings []string  `json:"warnings,omitempty"`
 
-	groups     []Group
+	groups     []group
 	publicHost string
 	forwardTo  string
 }
@@ -191,9 +191,6 @@ func Plan(c *config.Config, o Options) (*Ruleset, error) {
 	return rs, nil
 }
 
-// Groups are the rules per service and mode, both sides, for the table.
-func (rs *Ruleset) Groups() []Group { return rs.groups }
-
 func portsOf(r config.PortRange) string {
 	if r.Low == 0 {
 		return Any
@@ -232,9 +229,9 @@ func label(e listen.Entry) string {
 	return string(e.Service)
 }
 
-func groups(plan listen.Plan, server string, clientRange config.PortRange) []Group {
+func groups(plan listen.Plan, server string, clientRange config.PortRange) []group {
 	var anyPort config.PortRange
-	var gs []Group
+	var gs []group
 	for _, e := range plan.Entries {
 		if e.Kind != listen.Control {
 			continue
@@ -243,17 +240,17 @@ func groups(plan listen.Plan, server string, clientRange config.PortRange) []Gro
 		srvCtl := rule(In, e.Ports, Any, anyPort, e.Purpose)
 		cliCtl := rule(Out, anyPort, server, e.Ports, e.Purpose)
 		if e.Service != listen.FTP && e.Service != listen.FTPImplicit {
-			gs = append(gs, Group{Service: name, Server: []Rule{srvCtl}, Client: []Rule{cliCtl}})
+			gs = append(gs, group{Service: name, Server: []Rule{srvCtl}, Client: []Rule{cliCtl}})
 			continue
 		}
 		if p, ok := plan.Find(e.Service, listen.Passive); ok {
-			gs = append(gs, Group{Service: name, Mode: Passive,
+			gs = append(gs, group{Service: name, Mode: Passive,
 				Server: []Rule{srvCtl, rule(In, p.Ports, Any, anyPort, p.Purpose)},
 				Client: []Rule{cliCtl, rule(Out, anyPort, server, p.Ports, p.Purpose)},
 			})
 		}
 		if a, ok := plan.Find(e.Service, listen.Active); ok {
-			gs = append(gs, Group{Service: name, Mode: Active,
+			gs = append(gs, group{Service: name, Mode: Active,
 				Server: []Rule{srvCtl, rule(Out, a.Ports, Any, anyPort, a.Purpose)},
 				Client: []Rule{cliCtl, rule(In, clientRange, server, a.Ports, name+" active data (the server connects in)")},
 			})

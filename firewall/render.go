@@ -66,7 +66,10 @@ func family(remote, format string) (v6 bool, err error) {
 
 func header(b *strings.Builder, comment string, rs *Ruleset) {
 	state := "stateful: established and related return traffic is allowed"
-	if !rs.Stateful {
+	switch {
+	case rs.Side == Router:
+		state = "the port forwards (DNAT) of the NAT router in front of the server"
+	case !rs.Stateful:
 		state = "stateless: every reply flow has its own rule"
 	}
 	fmt.Fprintf(b, "%s ferry firewall: %s side, %s.\n", comment, rs.Side, state)
@@ -169,7 +172,10 @@ func renderTable(w io.Writer, rs *Ruleset) error {
 		if to == "" {
 			to = "the server's private address"
 		}
-		fmt.Fprintf(&b, "\nport forwards (DNAT) on the NAT router, public_host %s -> %s:\n", rs.publicHost, to)
+		if len(rs.groups) > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "port forwards (DNAT) on the NAT router, public_host %s -> %s:\n", rs.publicHost, to)
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		for _, f := range rs.Forwards {
 			fmt.Fprintf(tw, "  tcp %s\t%s\n", f.Ports, f.Purpose)
