@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -119,6 +120,39 @@ func TestWebCurl(t *testing.T) {
 	page := curl("-b", jar, "-D", "-", https+"/")
 	if !regexp.MustCompile(`(?i)strict-transport-security: max-age=\d+`).MatchString(page) || !strings.Contains(page, `name="csrf-token"`) {
 		t.Fatalf("file browser over curl:\n%s", page)
+	}
+	// Uploads streamed from curl's standard input (chunked, no length):
+	// the server's peak memory after 32 MiB and after 256 MiB more must be
+	// about the same, since the body goes to disk as it arrives.
+	hwm := func() int64 {
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(status)
+		if m == nil {
+			t.Fatalf("no VmHWM in /proc status:\n%s", status)
+		}
+		kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		return kb << 10
+	}
+	stream := func(size int64) {
+		t.Helper()
+		out, err := run(t, "", "bash", "-c", fmt.Sprintf("head -c %d /dev/zero | curl -sS --fail-with-body --cacert %s -u %s -T - -w %%{http_code} %s/api/v1/files/zeros.bin", size, cert, user, https))
+		if err != nil || (out != "201" && out != "204") {
+			t.Fatalf("streamed upload of %d bytes: %v %q", size, err, out)
+		}
+		if fi, err := os.Stat(filepath.Join(home, "zeros.bin")); err != nil || fi.Size() != size {
+			t.Fatalf("streamed upload stored %v, %v", fi, err)
+		}
+	}
+	stream(32 << 20)
+	before := hwm()
+	stream(256 << 20)
+	after := hwm()
+	t.Logf("ferry serve peak RSS: %d MiB after 32 MiB uploaded, %d MiB after 256 MiB more", before>>20, after>>20)
+	if after-before > 64<<20 {
+		t.Errorf("server memory grew by %d MiB during a 256 MiB upload", (after-before)>>20)
 	}
 	if err := s.stop(); err != nil {
 		t.Fatalf("stop: %v\n%s", err, s.Logs())
