@@ -17,6 +17,7 @@ import (
 type httpConn struct {
 	base       string // scheme://host:port
 	user, pass string
+	token      string // bearer token, once issued
 	hc         *http.Client
 }
 
@@ -46,14 +47,72 @@ func dialHTTP(t Target, o *Options) (Conn, error) {
 			},
 		},
 	}
-	// One authenticated request checks the connection, the trust and the
-	// credentials before any transfer starts.
-	resp, err := c.do(http.MethodHead, "/", nil, nil)
-	if err != nil {
+	if t.Scheme == "http" {
+		if err := c.upgrade(t, o); err != nil {
+			return nil, err
+		}
+	}
+	// Logging in once for a bearer token checks the connection, the trust
+	// and the credentials before any transfer, and spares the server a
+	// password hash on every request.
+	if err := c.login(); err != nil {
 		return nil, err
 	}
-	resp.Body.Close()
 	return c, nil
+}
+
+// login trades the password for a bearer token (POST /api/v1/token).
+func (c *httpConn) login() error {
+	req, err := http.NewRequest(http.MethodPost, c.base+"/api/v1/token", nil)
+	if err != nil {
+		return withKind(ErrUsage, err)
+	}
+	resp, err := c.send(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&tok); err != nil || tok.Token == "" {
+		return withKind(ErrRemote, fmt.Errorf("http: %s issued no token: %v", c.base, err))
+	}
+	c.token = tok.Token
+	return nil
+}
+
+// upgrade asks a plain-HTTP server, without credentials, whether it
+// redirects to HTTPS (ferry does when HTTPS is on) and then talks HTTPS to
+// the same host, so the password never crosses the network in clear.
+func (c *httpConn) upgrade(t Target, o *Options) error {
+	probe := &http.Client{
+		Transport:     c.hc.Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := probe.Head(c.url("/", nil))
+	if err != nil {
+		return withKind(ErrConnect, fmt.Errorf("http: %s: %w", t.Addr(), err))
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 300 || resp.StatusCode > 399 {
+		return nil
+	}
+	loc, err := resp.Location()
+	if err != nil || loc.Scheme != "https" || loc.Hostname() != t.Host {
+		return withKind(ErrUsage, fmt.Errorf("http: %s redirects elsewhere (%s); use the target URL", t.Addr(), resp.Header.Get("Location")))
+	}
+	https := t
+	https.Scheme, https.Port = "https", 443
+	if p := loc.Port(); p != "" {
+		if https.Port, err = strconv.Atoi(p); err != nil {
+			return withKind(ErrUsage, fmt.Errorf("http: redirect to a bad port %q", p))
+		}
+	}
+	c.hc.Transport.(*http.Transport).TLSClientConfig = o.tlsConfig(https)
+	c.base = "https://" + https.Addr()
+	o.notice("%s redirects to HTTPS; using %s", t.Addr(), c.base)
+	return nil
 }
 
 func (c *httpConn) url(p string, query url.Values) string {
@@ -71,10 +130,21 @@ func (c *httpConn) do(method, p string, query url.Values, body io.Reader, hdr ..
 	if err != nil {
 		return nil, withKind(ErrUsage, fmt.Errorf("http: %s %s: %w", method, p, err))
 	}
-	req.SetBasicAuth(c.user, c.pass)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	return c.send(req)
+}
+
+// send authenticates a request, sends it and turns a failure status into
+// an error carrying the server's JSON message.
+func (c *httpConn) send(req *http.Request) (*http.Response, error) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	} else {
+		req.SetBasicAuth(c.user, c.pass)
+	}
+	method, p := req.Method, strings.TrimPrefix(req.URL.Path, apiFiles)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrTrust) || errors.Is(err, ErrUsage) {
@@ -216,7 +286,19 @@ func (c *httpConn) Rename(from, to string) error {
 	return c.simple(http.MethodPost, from, url.Values{"op": {"rename"}, "to": {to}})
 }
 
+// Close revokes the token and drops idle connections.
 func (c *httpConn) Close() error {
+	var err error
+	if c.token != "" {
+		var req *http.Request
+		if req, err = http.NewRequest(http.MethodDelete, c.base+"/api/v1/token", nil); err == nil {
+			var resp *http.Response
+			if resp, err = c.send(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+		c.token = ""
+	}
 	c.hc.CloseIdleConnections()
-	return nil
+	return err
 }

@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -51,10 +52,10 @@ func dialSFTP(t Target, o *Options) (Conn, error) {
 		HostKeyAlgorithms: algos,
 		Timeout:           o.timeout(),
 	}
-	sc, err := ssh.Dial("tcp", t.Addr(), cfg)
+	sc, err := sshDial(t.Addr(), cfg)
 	if err != nil {
 		switch {
-		case errors.Is(err, ErrTrust):
+		case errors.Is(err, ErrTrust), errors.Is(err, ErrAuth):
 			return nil, err
 		case strings.Contains(err.Error(), "unable to authenticate"):
 			return nil, withKind(ErrAuth, fmt.Errorf("sftp: login as %s at %s refused: %w", name, t.Addr(), err))
@@ -67,6 +68,23 @@ func dialSFTP(t Target, o *Options) (Conn, error) {
 		return nil, withKind(ErrConnect, fmt.Errorf("sftp: starting the sftp subsystem on %s: %w", t.Addr(), err))
 	}
 	return &sftpConn{ssh: sc, c: c}, nil
+}
+
+// sshDial connects and completes the SSH handshake within cfg.Timeout;
+// ssh.Dial bounds only the TCP connect, and a silent server would hang it.
+func sshDial(addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
+	nc, err := net.DialTimeout("tcp", addr, cfg.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	nc.SetDeadline(time.Now().Add(cfg.Timeout))
+	conn, chans, reqs, err := ssh.NewClientConn(nc, addr, cfg)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	return ssh.NewClient(conn, chans, reqs), nil
 }
 
 // sshAuth lists the authentication methods in the order OpenSSH tries
@@ -96,9 +114,13 @@ func (o *Options) sshAuth(t Target, name string) ([]ssh.AuthMethod, func(), erro
 			return o.Password, nil
 		}
 		if o.Prompt == nil {
-			return "", errors.New("no password: set FERRY_PASSWORD or run on a terminal")
+			return "", withKind(ErrAuth, errors.New("no password: set FERRY_PASSWORD or run on a terminal"))
 		}
-		return o.Prompt(fmt.Sprintf("password for %s@%s: ", name, t.Host))
+		p, err := o.Prompt(fmt.Sprintf("password for %s@%s: ", name, t.Host))
+		if err != nil {
+			return "", withKind(ErrAuth, fmt.Errorf("reading password: %w", err))
+		}
+		return p, nil
 	}
 	auths = append(auths, ssh.PasswordCallback(password),
 		ssh.KeyboardInteractive(func(_, _ string, questions []string, echos []bool) ([]string, error) {
