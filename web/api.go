@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -113,12 +114,10 @@ func (s *Server) files(rq *request) {
 		case "rename":
 			s.rename(rq, fsys, p)
 		default:
-			rq.fail(http.StatusBadRequest, "unknown op "+strconvQuote(op)+": use op=mkdir or op=rename")
+			rq.fail(http.StatusBadRequest, "unknown op "+strconv.Quote(op)+": use op=mkdir or op=rename")
 		}
 	}
 }
-
-func strconvQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
 
 // fsError maps a vfs error to a status and a message that names the path
 // but not the server's directories.

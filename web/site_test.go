@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -474,5 +475,31 @@ func TestStalledUploadDropped(t *testing.T) {
 	entries, _ := os.ReadDir(home)
 	if len(entries) != 0 {
 		t.Fatalf("a stalled upload left %v", entries)
+	}
+}
+
+func TestRedirectTarget(t *testing.T) {
+	for _, tc := range []struct {
+		https      int
+		host, uri  string
+		wantTarget string
+	}{
+		{443, "files.example.com", "/a?b=1", "https://files.example.com/a?b=1"},
+		{443, "files.example.com:80", "/", "https://files.example.com/"},
+		{8443, "10.0.0.5:8080", "/api/v1/files/x%20y", "https://10.0.0.5:8443/api/v1/files/x%20y"},
+		{443, "[2001:db8::1]:80", "/login", "https://[2001:db8::1]/login"},
+		{8443, "[2001:db8::1]", "/", "https://[2001:db8::1]:8443/"},
+		{443, "", "/", "https://localhost/"},
+	} {
+		c := config.Default()
+		c.HTTP.HTTPSPort = tc.https
+		s := &Server{cfg: c}
+		r := httptest.NewRequest("GET", tc.uri, nil)
+		r.Host = tc.host
+		w := httptest.NewRecorder()
+		s.redirect(w, r)
+		if w.Code != http.StatusPermanentRedirect || w.Header().Get("Location") != tc.wantTarget {
+			t.Errorf("host %q uri %q: %d %q, want 308 %q", tc.host, tc.uri, w.Code, w.Header().Get("Location"), tc.wantTarget)
+		}
 	}
 }
