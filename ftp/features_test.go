@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -324,6 +325,32 @@ func TestActive(t *testing.T) {
 	c.do(fmt.Sprintf("EPRT |1|127.0.0.1|%d|", dead), 200)
 	c.do("LIST", 425)
 
+	// Two transfers at once from the one source port (SO_REUSEADDR).
+	os.WriteFile(filepath.Join(e.home, "big"), randBytes(16<<20), 0o644)
+	var conns []net.Conn
+	for _, cl := range []*client{c, e.ready()} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		p := ln.Addr().(*net.TCPAddr).Port
+		cl.do(fmt.Sprintf("PORT 127,0,0,1,%d,%d", p>>8, p&255), 200)
+		cl.do("RETR big", 150)
+		d, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if got := d.RemoteAddr().(*net.TCPAddr).Port; got != src {
+			t.Errorf("concurrent active data from port %d, want %d", got, src)
+		}
+		conns = append(conns, d)
+	}
+	if len(conns) != 2 {
+		t.Fatal("no two concurrent active connections")
+	}
+
 	off := newEnv(t, func(c *config.Config) { c.FTP.Active = false })
 	off.ready().do("PORT 127,0,0,1,4,1", 502)
 }
@@ -392,6 +419,33 @@ func TestAbort(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.home, "up")); !os.IsNotExist(err) {
 		t.Fatalf("aborted upload left a file: %v", err)
 	}
+}
+
+// TestAbortUrgent: ABOR sent as TCP urgent data, as Python's ftplib does
+// on a cleartext control connection.
+func TestAbortUrgent(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.FTP.TLS = config.TLSOptional })
+	os.WriteFile(filepath.Join(e.home, "big"), randBytes(16<<20), 0o644)
+	c := e.dial()
+	c.login("alice")
+	d := c.epsv()
+	c.do("RETR big", 150)
+	d.Read(make([]byte, 1000))
+	raw, err := c.conn.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	raw.Write(func(fd uintptr) bool {
+		serr = syscall.Sendto(int(fd), []byte("ABOR\r\n"), syscall.MSG_OOB, nil)
+		return true
+	})
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	c.expect(426)
+	c.expect(226)
+	c.do("NOOP", 200)
 }
 
 func TestKilledUpload(t *testing.T) {

@@ -77,6 +77,7 @@ func (s *Server) newSession(c net.Conn, implicit bool) *session {
 		sess.tlsCfg = sessionTLS(s.tls)
 	}
 	sess.br = bufio.NewReaderSize(c, wire.MaxLine)
+	oobInline(c)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -339,6 +340,20 @@ func (s *session) controlGone() bool {
 		}
 	})
 	return gone
+}
+
+// oobInline keeps TCP urgent data in the stream. Clients send ABOR (or
+// the Telnet Synch before it) as urgent data (RFC 959 §4.1.3); without
+// this the kernel takes the urgent byte out, and "ABOR\r\n" would arrive
+// as "ABOR\r".
+func oobInline(c net.Conn) {
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) {
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_OOBINLINE, 1)
+			})
+		}
+	}
 }
 
 func capital(s string) string {
