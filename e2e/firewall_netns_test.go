@@ -156,7 +156,7 @@ func (n *topology) nsServe(s *server) {
 	}
 	s.done = make(chan error, 1)
 	go func(cmd *exec.Cmd, done chan error) { done <- cmd.Wait() }(s.cmd, s.done)
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for _, e := range listen.New(s.Cfg).Entries {
 		if e.Kind != listen.Control {
 			continue
@@ -313,7 +313,7 @@ func TestFirewallNetns(t *testing.T) {
 	})
 	t.Run("port outside the plan is dropped", func(t *testing.T) {
 		var err error
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 			if err = n.connect(n.server, serverAddr, outside, time.Second); err == nil {
 				break
 			}
@@ -326,7 +326,7 @@ func TestFirewallNetns(t *testing.T) {
 		}
 	})
 	t.Run("ferry check passes", func(t *testing.T) {
-		o, err := n.exec(n.client, []string{"FERRY_PASSWORD=" + password}, ferryBin, "check", serverAddr, "--config", s.ConfigPath, "--user", user, "--timeout", "3s")
+		o, err := n.exec(n.client, []string{"FERRY_PASSWORD=" + password}, ferryBin, "check", serverAddr, "--config", s.ConfigPath, "--user", user, "--timeout", "10s")
 		if err != nil {
 			t.Fatalf("ferry check through the firewall: %v\n%s", err, o)
 		}
@@ -372,7 +372,7 @@ func TestFirewallNetns(t *testing.T) {
 			t.Fatalf("passive FTPS through the NAT router: %v\n%s", err, o)
 		}
 		got(t, dst)
-		o, err := n.exec(n.client, []string{"FERRY_PASSWORD=" + password}, ferryBin, "check", routerOutside, "--config", nat.ConfigPath, "--user", user, "--timeout", "3s")
+		o, err := n.exec(n.client, []string{"FERRY_PASSWORD=" + password}, ferryBin, "check", routerOutside, "--config", nat.ConfigPath, "--user", user, "--timeout", "10s")
 		if err != nil {
 			t.Fatalf("ferry check through the NAT router: %v\n%s", err, o)
 		}
@@ -387,7 +387,7 @@ func TestFirewallNetns(t *testing.T) {
 		if o, err := pasvGet(filepath.Join(out, "nat-broken")); err == nil {
 			t.Fatalf("passive FTPS through NAT worked without public_host; the test topology is not a NAT:\n%s", o)
 		}
-		o, err := n.exec(n.client, []string{"FERRY_PASSWORD=" + password}, ferryBin, "check", routerOutside, "--config", s.ConfigPath, "--user", user, "--timeout", "3s")
+		o, err := n.exec(n.client, []string{"FERRY_PASSWORD=" + password}, ferryBin, "check", routerOutside, "--config", s.ConfigPath, "--user", user, "--timeout", "5s")
 		if err == nil {
 			t.Fatalf("ferry check passed although PASV advertises the private address:\n%s", o)
 		}
