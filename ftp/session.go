@@ -92,24 +92,26 @@ func (s *Server) newSession(c net.Conn, implicit bool) *session {
 func (s *session) run() {
 	defer s.finish()
 	s.log.Info("connect", "local", s.local.String(), "implicit_tls", s.implicit)
-	if s.implicit {
-		if !s.startTLS() {
-			return
-		}
-	}
+	// Count the connection before its (implicit) TLS handshake, so that a
+	// flood of handshakes is limited too; refusals go out over TLS there.
 	ip := s.remote.Addr().AsSlice()
+	release, limErr := s.srv.limiter.Acquire(ip)
+	if limErr == nil {
+		s.releaseLim = release
+	}
+	if s.implicit && !s.startTLS() {
+		return
+	}
+	if limErr != nil {
+		s.log.Warn("refused: connection limit", "err", limErr)
+		s.reply(421, capital(limErr.Error()))
+		return
+	}
 	if locked, until := s.srv.auth.Lockout.Locked(ip); locked {
 		s.log.Warn("refused: address locked out after failed logins", "until", until.Format(time.RFC3339))
 		s.reply(421, "Too many failed logins from your address; try again later")
 		return
 	}
-	release, err := s.srv.limiter.Acquire(ip)
-	if err != nil {
-		s.log.Warn("refused: connection limit", "err", err)
-		s.reply(421, capital(err.Error()))
-		return
-	}
-	s.releaseLim = release
 	s.reply(220, "ferry FTP server ready")
 	s.loop()
 }
@@ -224,8 +226,9 @@ func (s *session) handle(cmd wire.Command) bool {
 // reply writes one reply. Text never spans lines of its own: a line break
 // inside (from a file name) would let a name forge a reply.
 func (s *session) reply(code int, lines ...string) {
+	clean := make([]string, len(lines))
 	for i, l := range lines {
-		lines[i] = strings.NewReplacer("\r", "", "\n", " ").Replace(l)
+		clean[i] = lineBreaks.Replace(l)
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -233,10 +236,12 @@ func (s *session) reply(code int, lines ...string) {
 		return
 	}
 	s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := io.WriteString(s.conn, wire.Reply{Code: code, Lines: lines}.Format()); err != nil {
+	if _, err := io.WriteString(s.conn, wire.Reply{Code: code, Lines: clean}.Format()); err != nil {
 		s.raw.Close() // a control connection that cannot take a reply is dead
 	}
 }
+
+var lineBreaks = strings.NewReplacer("\r", "", "\n", " ")
 
 // hangUp sends a last 421 and closes the control connection; the session
 // goroutine then ends the session.
