@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -399,5 +400,75 @@ func TestFirewallNetns(t *testing.T) {
 	})
 	if err := s.stop(); err != nil {
 		t.Fatalf("ferry serve exit: %v\n%s", err, s.Logs())
+	}
+}
+
+// TestFirewallCommand checks the command line of `ferry firewall` and
+// `ferry check` on loopback: the JSON form of DESIGN §4 carries the
+// configured ports, bad input is refused with a clear message, and check
+// exits non-zero when the server is down.
+func TestFirewallCommand(t *testing.T) {
+	s := newServer(t, nil)
+	out, err := s.ferry("", "firewall", "--format", "json")
+	if err != nil {
+		t.Fatalf("ferry firewall --format json: %v\n%s", err, out)
+	}
+	var doc struct {
+		Side     string `json:"side"`
+		Stateful bool   `json:"stateful"`
+		Rules    []struct {
+			Direction   string `json:"direction"`
+			Protocol    string `json:"protocol"`
+			LocalPorts  string `json:"local_ports"`
+			Remote      string `json:"remote"`
+			RemotePorts string `json:"remote_ports"`
+			Purpose     string `json:"purpose"`
+		} `json:"rules"`
+		Warnings []string `json:"warnings"`
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("json output: %v\n%s", err, out)
+	}
+	if doc.Side != "server" || !doc.Stateful {
+		t.Errorf("side %q stateful %v", doc.Side, doc.Stateful)
+	}
+	inbound := map[string]bool{}
+	for _, r := range doc.Rules {
+		if r.Direction == "in" && r.Protocol == "tcp" && r.Remote == "any" && r.RemotePorts == "any" && r.Purpose != "" {
+			inbound[r.LocalPorts] = true
+		}
+	}
+	for _, e := range listen.New(s.Cfg).Entries {
+		if e.Kind != listen.Active && !inbound[e.Ports.String()] {
+			t.Errorf("no inbound rule for %s %s port %s in\n%s", e.Service, e.Kind, e.Ports, out)
+		}
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"firewall", "--format", "pf"}, "unknown format"},
+		{[]string{"firewall", "--side", "client"}, "--server"},
+		{[]string{"firewall", "--side", "client", "--server", "192.0.2.1", "--mode", "sideways"}, "passive or active"},
+		{[]string{"check"}, "exactly one HOST"},
+	} {
+		out, err := s.ferry("", tc.args...)
+		if err == nil || !strings.Contains(out, tc.want) {
+			t.Errorf("ferry %v: %v, want a failure naming %q:\n%s", tc.args, err, tc.want, out)
+		}
+	}
+
+	// Nothing listens: every control port is refused, and check says so
+	// with a failing exit status for monitoring.
+	out, err = s.ferry("", "check", "127.0.0.1", "--timeout", "2s", "--json")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("ferry check of a stopped server: %v, want exit status 1\n%s", err, out)
+	}
+	if !strings.Contains(out, `"ok": false`) || !strings.Contains(out, "refused") {
+		t.Errorf("ferry check --json of a stopped server:\n%s", out)
 	}
 }
