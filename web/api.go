@@ -276,8 +276,16 @@ func (s *Server) put(rq *request, fsys *vfs.FS, p string) {
 	var n int64
 	buf := *bp
 	for {
-		_ = rc.SetReadDeadline(time.Now().Add(idle))
-		m, rerr := rq.r.Body.Read(buf)
+		// Fill the buffer before writing: a body read returns one TLS
+		// record (16 KiB) at most, and one write per record would cost 64
+		// system calls per MiB.
+		m, rerr := 0, error(nil)
+		for m < len(buf) && rerr == nil {
+			_ = rc.SetReadDeadline(time.Now().Add(idle))
+			var k int
+			k, rerr = rq.r.Body.Read(buf[m:])
+			m += k
+		}
 		if m > 0 {
 			if _, werr := up.File.Write(buf[:m]); werr != nil {
 				up.Abort()
