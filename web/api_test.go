@@ -113,6 +113,10 @@ func TestAPIFileLifecycle(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "sandbox") {
 		t.Errorf("a download's CSP = %q, want sandbox", csp)
 	}
+	resp, body = ts.do(c, "HEAD", "/api/v1/files/hello.bin", u, nil)
+	if expect(t, "head", resp, body, http.StatusOK) != "" || resp.ContentLength != int64(len(content)) || resp.Header.Get("Accept-Ranges") != "bytes" {
+		t.Errorf("HEAD: length %d, Accept-Ranges %q, body %d bytes", resp.ContentLength, resp.Header.Get("Accept-Ranges"), len(body))
+	}
 	resp, body = ts.do(c, "GET", "/api/v1/files/hello.bin", u, nil, "Range", "bytes=100-199")
 	if expect(t, "range", resp, body, http.StatusPartialContent) != string(content[100:200]) {
 		t.Fatalf("range body %q", body)

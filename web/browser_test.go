@@ -68,11 +68,16 @@ func spkiHash(t *testing.T, ts *testServer) string {
 
 // TestBrowser drives the web client in headless Chromium: log in, upload
 // through the file input and by drag and drop, download and compare the
-// bytes, make a folder, rename, delete, log out.
+// bytes, make a folder, rename, delete, log out; then check that a
+// read-only user gets no write controls.
 func TestBrowser(t *testing.T) {
 	exe := chromium(t)
 	ts := startServer(t, nil)
 	home := ts.addUser("web", false)
+	viewerHome := ts.addUser("viewer", true)
+	if err := os.WriteFile(filepath.Join(viewerHome, "seen.txt"), []byte("look, don't touch"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	artifacts := artifactDir(t)
 	downloads := t.TempDir()
 
@@ -245,6 +250,20 @@ func TestBrowser(t *testing.T) {
 
 	step("log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
 	step("the file browser needs a login again", chromedp.Navigate(ts.base+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
+
+	// A read-only user sees the files but no control that writes.
+	step("log in as a read-only user",
+		chromedp.SetValue(chromedp.ID("user"), "viewer"),
+		chromedp.SetValue(chromedp.ID("password"), testPassword),
+		chromedp.Submit(chromedp.ID("login-form")),
+		chromedp.WaitVisible(row("seen.txt")))
+	writers, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#file-input, #new-folder, button.rename, button.delete").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if writers != 0 {
+		t.Errorf("a read-only user sees %d write controls", writers)
+	}
 }
 
 // shot saves a full-page PNG screenshot (quality 100 means PNG) as a test
