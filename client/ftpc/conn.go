@@ -159,13 +159,29 @@ func (c *Conn) negotiate() error {
 func (c *Conn) readFeat() {
 	c.feat = map[string]string{}
 	rep, err := c.cmd("FEAT")
-	if err != nil || rep.Code != 211 {
+	if err != nil || rep.Code != 211 || len(rep.Lines) < 2 {
 		return
 	}
-	for _, l := range rep.Lines[1 : len(rep.Lines)-1] {
+	c.feat = parseFeat(rep.Lines[1 : len(rep.Lines)-1])
+}
+
+// parseFeat reads the feature lines of a FEAT reply (RFC 2389) into
+// name -> argument. A feature listed once per argument ("AUTH TLS", "AUTH
+// SSL") keeps all of them, space-separated.
+func parseFeat(lines []string) map[string]string {
+	feat := map[string]string{}
+	for _, l := range lines {
 		name, arg, _ := strings.Cut(strings.TrimSpace(l), " ")
-		c.feat[strings.ToUpper(name)] = arg
+		if name == "" {
+			continue
+		}
+		name = strings.ToUpper(name)
+		if prev := feat[name]; prev != "" {
+			arg = prev + " " + arg
+		}
+		feat[name] = arg
 	}
+	return feat
 }
 
 // Feature reports whether FEAT listed name, and its argument.

@@ -208,6 +208,14 @@ func TestActivePORT(t *testing.T) {
 	}
 }
 
+func TestParseFeat(t *testing.T) {
+	got := parseFeat([]string{"AUTH TLS", " AUTH SSL", "MLST type*;size*;", "SIZE", "", "rest STREAM"})
+	want := map[string]string{"AUTH": "TLS SSL", "MLST": "type*;size*;", "SIZE": "", "REST": "STREAM"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("parseFeat = %v, want %v", got, want)
+	}
+}
+
 func TestTraceHidesPassword(t *testing.T) {
 	f := newFake(t, func(w io.Writer, cmd wire.Command) { fmt.Fprint(w, "502 no\r\n") })
 	var tr strings.Builder
