@@ -128,3 +128,12 @@ func TestBarLine(t *testing.T) {
 		t.Errorf("clock = %q", got)
 	}
 }
+
+func TestPrintEntries(t *testing.T) {
+	var b strings.Builder
+	PrintEntries(&b, []Entry{{Name: "f.bin", Size: 42}, {Name: "sub", Dir: true, ModTime: time.Date(2025, 1, 2, 3, 4, 0, 0, time.Local)}})
+	want := "-           42                  f.bin\nd            0 2025-01-02 03:04 sub/\n"
+	if b.String() != want {
+		t.Fatalf("got\n%q\nwant\n%q", b.String(), want)
+	}
+}

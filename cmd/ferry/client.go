@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -62,7 +61,7 @@ func runClient(name string, args []string) error {
 		o.Active = true
 	}
 	o.Password = os.Getenv("FERRY_PASSWORD")
-	o.Prompt = promptSecret
+	o.Prompt = client.PromptTerminal
 	if !*quiet {
 		o.Notice = os.Stderr
 	}
@@ -118,7 +117,7 @@ func clientDo(name string, pos []string, rawURL string, o client.Options, x *cli
 			sum.Entries = []client.Entry{}
 		}
 		if !asJSON {
-			printEntries(os.Stdout, es)
+			client.PrintEntries(os.Stdout, es)
 		}
 		return nil
 	case "get":
@@ -144,35 +143,4 @@ func clientDo(name string, pos []string, rawURL string, o client.Options, x *cli
 		return c.Rename(t.Path, pos[1])
 	}
 	return nil
-}
-
-func printEntries(w io.Writer, es []client.Entry) {
-	for _, e := range es {
-		kind, name := "-", e.Name
-		if e.Dir {
-			kind, name = "d", e.Name+"/"
-		}
-		when := ""
-		if !e.ModTime.IsZero() {
-			when = e.ModTime.Local().Format("2006-01-02 15:04")
-		}
-		fmt.Fprintf(w, "%s %12d %-16s %s\n", kind, e.Size, when, name)
-	}
-}
-
-// promptSecret reads a password or passphrase from the terminal without
-// echo; it fails when there is no terminal, so scripts never hang.
-func promptSecret(prompt string) (string, error) {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
-		return "", fmt.Errorf("no terminal to ask on; set FERRY_PASSWORD")
-	}
-	defer tty.Close()
-	if !term.IsTerminal(int(tty.Fd())) {
-		return "", fmt.Errorf("no terminal to ask on; set FERRY_PASSWORD")
-	}
-	fmt.Fprint(tty, prompt)
-	b, err := term.ReadPassword(int(tty.Fd()))
-	fmt.Fprintln(tty)
-	return string(b), err
 }
