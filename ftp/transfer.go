@@ -222,16 +222,28 @@ func (s *session) controlPort() int {
 
 // pump copies src to dst with a large buffer, refreshing the data
 // connection's deadline as data moves so that only a stalled transfer
-// times out. srcLocal says which side's errors are the server's own.
+// times out. srcLocal says which side's errors are the server's own. From
+// the network it gathers at least half a buffer before writing: a TLS
+// read returns one 16 KiB record, and one file write per record is slow.
 func pump(dst io.Writer, src io.Reader, dc net.Conn, buf []byte, srcLocal bool, count *atomic.Int64) (int64, error) {
 	var n int64
 	var last time.Time
+	want := 1
+	if !srcLocal {
+		want = len(buf) / 2
+	}
 	for {
-		if now := time.Now(); now.Sub(last) > time.Second {
-			dc.SetDeadline(now.Add(dataTimeout))
-			last = now
+		r := 0
+		var rerr error
+		for r < want && rerr == nil {
+			if now := time.Now(); now.Sub(last) > time.Second {
+				dc.SetDeadline(now.Add(dataTimeout))
+				last = now
+			}
+			var m int
+			m, rerr = src.Read(buf[r:])
+			r += m
 		}
-		r, rerr := src.Read(buf)
 		if r > 0 {
 			w, werr := dst.Write(buf[:r])
 			n += int64(w)
