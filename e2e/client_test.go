@@ -126,7 +126,9 @@ func clientRoundTrip(t *testing.T, c *ferryClient, base, home string, canAppend 
 		t.Fatalf("ls after mv: %+v", s.Entries)
 	}
 	down := filepath.Join(dir, "down.bin")
-	c.ok("get", base+"/in/renamed.bin", down, "-q")
+	if notes := c.ok("get", base+"/in/renamed.bin", down); strings.Contains(notes, "ETA") {
+		t.Fatalf("progress bar drawn although stderr is not a terminal: %q", notes)
+	}
 	if got, _ := os.ReadFile(down); !bytes.Equal(got, data) {
 		t.Fatal("downloaded bytes differ")
 	}
@@ -239,6 +241,18 @@ func TestClientHTTPS(t *testing.T) {
 	}
 
 	c.fails(4, "ls", fmt.Sprintf("https://nobody@%s/", s.addr(s.Cfg.HTTP.HTTPSPort)))
+
+	// On a terminal (script(1) gives it one) the download draws a bar.
+	need(t, "script")
+	os.WriteFile(filepath.Join(home, "tty.bin"), randomBytes(1<<20, 13), 0o644)
+	dst := filepath.Join(t.TempDir(), "tty.bin")
+	line := fmt.Sprintf("%s get %s/tty.bin %s", ferryBin, base, dst)
+	script := exec.Command("script", "-qec", line, "/dev/null")
+	script.Env = append(os.Environ(), "HOME="+c.home, "XDG_CONFIG_HOME="+filepath.Join(c.home, ".config"), "FERRY_PASSWORD="+pw)
+	out, err := script.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "100%") || !strings.Contains(string(out), "ETA") || !strings.Contains(string(out), "/s") {
+		t.Fatalf("no progress bar on a terminal: %v\n%q", err, out)
+	}
 
 	// A new certificate on the same address is refused under TOFU.
 	if err := s.stop(); err != nil {
