@@ -470,3 +470,27 @@ func TestFTPKilledUploadAndResume(t *testing.T) {
 	}
 	sameFile(t, filepath.Join(home, "py.bin"), data)
 }
+
+// TestFTPIPv6: EPSV (explicit FTPS) and EPRT (curl -P) over ::1.
+func TestFTPIPv6(t *testing.T) {
+	need(t, "curl")
+	s, home := ftpServer(t, func(c *config.Config) {
+		c.ListenAddress = "::1"
+		c.FTP.TLS = config.TLSOptional
+	})
+	data := randomBytes(300000, 7)
+	dir := t.TempDir()
+	local := writeFile(t, filepath.Join(dir, "up"), data)
+	url := "ftp://" + s.addr(s.Cfg.FTP.Port) + "/six.bin"
+	out := curl(t, "-g", "-v", "--ssl-reqd", "-T", local, url)
+	if !strings.Contains(out, "EPSV") || !strings.Contains(out, "229 Entering Extended Passive Mode") {
+		t.Errorf("no EPSV over ::1:\n%s", out)
+	}
+	sameFile(t, filepath.Join(home, "six.bin"), data)
+	down := filepath.Join(dir, "down")
+	out = curl(t, "-g", "-v", "-P", "::1", "-o", down, url)
+	if !strings.Contains(out, "EPRT |2|::1|") {
+		t.Errorf("no EPRT over ::1:\n%s", out)
+	}
+	sameFile(t, down, data)
+}
