@@ -49,9 +49,9 @@ func (o *Options) tlsConfig(t Target) *tls.Config {
 	}
 }
 
-// Fingerprint is the SHA-256 of a certificate, as written in the
+// fingerprint is the SHA-256 of a certificate, as written in the
 // known-hosts file.
-func Fingerprint(cert *x509.Certificate) string {
+func fingerprint(cert *x509.Certificate) string {
 	sum := sha256.Sum256(cert.Raw)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
@@ -68,7 +68,7 @@ func (o *Options) verifyCert(t Target, certs []*x509.Certificate) error {
 		return nil
 	}
 	key := t.Addr()
-	got := Fingerprint(certs[0])
+	got := fingerprint(certs[0])
 	file := o.knownHostsPath()
 	want, line, err := lookupKnown(file, key)
 	if err != nil {

@@ -203,9 +203,6 @@ func (c *Conn) startTLS() error {
 	return nil
 }
 
-// TLS reports whether the control connection is protected.
-func (c *Conn) TLS() bool { return c.tls }
-
 // Login sends USER and PASS, then sets binary type and, with TLS, PBSZ 0
 // and PROT P so that data connections are protected too.
 func (c *Conn) Login(user, pass string) error {
