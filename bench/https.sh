@@ -111,12 +111,20 @@ c=(curl -sS --fail "$HTTP" --cacert "$cert" -o /dev/null)
 # speed prints the transfer's bytes per second as MB/s (10^6 bytes).
 mbps() { python3 -c "print(f'{$1/1e6:.0f}')"; }
 
+ferry_down() { "${c[@]}" "${auth[@]}" -w '%{speed_download}' "https://127.0.0.1:$ferry_https/api/v1/files/big.bin"; }
+nginx_down() { "${c[@]}" -w '%{speed_download}' "https://127.0.0.1:$nginx_https/big.bin"; }
+ferry_up() { "${c[@]}" "${auth[@]}" -w '%{speed_upload}' -T "$work/home/big.bin" "https://127.0.0.1:$ferry_https/api/v1/files/up.bin"; }
+nginx_up() { "${c[@]}" -w '%{speed_upload}' -T "$work/home/big.bin" "https://127.0.0.1:$nginx_https/up/up.bin"; }
+
 declare -A results
 for run in $(seq "$RUNS"); do
-	fd=$("${c[@]}" "${auth[@]}" -w '%{speed_download}' "https://127.0.0.1:$ferry_https/api/v1/files/big.bin")
-	nd=$("${c[@]}" -w '%{speed_download}' "https://127.0.0.1:$nginx_https/big.bin")
-	fu=$("${c[@]}" "${auth[@]}" -w '%{speed_upload}' -T "$work/home/big.bin" "https://127.0.0.1:$ferry_https/api/v1/files/up.bin")
-	nu=$("${c[@]}" -w '%{speed_upload}' -T "$work/home/big.bin" "https://127.0.0.1:$nginx_https/up/up.bin")
+	# Alternate which server goes first, so drifting load on the machine
+	# does not favour one of them.
+	if [ $((run % 2)) = 1 ]; then
+		fd=$(ferry_down) nd=$(nginx_down) fu=$(ferry_up) nu=$(nginx_up)
+	else
+		nd=$(nginx_down) fd=$(ferry_down) nu=$(nginx_up) fu=$(ferry_up)
+	fi
 	results[fd]+="$fd " results[nd]+="$nd " results[fu]+="$fu " results[nu]+="$nu "
 	printf 'run %d: download ferry %s nginx %s MB/s; upload ferry %s nginx %s MB/s\n' "$run" \
 		"$(mbps "$fd")" "$(mbps "$nd")" "$(mbps "$fu")" "$(mbps "$nu")"
@@ -129,7 +137,8 @@ import statistics, sys
 fd, nd, fu, nu = ([float(x) for x in a.split()] for a in sys.argv[1:5])
 m = lambda v: statistics.median(v) / 1e6
 print(f"\nmedian of {sys.argv[5]} runs, {sys.argv[6]} MiB over HTTPS ({sys.argv[7]}), curl on loopback")
-print(f"{'':10}{'ferry MB/s':>12}{'nginx MB/s':>12}{'ferry/nginx':>13}")
-print(f"{'download':10}{m(fd):12.0f}{m(nd):12.0f}{m(fd)/m(nd):13.2f}")
-print(f"{'upload':10}{m(fu):12.0f}{m(nu):12.0f}{m(fu)/m(nu):13.2f}")
+pair = lambda f, n: statistics.median(a / b for a, b in zip(f, n))
+print(f"{'':10}{'ferry MB/s':>12}{'nginx MB/s':>12}{'ferry/nginx':>13}{'median of run ratios':>22}")
+print(f"{'download':10}{m(fd):12.0f}{m(nd):12.0f}{m(fd)/m(nd):13.2f}{pair(fd, nd):22.2f}")
+print(f"{'upload':10}{m(fu):12.0f}{m(nu):12.0f}{m(fu)/m(nu):13.2f}{pair(fu, nu):22.2f}")
 PY
