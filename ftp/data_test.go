@@ -35,8 +35,8 @@ func TestPortPool(t *testing.T) {
 		t.Fatalf("full range: %v, want errExhausted", err)
 	}
 	var port int
-	for p := range got {
-		port = p
+	for k := range got {
+		port = k
 	}
 	got[port].Close()
 	p.release(port)
