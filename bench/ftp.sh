@@ -7,11 +7,13 @@
 #
 #   bench/ftp.sh                 # RUNS=5 SIZE_MIB=1024 by default
 #   RUNS=3 SIZE_MIB=256 bench/ftp.sh
+#   ROWS="plain put" bench/ftp.sh  # only some rows: "plain put", "plain get", "tls put", "tls get"
 #
 # Files live in /dev/shm so that the disk does not limit either server.
 set -euo pipefail
 
 RUNS=${RUNS:-5}
+ROWS=${ROWS:-plain put|plain get|tls put|tls get}
 SIZE_MIB=${SIZE_MIB:-1024}
 BENCH_USER=ferrybench
 PASS=bench-$RANDOM-$RANDOM
@@ -131,6 +133,7 @@ printf '\n%d MiB file, %d runs each, median MB/s (curl %s)\n\n' "$SIZE_MIB" "$RU
 printf '%-28s %10s %10s %8s\n' "row" "ferry" "vsftpd" "ratio"
 for row in "plain put:FTP STOR (upload)" "plain get:FTP RETR (download)" "tls put:FTPS PROT P STOR (upload)" "tls get:FTPS PROT P RETR (download)"; do
   spec=${row%%:*} label=${row#*:}
+  [[ "|$ROWS|" == *"|$spec|"* ]] || continue
   mode=${spec% *} dir=${spec#* }
   f=() v=()
   # Alternate the servers run by run so that drift hits both alike.

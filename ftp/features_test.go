@@ -449,25 +449,40 @@ func TestAbortUrgent(t *testing.T) {
 }
 
 func TestKilledUpload(t *testing.T) {
-	e := newEnv(t, nil)
-	c := e.ready()
-	d := c.epsv()
-	c.do("STOR cut", 150)
-	tc := c.protect(d)
-	tc.Write(randBytes(200000))
-	// The client dies: both connections close, the control one first as a
-	// killed process's lower descriptor does.
-	c.conn.Close()
-	d.Close()
-	if !e.waitLog("op=STOR path=/cut") {
-		t.Fatal("upload end not logged")
-	}
-	if !strings.Contains(e.logs.String(), "result=aborted") {
-		t.Errorf("cut upload not logged as aborted:\n%s", e.logs)
-	}
-	entries, _ := os.ReadDir(e.home)
-	if len(entries) != 0 {
-		t.Fatalf("a cut upload left %v", entries)
+	for _, secure := range []bool{true, false} {
+		t.Run(fmt.Sprintf("tls=%v", secure), func(t *testing.T) {
+			e := newEnv(t, func(c *config.Config) { c.FTP.TLS = config.TLSOptional })
+			c := e.dial()
+			if secure {
+				c.secure(clientTLS(0))
+			}
+			c.login("alice")
+			if secure {
+				c.do("PBSZ 0", 200)
+				c.do("PROT P", 200)
+			}
+			d := c.epsv()
+			c.do("STOR cut", 150)
+			var w io.Writer = d
+			if secure {
+				w = c.protect(d)
+			}
+			w.Write(randBytes(200000))
+			// The client dies: both connections close, the control one
+			// first as a killed process's lower descriptor does.
+			c.conn.Close()
+			d.Close()
+			if !e.waitLog("op=STOR path=/cut") {
+				t.Fatal("upload end not logged")
+			}
+			if !strings.Contains(e.logs.String(), "result=aborted") {
+				t.Errorf("cut upload not logged as aborted:\n%s", e.logs)
+			}
+			entries, _ := os.ReadDir(e.home)
+			if len(entries) != 0 {
+				t.Fatalf("a cut upload left %v", entries)
+			}
+		})
 	}
 }
 

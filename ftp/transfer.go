@@ -10,10 +10,12 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ferry-project/ferry/vfs"
@@ -198,7 +200,13 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 			tc.Close()
 		}
 	} else {
-		*n, err = pump(j.recv, data, conn, buf, false, &x.bytes)
+		f, isFile := j.recv.(*os.File)
+		tcp, isTCP := data.(*net.TCPConn)
+		if isFile && isTCP {
+			*n, err = spliceIn(f, tcp, &x.bytes)
+		} else {
+			*n, err = pump(j.recv, data, conn, buf, false, &x.bytes)
+		}
 		if tc, ok := data.(*tls.Conn); ok && err == nil {
 			// Answer the client's close_notify: clients that shut TLS down
 			// cleanly (Python's unwrap) wait for ours.
@@ -264,6 +272,38 @@ func pump(dst io.Writer, src io.Reader, dc net.Conn, buf []byte, srcLocal bool, 
 	}
 }
 
+// spliceIn receives a cleartext upload with splice(2), socket to file
+// without a copy through user space: bench/ftp.sh measured it faster than
+// pump for uploads (pump stays faster for downloads, and for TLS there is
+// no choice). It moves spliceChunk at a time to refresh the deadline.
+func spliceIn(f *os.File, c *net.TCPConn, count *atomic.Int64) (int64, error) {
+	var n int64
+	for {
+		c.SetDeadline(time.Now().Add(dataTimeout))
+		m, err := io.CopyN(f, c, spliceChunk)
+		n += m
+		count.Store(n)
+		switch {
+		case err == io.EOF:
+			return n, nil
+		case err != nil:
+			return n, side(err, diskErrno(err))
+		}
+	}
+}
+
+const spliceChunk = 16 << 20
+
+// diskErrno tells the errors of a file system from those of a socket.
+func diskErrno(err error) bool {
+	for _, e := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EFBIG, syscall.EROFS} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
 func side(err error, local bool) error {
 	if local {
 		return localError{err}
@@ -320,8 +360,8 @@ func (b *batchConn) batch(on bool) error {
 	return b.flush()
 }
 
-// bufSize is the copy buffer of a transfer; bench/ftp.sh and
-// BenchmarkCopy measured it against the kernel's sendfile path.
+// bufSize is the copy buffer of a transfer. BenchmarkCopy and
+// bench/ftp.sh measured pump against sendfile for downloads: pump won.
 const bufSize = 1 << 20
 
 var buffers = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
