@@ -4,8 +4,9 @@
 # Starts `ferry serve` (SFTP only) and a private sshd (its own config,
 # Subsystem sftp = OpenSSH's sftp-server) on free loopback ports, then, with
 # the same OpenSSH sftp client and cipher (aes128-gcm@openssh.com), times
-# `get` and `put` of one file against each, alternating, RUNS times, and
-# prints the medians and the ratio. Last it holds SESSIONS idle SFTP
+# `get` and `put` of one file against each, alternating, RUNS times, over one
+# multiplexed connection per server (login excluded), and prints the medians
+# and the ratio. Last it holds SESSIONS idle SFTP
 # sessions open against each server and reports the growth of resident
 # memory per session (ferry: its one process; OpenSSH: every process under
 # the listening sshd).
@@ -24,10 +25,25 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/ferry-bench-sftp.XXXXXX)
 daemons=()
 groups=()
+masters=() # "PORT USER" of each OpenSSH connection master
+stop_masters() {
+	for m in "${masters[@]}"; do
+		set -- $m
+		ssh -o ControlPath="$work/mux-$1" -O exit -p "$1" "$2@127.0.0.1" 2>/dev/null || true
+	done
+	masters=()
+}
+# OpenSSH runs the subsystem through the user's login shell; root's bash
+# would source ~/.bashrc (Debian's bash does so under sshd), which can cost
+# seconds per session. A throwaway system user with /bin/sh avoids that.
+OUSER=ferry-sftp-bench
+made_user=
 cleanup() {
+	stop_masters
 	for g in "${groups[@]}"; do kill -- "-$g" 2>/dev/null || true; done
 	for p in "${daemons[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	if [ -n "$made_user" ]; then userdel "$OUSER" 2>/dev/null || true; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,10 +62,20 @@ wait_port() {
 echo "building ferry..."
 (cd "$repo" && go build -o "$work/ferry" ./cmd/ferry)
 
+chmod 755 "$work"
+mkdir -p "$work/ohome"
+if ! id "$OUSER" >/dev/null 2>&1; then
+	useradd --system --no-create-home --home-dir "$work/ohome" --shell /bin/sh "$OUSER"
+	made_user=1
+fi
+usermod --home "$work/ohome" --shell /bin/sh -p '*' "$OUSER" # '*': no password, not locked
+chown "$OUSER" "$work/ohome"
+
 ssh-keygen -q -t ed25519 -N '' -C bench -f "$work/id"
 ssh-keygen -q -t ed25519 -N '' -f "$work/sshd_host_key"
 cp "$work/id.pub" "$work/authorized_keys"
 dd if=/dev/urandom of="$work/src.bin" bs=1M count="$SIZE_MIB" status=none
+sync
 
 # OpenSSH: a private sshd whose sftp subsystem is sftp-server.
 ossh_port=$(free_port)
@@ -62,7 +88,7 @@ PidFile $work/sshd.pid
 AuthorizedKeysFile $work/authorized_keys
 StrictModes no
 UsePAM no
-PermitRootLogin prohibit-password
+AllowUsers $OUSER
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 Ciphers $CIPHER
@@ -101,11 +127,22 @@ opts=(-F /dev/null -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -
 	-o IdentityFile="$work/id" -o IdentitiesOnly=yes -o Ciphers="$CIPHER")
 bytes=$((SIZE_MIB * 1048576))
 
-# xfer NAME PORT USER COMMAND: run one sftp batch, print MB/s (10^6 bytes).
+# One authenticated connection per server, shared by every timed sftp run
+# (OpenSSH connection multiplexing): the times then cover the SFTP session
+# and the transfer, not the key exchange and login, which on a busy machine
+# take sshd (a fork and re-exec per connection) seconds.
+master() {
+	ssh "${opts[@]}" -o ControlMaster=yes -o ControlPath="$work/mux-$1" -o ControlPersist=yes -fN -p "$1" "$2@127.0.0.1"
+	masters+=("$1 $2")
+}
+master "$ferry_port" bench
+master "$ossh_port" "$OUSER"
+
+# xfer PORT USER COMMAND: run one sftp batch, print MB/s (10^6 bytes).
 xfer() {
 	local start end
 	start=$(date +%s%N)
-	sftp "${opts[@]}" -P "$2" -b - "$3@127.0.0.1" >/dev/null <<<"$4"
+	sftp "${opts[@]}" -o ControlMaster=no -o ControlPath="$work/mux-$1" -P "$1" -b - "$2@127.0.0.1" >/dev/null <<<"$3"
 	end=$(date +%s%N)
 	echo "$bytes $start $end" | awk '{printf "%.1f", $1 / (($3 - $2) / 1e9) / 1e6}'
 }
@@ -114,17 +151,39 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print (NR % 2) 
 
 declare -A res
 echo "ferry $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo dev) vs $(ssh -V 2>&1 | cut -d, -f1) sftp-server; $SIZE_MIB MiB, $CIPHER, $RUNS runs"
+# measure KEY PORT USER COMMAND: one timed transfer, after flushing the
+# previous one's dirty pages so that writeback does not land on the next.
+measure() {
+	sync
+	res[$1]+=" $(xfer "$2" "$3" "$4")"
+}
+
 for i in $(seq "$RUNS"); do
+	# Alternate who goes first, so neither server always meets a colder or
+	# busier machine.
+	if ((i % 2)); then order="ferry ossh"; else order="ossh ferry"; fi
+	for who in $order; do
+		rm -f "$work/dl.bin"
+		if [ "$who" = ferry ]; then
+			measure ferry_get "$ferry_port" bench "get src.bin $work/dl.bin"
+		else
+			measure ossh_get "$ossh_port" "$OUSER" "get $work/src.bin $work/dl.bin"
+		fi
+	done
 	rm -f "$work/dl.bin"
-	res[ferry_get]+=" $(xfer ferry "$ferry_port" bench "get src.bin $work/dl.bin")"
-	rm -f "$work/dl.bin"
-	res[ossh_get]+=" $(xfer openssh "$ossh_port" root "get $work/src.bin $work/dl.bin")"
-	rm -f "$work/home/up.bin" "$work/ossh-up.bin"
-	res[ferry_put]+=" $(xfer ferry "$ferry_port" bench "put $work/src.bin up.bin")"
-	res[ossh_put]+=" $(xfer openssh "$ossh_port" root "put $work/src.bin $work/ossh-up.bin")"
+	for who in $order; do
+		if [ "$who" = ferry ]; then
+			rm -f "$work/home/up.bin"
+			measure ferry_put "$ferry_port" bench "put $work/src.bin up.bin"
+		else
+			rm -f "$work/ohome/up.bin"
+			measure ossh_put "$ossh_port" "$OUSER" "put $work/src.bin up.bin"
+		fi
+	done
 	cmp -s "$work/src.bin" "$work/home/up.bin" || { echo "ferry put: bytes differ" >&2; exit 1; }
 	echo "run $i: get ferry ${res[ferry_get]##* } openssh ${res[ossh_get]##* }  put ferry ${res[ferry_put]##* } openssh ${res[ossh_put]##* } MB/s"
 done
+stop_masters
 if [ "$RUNS" -gt 0 ]; then
 	for dir in get put; do
 		f=$(median <<<"${res[ferry_$dir]}")
@@ -207,5 +266,5 @@ if [ "$SESSIONS" -gt 0 ]; then
 	sftp "${opts[@]}" -P "$ferry_port" -b - bench@127.0.0.1 >/dev/null <<<"ls"
 	sleep 1
 	per_session "ferry  " "$ferry_pid" "$ferry_port" bench
-	per_session "OpenSSH (sshd + sftp-server processes)" "$ossh_pid" "$ossh_port" root
+	per_session "OpenSSH (sshd + sftp-server processes)" "$ossh_pid" "$ossh_port" "$OUSER"
 fi

@@ -217,15 +217,48 @@ type conn struct {
 	busy atomic.Int32 // open file handles over all its sessions
 	last atomic.Int64 // unix nanoseconds of the last read or write
 
+	rbuf *[]byte // read-ahead; unread data is (*rbuf)[r:w]
+	r, w int
+
 	authTried  bool // a method other than "none" was tried
 	pwCounted  bool // a failed password already counted toward the lockout
 	authMethod string
 }
 
+// readAhead is the size of the read-ahead buffer of a busy connection.
+// x/crypto/ssh reads each packet's length through a 4 KiB bufio.Reader and
+// then the rest, two or three system calls per 32 KiB packet; reading ahead
+// makes that one call for up to readAhead bytes. The buffer goes back to
+// the pool as soon as it is drained, so an idle connection holds none.
+const readAhead = 256 << 10
+
+var readPool = sync.Pool{New: func() any { b := make([]byte, readAhead); return &b }}
+
+// Read is called by x/crypto/ssh's single reader goroutine only.
 func (c *conn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
-	c.last.Store(time.Now().UnixNano())
-	return n, err
+	if c.rbuf == nil {
+		if len(b) >= readAhead {
+			n, err := c.Conn.Read(b)
+			c.last.Store(time.Now().UnixNano())
+			return n, err
+		}
+		c.rbuf = readPool.Get().(*[]byte)
+		n, err := c.Conn.Read(*c.rbuf)
+		c.last.Store(time.Now().UnixNano())
+		if n == 0 {
+			readPool.Put(c.rbuf)
+			c.rbuf = nil
+			return 0, err
+		}
+		c.r, c.w = 0, n
+	}
+	n := copy(b, (*c.rbuf)[c.r:c.w])
+	c.r += n
+	if c.r == c.w {
+		readPool.Put(c.rbuf)
+		c.rbuf = nil
+	}
+	return n, nil
 }
 
 func (c *conn) Write(b []byte) (int, error) {
