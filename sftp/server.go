@@ -126,7 +126,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // connection in its own goroutine.
 func (s *Server) accept(nc net.Conn) {
 	ip := remoteIP(nc)
-	log := s.log.With("proto", "sftp", "remote", nc.RemoteAddr().String())
+	log := s.log.With("service", "sftp", "remote", nc.RemoteAddr().String())
 	if locked, until := s.o.Auth.Lockout.Locked(ip); locked {
 		log.Warn("sftp connection refused: address locked out", "until", until.Format(time.RFC3339))
 		nc.Close()

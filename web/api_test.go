@@ -203,7 +203,7 @@ func TestAPIFileLifecycle(t *testing.T) {
 	resp, body = ts.do(c, "GET", "/api/v1/nope", u, nil)
 	expect(t, "unknown endpoint", resp, body, http.StatusNotFound)
 
-	if !strings.Contains(ts.logs.String(), `msg=upload proto=http user=alice`) || !strings.Contains(ts.logs.String(), "msg=rename") {
+	if !strings.Contains(ts.logs.String(), `msg=upload service=http user=alice`) || !strings.Contains(ts.logs.String(), "msg=rename") {
 		t.Errorf("transfers are not logged:\n%s", ts.logs)
 	}
 }

@@ -58,7 +58,7 @@ func New(o Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("proto", "http")
+	log = log.With("service", "http")
 	s := &Server{
 		cfg:      o.Config,
 		auth:     o.Auth,
