@@ -1,7 +1,0 @@
-//go:build race
-
-package e2e
-
-// raceEnabled builds the server under test with the race detector when the
-// tests themselves run with it.
-const raceEnabled = true
