@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ferry-project/ferry/auth"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -61,13 +62,9 @@ func loadOrGenerate(path, kind string) (hostKey, error) {
 	if err != nil {
 		return hostKey{}, err
 	}
-	var bits int
-	var label string
-	switch k := raw.(type) {
+	switch raw.(type) {
 	case *ed25519.PrivateKey:
-		bits, label = 256, "ED25519"
 	case *rsa.PrivateKey:
-		bits, label = k.N.BitLen(), "RSA"
 		// Only the SHA-2 signatures: ssh-rsa (SHA-1) is not offered.
 		as, ok := signer.(ssh.AlgorithmSigner)
 		if !ok {
@@ -79,8 +76,7 @@ func loadOrGenerate(path, kind string) (hostKey, error) {
 	default:
 		return hostKey{}, fmt.Errorf("unsupported key type %T (want ed25519 or RSA)", raw)
 	}
-	fp := fmt.Sprintf("%d %s %s (%s)", bits, ssh.FingerprintSHA256(signer.PublicKey()), hostKeyComment, label)
-	return hostKey{signer: signer, fingerprint: fp}, nil
+	return hostKey{signer: signer, fingerprint: auth.Fingerprint(signer.PublicKey(), hostKeyComment)}, nil
 }
 
 // generateHostKey creates a key, writes it in OpenSSH format (private key

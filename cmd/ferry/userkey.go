@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"errors"
 	"flag"
 	"fmt"
@@ -137,32 +135,11 @@ func findKey(lines []string, sel string) (string, error) {
 	return "", fmt.Errorf("no such key (see ferry user key list)")
 }
 
-// keyFingerprint describes a key as `ssh-keygen -l` does:
-// "256 SHA256:... comment (ED25519)".
+// keyFingerprint describes a stored authorized_keys line as ssh-keygen -l.
 func keyFingerprint(line string) string {
 	k, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
 	if err != nil {
 		return "unreadable key: " + line
 	}
-	bits, label := 0, strings.ToUpper(strings.TrimPrefix(k.Type(), "ssh-"))
-	switch k.Type() {
-	case ssh.KeyAlgoED25519:
-		bits, label = 256, "ED25519"
-	case ssh.KeyAlgoSKED25519:
-		bits, label = 256, "ED25519-SK"
-	case ssh.KeyAlgoSKECDSA256:
-		bits, label = 256, "ECDSA-SK"
-	}
-	if ck, ok := k.(ssh.CryptoPublicKey); ok {
-		switch pk := ck.CryptoPublicKey().(type) {
-		case *rsa.PublicKey:
-			bits, label = pk.N.BitLen(), "RSA"
-		case *ecdsa.PublicKey:
-			bits, label = pk.Curve.Params().BitSize, "ECDSA"
-		}
-	}
-	if comment == "" {
-		comment = "no comment"
-	}
-	return fmt.Sprintf("%d %s %s (%s)", bits, ssh.FingerprintSHA256(k), comment, label)
+	return auth.Fingerprint(k, comment)
 }
