@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/limit"
+	"github.com/ferry-project/ferry/listen"
 )
 
 // Options are what New needs.
@@ -124,31 +125,18 @@ func (s *Server) Serve(ln net.Listener, implicit bool) error {
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 	}()
-	var backoff time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if isTemporary(err) {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing || errors.Is(err, net.ErrClosed) {
-				return net.ErrClosed
-			}
-			return fmt.Errorf("ftp: accept: %w", err)
+	err := listen.Accept(ln, s.log, func(c net.Conn) {
+		if sess := s.newSession(c, implicit); sess != nil {
+			go sess.run()
 		}
-		backoff = 0
-		sess := s.newSession(c, implicit)
-		if sess == nil {
-			continue
-		}
-		go sess.run()
+	})
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing || errors.Is(err, net.ErrClosed) {
+		return net.ErrClosed
 	}
+	return fmt.Errorf("ftp: accept: %w", err)
 }
 
 // Shutdown stops accepting, closes idle sessions at once, lets running
@@ -191,13 +179,6 @@ wait:
 	}
 	s.wg.Wait()
 	return err
-}
-
-// isTemporary classifies accept errors that a busy machine produces (out
-// of file descriptors) and that pass by themselves.
-func isTemporary(err error) bool {
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
 }
 
 // passiveAddr is the address a 227 reply carries for a session: the
