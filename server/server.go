@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 
 	"github.com/ferry-project/ferry/auth"
@@ -47,8 +48,27 @@ func needsTLS(c *config.Config) bool {
 		c.HTTP.Enabled && c.HTTP.HTTPSPort != 0
 }
 
+// gcPercent is the collector's target when the administrator has not set
+// GOGC. x/crypto/ssh allocates a fresh buffer for every channel packet it
+// receives, so at Go's default of 100 an SFTP upload spends much of the
+// server's CPU collecting and scavenging the heap. The live heap of a
+// file server is small (about 100 KB per idle SFTP session), so a larger
+// heap goal costs little memory and saves that CPU. Measured on SFTP put
+// and get of 1 GiB: 400 cut ferry's CPU by about a fifth against 100,
+// and 800 or 1600 saved no more.
+const gcPercent = 400
+
+// tuneGC applies gcPercent unless GOGC is set: the administrator's
+// setting always wins.
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
+}
+
 // Run serves until ctx is cancelled, then shuts down gracefully.
 func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	tuneGC()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
