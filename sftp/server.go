@@ -14,6 +14,7 @@ import (
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/limit"
+	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
 	"github.com/ferry-project/ferry/vfs"
 	"golang.org/x/crypto/ssh"
@@ -96,30 +97,17 @@ func (s *Server) Serve(ln net.Listener) error {
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 	}()
-	var backoff time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing || errors.Is(err, net.ErrClosed) {
-				if closing {
-					return nil
-				}
-				return err
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return fmt.Errorf("sftp: accept: %w", err)
-		}
-		backoff = 0
-		s.accept(nc)
+	err := listen.Accept(ln, s.log, s.accept)
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		return nil
 	}
+	if errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("sftp: accept: %w", err)
 }
 
 // accept applies the lockout and connection limits, then runs the
