@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/listen"
 )
 
@@ -149,7 +150,7 @@ var errNoAnswer = errors.New("no answer")
 // harness's process handling, and waits until every control port answers.
 func (n *topology) nsServe(s *server) {
 	n.t.Helper()
-	s.logs = &syncBuffer{}
+	s.logs = &testutil.Buffer{}
 	s.cmd = exec.Command("ip", "netns", "exec", n.server, ferryBin, "serve", "--config", s.ConfigPath)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {

@@ -11,13 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/listen"
 )
 
@@ -50,24 +50,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer collects a process's output safely for concurrent reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // server is one `ferry serve` process under test.
 type server struct {
 	t          *testing.T
@@ -76,7 +58,7 @@ type server struct {
 	Cfg        *config.Config
 	cmd        *exec.Cmd
 	done       chan error
-	logs       *syncBuffer
+	logs       *testutil.Buffer
 }
 
 // portFree reports whether a TCP port can be bound on loopback.
@@ -192,7 +174,7 @@ func (s *server) addUser(name, password string, extra ...string) string {
 // accepts connections.
 func (s *server) start() {
 	s.t.Helper()
-	s.logs = &syncBuffer{}
+	s.logs = &testutil.Buffer{}
 	s.cmd = exec.Command(ferryBin, "serve", "--config", s.ConfigPath)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/ftp/wire"
+	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/limit"
 	"github.com/ferry-project/ferry/store"
 	"golang.org/x/crypto/bcrypt"
@@ -59,24 +60,6 @@ func (m *memStore) AddKey(context.Context, string, string) error      { return n
 func (m *memStore) DeleteKey(context.Context, string, string) error   { return nil }
 func (m *memStore) Close() error                                      { return nil }
 
-// syncBuf collects log output.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 var (
 	certOnce sync.Once
 	testCert tls.Certificate
@@ -92,7 +75,7 @@ type env struct {
 	addr     string // explicit FTPS control
 	implAddr string // implicit FTPS control
 	home     string
-	logs     *syncBuf
+	logs     *testutil.Buffer
 	served   chan error
 }
 
@@ -166,7 +149,7 @@ func newEnvOn(t *testing.T, ip string, mutate func(c *config.Config)) *env {
 		"alice": {Name: "alice", PasswordHash: testHash, Home: home},
 		"ro":    {Name: "ro", PasswordHash: testHash, Home: home, ReadOnly: true},
 	}}
-	logs := &syncBuf{}
+	logs := &testutil.Buffer{}
 	lock := auth.NewLockout(c.Lockout.MaxFailures, c.Lockout.Window.Duration, c.Lockout.Duration.Duration)
 	srv, err := New(Options{
 		Config:  c,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/limit"
 	"github.com/ferry-project/ferry/store"
 	"golang.org/x/crypto/ssh"
@@ -68,24 +69,6 @@ func sharedHostKeys(t *testing.T, dataDir string) {
 	}
 }
 
-// logBuf collects the server's log lines for assertions.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // env is one running server with its users and a client key.
 type env struct {
 	t       *testing.T
@@ -97,7 +80,7 @@ type env struct {
 	dir     string // test scratch directory
 	key     string // client private key file (bob's)
 	known   string // known_hosts file the clients use
-	log     *logBuf
+	log     *testutil.Buffer
 	serveCh chan error
 }
 
@@ -136,7 +119,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{t: t, cfg: cfg, store: st, dir: dir, log: &logBuf{}}
+	e := &env{t: t, cfg: cfg, store: st, dir: dir, log: &testutil.Buffer{}}
 	e.key = filepath.Join(dir, "id_ed25519")
 	pub := writeClientKey(t, e.key)
 	e.known = filepath.Join(dir, "known_hosts")

@@ -14,13 +14,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/store"
 )
 
@@ -36,25 +36,8 @@ type testServer struct {
 	base     string // https://127.0.0.1:PORT, or http:// when HTTPS is off
 	httpBase string // http://127.0.0.1:PORT
 	pool     *x509.CertPool
-	logs     *syncBuffer
+	logs     *testutil.Buffer
 	served   chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 const testPassword = "correct horse battery staple"
@@ -105,7 +88,7 @@ func startServer(t testing.TB, mutate func(c *config.Config)) *testServer {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	srv, err := New(Options{Config: c, Auth: a, TLS: certs.ServerConfig(cert), Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

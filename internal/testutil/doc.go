@@ -1,0 +1,3 @@
+// Package testutil holds small helpers that the tests of several ferry
+// packages share.
+package testutil
