@@ -103,7 +103,7 @@ func (c *httpConn) upgrade(t Target, o *Options) error {
 		return withKind(ErrUsage, fmt.Errorf("http: %s redirects elsewhere (%s); use the target URL", t.Addr(), resp.Header.Get("Location")))
 	}
 	https := t
-	https.Scheme, https.Port = "https", 443
+	https.Scheme, https.Port = "https", defaultPorts["https"]
 	if p := loc.Port(); p != "" {
 		if https.Port, err = strconv.Atoi(p); err != nil {
 			return withKind(ErrUsage, fmt.Errorf("http: redirect to a bad port %q", p))
