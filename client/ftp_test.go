@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 func testOptions(t *testing.T) Options {
@@ -42,7 +44,7 @@ func dial(t *testing.T, raw string, o Options) Conn {
 func roundTrip(t *testing.T, c Conn, base string) {
 	t.Helper()
 	local := t.TempDir()
-	data := randomBytes(3<<20+17, 1)
+	data := testutil.RandomBytes(3<<20+17, 1)
 	src := filepath.Join(local, "up.bin")
 	os.WriteFile(src, data, 0o644)
 	x := &Transfer{Conn: c}
@@ -95,7 +97,7 @@ func roundTrip(t *testing.T, c Conn, base string) {
 	tree := filepath.Join(local, "tree")
 	os.MkdirAll(filepath.Join(tree, "a", "b"), 0o755)
 	os.WriteFile(filepath.Join(tree, "top.txt"), []byte("top"), 0o644)
-	os.WriteFile(filepath.Join(tree, "a", "b", "deep.bin"), randomBytes(70000, 2), 0o644)
+	os.WriteFile(filepath.Join(tree, "a", "b", "deep.bin"), testutil.RandomBytes(70000, 2), 0o644)
 	os.WriteFile(filepath.Join(tree, "a", "empty"), nil, 0o644)
 	xr := &Transfer{Conn: c, Recursive: true}
 	if err := xr.Put(tree, path.Join(base, "tree")); err != nil {
@@ -189,13 +191,14 @@ func TestVsftpdNoTLS(t *testing.T) {
 // connection to that address reaches the client.
 func TestActiveAddress(t *testing.T) {
 	v := startVsftpd(t, vsftpdOpts{})
-	lo, hi := freeRange(t, 10)
+	ports := testutil.FreeRange(t, 10)
+	lo, hi := ports.Low, ports.High
 	o := testOptions(t)
 	o.Active = true
 	o.ActiveAddress = "127.0.0.2"
 	o.ActivePorts = PortRange{Low: lo, High: hi}
 	c := dial(t, ftpURL("ftpes", v.Port), o)
-	data := randomBytes(200000, 3)
+	data := testutil.RandomBytes(200000, 3)
 	local := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(local, data, 0o644)
 	x := &Transfer{Conn: c}
@@ -286,7 +289,7 @@ func (c *cutWriter) Write(b []byte) (int, error) {
 func resumeBoth(t *testing.T, c Conn, remote string) {
 	t.Helper()
 	dir := t.TempDir()
-	data := randomBytes(2<<20+5, 4)
+	data := testutil.RandomBytes(2<<20+5, 4)
 	src := filepath.Join(dir, "src")
 	os.WriteFile(src, data, 0o644)
 	const cut = 700000

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 // Test peers: a private vsftpd and a private OpenSSH sshd, each started
@@ -58,37 +60,6 @@ func ensureFTPUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// freeRange finds n consecutive free ports below the ephemeral range.
-func freeRange(t *testing.T, n int) (int, int) {
-	t.Helper()
-	for try := 0; try < 100; try++ {
-		lo := 20000 + mrand.IntN(12000-n)
-		ok := true
-		for p := lo; p < lo+n && ok; p++ {
-			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-			ok = err == nil
-			if ok {
-				ln.Close()
-			}
-		}
-		if ok {
-			return lo, lo + n - 1
-		}
-	}
-	t.Fatal("no free port range")
-	return 0, 0
 }
 
 // writeCert writes a self-signed certificate for 127.0.0.1 and its key.
@@ -147,7 +118,7 @@ func startVsftpd(t *testing.T, o vsftpdOpts) *vsftpd {
 	dir := t.TempDir()
 	v := &vsftpd{Port: o.port, Root: o.root, Log: filepath.Join(dir, "vsftpd.log"), dir: dir, out: &bytes.Buffer{}}
 	if v.Port == 0 {
-		v.Port = freePort(t)
+		v.Port = testutil.FreePort(t)
 	}
 	if v.Root == "" {
 		root, err := os.MkdirTemp("", "ferry-client-ftp-")
@@ -169,7 +140,8 @@ func startVsftpd(t *testing.T, o vsftpdOpts) *vsftpd {
 		name = "a"
 	}
 	certFile, keyFile := writeCert(t, dir, name)
-	lo, hi := freeRange(t, 20)
+	ports := testutil.FreeRange(t, 20)
+	lo, hi := ports.Low, ports.High
 	conf := []string{
 		"listen=YES", "listen_ipv6=NO", "listen_address=127.0.0.1",
 		"listen_port=" + strconv.Itoa(v.Port), "background=NO",
@@ -248,7 +220,7 @@ func startSSHD(t *testing.T, port int, identity string) *sshd {
 	dir := t.TempDir()
 	s := &sshd{Port: port, dir: dir, out: &bytes.Buffer{}, Identity: identity}
 	if s.Port == 0 {
-		s.Port = freePort(t)
+		s.Port = testutil.FreePort(t)
 	}
 	hostKey := filepath.Join(dir, "host_ed25519")
 	keygen(t, hostKey)
@@ -294,13 +266,4 @@ func keygen(t *testing.T, file string) {
 	if err != nil {
 		t.Fatalf("ssh-keygen: %v: %s", err, out)
 	}
-}
-
-func randomBytes(n int, seed uint64) []byte {
-	r := mrand.New(mrand.NewPCG(seed, seed^0x5bd1e995))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 // ferryClient runs the ferry client as a user would: its own HOME (for
@@ -108,7 +110,7 @@ func (c *ferryClient) summary(args ...string) clientSummary {
 // atomically, so an upload over HTTPS starts again).
 func clientRoundTrip(t *testing.T, c *ferryClient, base, home string, canAppend bool) {
 	dir := t.TempDir()
-	data := randomBytes(5<<20+3, 11)
+	data := testutil.RandomBytes(5<<20+3, 11)
 	src := filepath.Join(dir, "up.bin")
 	os.WriteFile(src, data, 0o644)
 
@@ -244,7 +246,7 @@ func TestClientHTTPS(t *testing.T) {
 
 	// On a terminal (script(1) gives it one) the download draws a bar.
 	need(t, "script")
-	os.WriteFile(filepath.Join(home, "tty.bin"), randomBytes(1<<20, 13), 0o644)
+	os.WriteFile(filepath.Join(home, "tty.bin"), testutil.RandomBytes(1<<20, 13), 0o644)
 	dst := filepath.Join(t.TempDir(), "tty.bin")
 	line := fmt.Sprintf("%s get %s/tty.bin %s", ferryBin, base, dst)
 	script := exec.Command("script", "-qec", line, "/dev/null")
@@ -276,7 +278,7 @@ func TestClientFTP(t *testing.T) {
 	const pw = "client-ftp-pw"
 	home := s.addUser("erin", pw)
 	s.start()
-	active := freeRange(t, 10)
+	active := testutil.FreeRange(t, 10)
 	for _, tc := range []struct {
 		name, scheme string
 		port         int

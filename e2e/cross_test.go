@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 // TestOneUserOneFileEveryProtocol proves the design's promise: one set of
@@ -24,7 +25,7 @@ func TestOneUserOneFileEveryProtocol(t *testing.T) {
 	home := s.addUser("carol", pw)
 	s.start()
 	dir := t.TempDir()
-	data := randomBytes(1<<20+3, 11)
+	data := testutil.RandomBytes(1<<20+3, 11)
 	local := filepath.Join(dir, "report ü.bin")
 	if err := os.WriteFile(local, data, 0o644); err != nil {
 		t.Fatal(err)

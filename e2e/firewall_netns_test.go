@@ -211,7 +211,7 @@ func TestFirewallNetns(t *testing.T) {
 
 	s := nsConfig(t, "")
 	home := s.addUser(user, password)
-	payload := randomBytes(256<<10, 7)
+	payload := testutil.RandomBytes(256<<10, 7)
 	if err := os.WriteFile(filepath.Join(home, "data.bin"), payload, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestFirewallNetns(t *testing.T) {
 
 	// A listener on a port outside the plan: reachable inside the server,
 	// dropped from the client.
-	outside := freePort(t)
+	outside := testutil.FreePort(t)
 	for _, e := range plan.Entries {
 		if e.Ports.Contains(outside) {
 			t.Fatalf("random port %d lies inside the plan", outside)

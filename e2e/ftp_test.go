@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/ftp/wire"
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 const ftpPass = "ftp-pass-1"
@@ -172,7 +173,7 @@ func TestFTPCurl(t *testing.T) {
 		name, url string
 		data      []byte
 	}{
-		{"one-mib.bin", "one-mib.bin", randomBytes(1<<20, 1)},
+		{"one-mib.bin", "one-mib.bin", testutil.RandomBytes(1<<20, 1)},
 		{"empty", "empty", nil},
 		{"naïve résumé €.txt", "na%C3%AFve%20r%C3%A9sum%C3%A9%20%E2%82%AC.txt", []byte("utf-8 name\n")},
 	}
@@ -207,7 +208,7 @@ func TestFTPCurl(t *testing.T) {
 func TestFTPCurlActivePlain(t *testing.T) {
 	need(t, "curl")
 	s, home := ftpServer(t, func(c *config.Config) { c.FTP.TLS = config.TLSOptional })
-	data := randomBytes(1<<20, 2)
+	data := testutil.RandomBytes(1<<20, 2)
 	dir := t.TempDir()
 	local := writeFile(t, filepath.Join(dir, "up"), data)
 	url := "ftp://" + s.addr(s.Cfg.FTP.Port) + "/active.bin"
@@ -260,7 +261,7 @@ func TestFTPLftp(t *testing.T) {
 	need(t, "lftp")
 	s, home := ftpServer(t, nil)
 	dir := t.TempDir()
-	data := randomBytes(1<<20, 3)
+	data := testutil.RandomBytes(1<<20, 3)
 	local := writeFile(t, filepath.Join(dir, "lftp-up.bin"), data)
 	writeFile(t, filepath.Join(dir, "empty"), nil)
 	for _, passive := range []string{"on", "off"} {
@@ -291,7 +292,7 @@ put %s -o "grüße %s.bin"; put %s -o empty-%s; get "grüße %s.bin" -o %s; cls 
 func TestFTPPythonSessionReuse(t *testing.T) {
 	need(t, "python3")
 	s, home := ftpServer(t, nil)
-	data := randomBytes(1<<20, 4)
+	data := testutil.RandomBytes(1<<20, 4)
 	local := writeFile(t, filepath.Join(t.TempDir(), "py.bin"), data)
 	for _, passive := range []bool{true, false} {
 		out := ftplib(t, s, false, passive, true, "roundtrip", local, "py.bin")
@@ -314,14 +315,14 @@ func TestFTPPythonSessionReuse(t *testing.T) {
 func TestFTPActiveSourcePorts(t *testing.T) {
 	need(t, "python3")
 	for _, p := range []int{21, 990, 20, 989} {
-		if !portFree(p) {
+		if !testutil.PortFree(p) {
 			t.Fatalf("port %d is in use on this machine; this test needs 21/990 and the source ports 20/989", p)
 		}
 	}
 	s, _ := ftpServer(t, func(c *config.Config) {
 		c.FTP.Port, c.FTP.ImplicitPort, c.FTP.ActiveSourcePort = 21, 990, -1
 	})
-	local := writeFile(t, filepath.Join(t.TempDir(), "a.bin"), randomBytes(100000, 5))
+	local := writeFile(t, filepath.Join(t.TempDir(), "a.bin"), testutil.RandomBytes(100000, 5))
 	for _, tc := range []struct {
 		implicit bool
 		want     string
@@ -438,7 +439,7 @@ func TestFTPKilledUploadAndResume(t *testing.T) {
 	need(t, "curl", "python3")
 	s, home := ftpServer(t, nil)
 	dir := t.TempDir()
-	data := randomBytes(4<<20, 6)
+	data := testutil.RandomBytes(4<<20, 6)
 	local := writeFile(t, filepath.Join(dir, "big.bin"), data)
 	url := "ftp://" + s.addr(s.Cfg.FTP.Port) + "/big.bin"
 	cmd := exec.Command("curl", "-sS", "-k", "--ssl-reqd", "--limit-rate", "256K", "-u", "alice:"+ftpPass, "-T", local, url)
@@ -478,7 +479,7 @@ func TestFTPIPv6(t *testing.T) {
 		c.ListenAddress = "::1"
 		c.FTP.TLS = config.TLSOptional
 	})
-	data := randomBytes(300000, 7)
+	data := testutil.RandomBytes(300000, 7)
 	dir := t.TempDir()
 	local := writeFile(t, filepath.Join(dir, "up"), data)
 	url := "ftp://" + s.addr(s.Cfg.FTP.Port) + "/six.bin"

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -61,45 +60,6 @@ type server struct {
 	logs       *testutil.Buffer
 }
 
-// portFree reports whether a TCP port can be bound on loopback.
-func portFree(port int) bool {
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return false
-	}
-	ln.Close()
-	return true
-}
-
-// freePort returns a currently free high TCP port on loopback.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// freeRange returns n consecutive free ports below the kernel's ephemeral
-// range, so that outgoing connections do not take them meanwhile.
-func freeRange(t testing.TB, n int) config.PortRange {
-	t.Helper()
-	for try := 0; try < 200; try++ {
-		lo := 20000 + rand.IntN(12000-n)
-		ok := true
-		for p := lo; p < lo+n && ok; p++ {
-			ok = portFree(p)
-		}
-		if ok {
-			return config.PortRange{Low: lo, High: lo + n - 1}
-		}
-	}
-	t.Fatal("no free port range")
-	return config.PortRange{}
-}
-
 // newServer prepares (but does not start) a server with every protocol on
 // free loopback ports, short timeouts and its own data directory; mutate
 // changes the configuration before it is written to a TOML file.
@@ -112,14 +72,14 @@ func newServer(t *testing.T, mutate func(c *config.Config)) *server {
 	used := map[int]bool{}
 	port := func() int {
 		for {
-			if p := freePort(t); !used[p] {
+			if p := testutil.FreePort(t); !used[p] {
 				used[p] = true
 				return p
 			}
 		}
 	}
 	c.FTP.Port, c.FTP.ImplicitPort, c.SFTP.Port, c.HTTP.Port, c.HTTP.HTTPSPort = port(), port(), port(), port(), port()
-	c.FTP.PassivePorts = freeRange(t, 40).String()
+	c.FTP.PassivePorts = testutil.FreeRange(t, 40).String()
 	c.FTP.ActiveSourcePort = 0
 	c.Limits.ShutdownTimeout = config.Duration{Duration: 5 * time.Second}
 	if mutate != nil {
@@ -289,14 +249,4 @@ func need(t *testing.T, programs ...string) {
 			t.Fatalf("%s is not installed (.ci/run installs it): %v", p, err)
 		}
 	}
-}
-
-// randomBytes returns n reproducible pseudo-random bytes.
-func randomBytes(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-project/ferry/internal/testutil"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -93,7 +94,7 @@ func TestSFTP(t *testing.T) {
 	s.start()
 	c := newSFTPClient(t, s)
 
-	data := randomBytes(1<<20, 3)
+	data := testutil.RandomBytes(1<<20, 3)
 	src := filepath.Join(dir, "up.bin")
 	os.WriteFile(src, data, 0o644)
 	if out, err := c.batch("alice", "", "alice-pw", nil, "put "+src+" up.bin", "get up.bin "+filepath.Join(dir, "down.bin")); err != nil {
@@ -173,7 +174,7 @@ func TestSFTPShutdownFinishesUpload(t *testing.T) {
 	home := s.addUser("alice", "alice-pw")
 	s.start()
 	c := newSFTPClient(t, s)
-	data := randomBytes(1<<20, 5)
+	data := testutil.RandomBytes(1<<20, 5)
 	src := filepath.Join(t.TempDir(), "slow.bin")
 	os.WriteFile(src, data, 0o644)
 	type result struct {

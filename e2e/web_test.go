@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 // TestWebCurl round-trips files through `ferry serve` with curl: over
@@ -25,7 +27,7 @@ func TestWebCurl(t *testing.T) {
 	https := "https://" + s.addr(s.Cfg.HTTP.HTTPSPort)
 	plain := "http://" + s.addr(s.Cfg.HTTP.Port)
 	dir := t.TempDir()
-	data := randomBytes(3<<20+17, 7)
+	data := testutil.RandomBytes(3<<20+17, 7)
 	local := filepath.Join(dir, "up.bin")
 	os.WriteFile(local, data, 0o644)
 	curl := func(args ...string) string {
