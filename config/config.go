@@ -39,6 +39,7 @@ type FTP struct {
 	Active           bool              `toml:"active"`
 	ActiveSourcePort int               `toml:"active_source_port"`
 	TLSSessionReuse  string            `toml:"tls_session_reuse"`
+	PassivePerUser   int               `toml:"passive_per_user"` // passive ports one account may hold at once
 	PassiveOverride  []PassiveOverride `toml:"passive_override"`
 	passive          PortRange
 }
@@ -71,13 +72,20 @@ type TLS struct {
 	KeyFile  string `toml:"key_file"`
 }
 
-// Limits bounds sessions for every protocol.
+// Limits bounds what clients can make the server spend, for every
+// protocol. Connections that have not logged in yet have their own budget
+// (MaxPrelogin), so strangers cannot take the slots of logged-in users.
 type Limits struct {
-	MaxConnections      int      `toml:"max_connections"`
-	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
+	MaxConnections      int      `toml:"max_connections"`        // logged-in sessions, every protocol together
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"` // connections from one address, logged in or not
+	MaxPrelogin         int      `toml:"max_prelogin"`           // connections not yet logged in; when full the oldest is dropped
+	MaxPreloginPerIP    int      `toml:"max_prelogin_per_ip"`    // of those, from one address; checked before any handshake
 	LoginTimeout        Duration `toml:"login_timeout"`
 	IdleTimeout         Duration `toml:"idle_timeout"`
+	StallTimeout        Duration `toml:"stall_timeout"` // a transfer that moves no byte this long is cut
 	ShutdownTimeout     Duration `toml:"shutdown_timeout"`
+	PasswordHashes      int      `toml:"password_hashes"` // password checks at once; 0 = 2 per core
+	PasswordWait        Duration `toml:"password_wait"`   // a login that waits longer for a check is refused
 }
 
 // Lockout refuses a client IP after too many failed logins, across every
@@ -125,15 +133,20 @@ func Default() *Config {
 			Active:           true,
 			ActiveSourcePort: -1,
 			TLSSessionReuse:  "required",
+			PassivePerUser:   20,
 		},
 		SFTP: SFTP{Enabled: true, Port: 22},
 		HTTP: HTTP{Enabled: true, Port: 80, HTTPSPort: 443},
 		Limits: Limits{
 			MaxConnections:      1000,
 			MaxConnectionsPerIP: 20,
-			LoginTimeout:        Duration{30 * time.Second},
+			MaxPrelogin:         256,
+			MaxPreloginPerIP:    10,
+			LoginTimeout:        Duration{20 * time.Second},
 			IdleTimeout:         Duration{5 * time.Minute},
+			StallTimeout:        Duration{60 * time.Second},
 			ShutdownTimeout:     Duration{30 * time.Second},
+			PasswordWait:        Duration{5 * time.Second},
 		},
 		Lockout: Lockout{
 			MaxFailures: 10,
@@ -373,6 +386,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if c.FTP.PassivePerUser < 1 {
+		return keyErr("ftp.passive_per_user", "must be at least 1")
+	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return keyErr("tls.cert_file", "cert_file and key_file go together: set both or neither")
 	}
@@ -383,7 +399,17 @@ func (c *Config) Validate() error {
 	if l.MaxConnectionsPerIP < 1 {
 		return keyErr("limits.max_connections_per_ip", "must be at least 1")
 	}
-	for key, d := range map[string]Duration{"limits.login_timeout": l.LoginTimeout, "limits.idle_timeout": l.IdleTimeout, "limits.shutdown_timeout": l.ShutdownTimeout} {
+	if l.MaxPrelogin < 1 {
+		return keyErr("limits.max_prelogin", "must be at least 1")
+	}
+	if l.MaxPreloginPerIP < 1 || l.MaxPreloginPerIP > l.MaxPrelogin {
+		return keyErr("limits.max_prelogin_per_ip", "must be at least 1 and at most limits.max_prelogin (%d)", l.MaxPrelogin)
+	}
+	if l.PasswordHashes < 0 {
+		return keyErr("limits.password_hashes", "must be 0 (2 per core) or more")
+	}
+	for key, d := range map[string]Duration{"limits.login_timeout": l.LoginTimeout, "limits.idle_timeout": l.IdleTimeout,
+		"limits.stall_timeout": l.StallTimeout, "limits.shutdown_timeout": l.ShutdownTimeout, "limits.password_wait": l.PasswordWait} {
 		if d.Duration <= 0 {
 			return keyErr(key, "must be positive")
 		}
