@@ -8,8 +8,9 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/ferry-project/ferry/vfs"
 )
 
 var errNotDir = errors.New("not a directory")
@@ -78,10 +79,7 @@ func (s *session) listing(arg, verb string) ([]byte, error) {
 
 // lsLine is one line in the `ls -l` format that clients parse.
 func (s *session) lsLine(fi fs.FileInfo, full string, now time.Time) string {
-	nlink := uint64(1)
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		nlink = uint64(st.Nlink)
-	}
+	_, _, nlink, _ := vfs.Owner(fi)
 	t := fi.ModTime().UTC()
 	date := t.Format("Jan _2 15:04")
 	if now.Sub(t) > 182*24*time.Hour || t.After(now.Add(time.Hour)) {

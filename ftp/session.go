@@ -12,13 +12,12 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/ftp/wire"
+	"github.com/ferry-project/ferry/internal/sock"
 	"github.com/ferry-project/ferry/vfs"
-	"golang.org/x/sys/unix"
 )
 
 // session is one control connection.
@@ -77,7 +76,7 @@ func (s *Server) newSession(c net.Conn, implicit bool) *session {
 		sess.tlsCfg = sessionTLS(s.tls)
 	}
 	sess.br = bufio.NewReaderSize(c, wire.MaxLine)
-	oobInline(c)
+	sock.OOBInline(c)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -329,36 +328,7 @@ func (s *session) controlGone() bool {
 		return true
 	default:
 	}
-	sc, ok := s.raw.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return true
-	}
-	gone := false
-	rc.Control(func(fd uintptr) {
-		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
-		if n, err := unix.Poll(p, 0); err == nil && n > 0 {
-			gone = p[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
-		}
-	})
-	return gone
-}
-
-// oobInline keeps TCP urgent data in the stream. Clients send ABOR (or
-// the Telnet Synch before it) as urgent data (RFC 959 §4.1.3); without
-// this the kernel takes the urgent byte out, and "ABOR\r\n" would arrive
-// as "ABOR\r".
-func oobInline(c net.Conn) {
-	if sc, ok := c.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) {
-				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_OOBINLINE, 1)
-			})
-		}
-	}
+	return sock.PeerClosed(s.raw)
 }
 
 func capital(s string) string {

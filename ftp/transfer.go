@@ -1,24 +1,17 @@
 package ftp
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/ferry-project/ferry/vfs"
 )
 
 // transfer is one data transfer in flight.
@@ -368,138 +361,3 @@ var buffers = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 
 func getBuffer() []byte  { return *buffers.Get().(*[]byte) }
 func putBuffer(b []byte) { buffers.Put(&b) }
-
-// --- transfer commands ---
-
-func (s *session) cmdRETR(arg string) bool {
-	p := s.path(arg)
-	offset := s.rest
-	s.rest = 0
-	x := s.prepare("RETR", p)
-	if x == nil {
-		return true
-	}
-	f, err := s.fs.Open(p)
-	if err != nil {
-		x.release()
-		s.reply(550, fsError(err))
-		return true
-	}
-	fi, err := f.Stat()
-	if err == nil && offset > fi.Size() {
-		err = fmt.Errorf("REST offset %d is beyond the end of the file (%d bytes)", offset, fi.Size())
-	}
-	if err == nil && offset > 0 {
-		_, err = f.Seek(offset, io.SeekStart)
-	}
-	if err != nil {
-		f.Close()
-		x.release()
-		s.reply(554, capital(err.Error()))
-		return true
-	}
-	s.launch(x, job{
-		opening: fmt.Sprintf("Opening BINARY mode data connection for %s (%d bytes)", p, fi.Size()-offset),
-		send:    f,
-		finish:  func(*transfer, error) error { return f.Close() },
-		ok:      "Transfer complete",
-	})
-	return true
-}
-
-func (s *session) cmdSTOR(arg string) bool {
-	offset := s.rest
-	s.rest = 0
-	p := s.path(arg)
-	if offset > 0 {
-		return s.store("STOR", p, func() (*vfs.Upload, error) { return s.fs.OpenAt(p, offset) })
-	}
-	return s.store("STOR", p, func() (*vfs.Upload, error) { return s.fs.Create(p) })
-}
-
-func (s *session) cmdAPPE(arg string) bool {
-	s.rest = 0
-	p := s.path(arg)
-	return s.store("APPE", p, func() (*vfs.Upload, error) { return s.fs.OpenAt(p, -1) })
-}
-
-func (s *session) cmdSTOU(string) bool {
-	s.rest = 0
-	for range 10 {
-		name := "ferry-" + strconv.FormatInt(time.Now().Unix(), 10) + "-" + strings.ToLower(rand.Text()[:8])
-		p := s.path(name)
-		if _, err := s.fs.Lstat(p); err == nil {
-			continue
-		}
-		return s.store("STOU", p, func() (*vfs.Upload, error) { return s.fs.Create(p) })
-	}
-	s.reply(450, "Cannot find a unique name")
-	return true
-}
-
-// store receives an upload. Create uploads are published by Commit only
-// when the data connection ended normally and the client is still there to
-// hear "226"; otherwise Abort discards them.
-func (s *session) store(verb, p string, open func() (*vfs.Upload, error)) bool {
-	x := s.prepare(verb, p)
-	if x == nil {
-		return true
-	}
-	up, err := open()
-	if err != nil {
-		x.release()
-		code := 550
-		if strings.Contains(err.Error(), "beyond") {
-			code = 554 // REST past the end of the file (RFC 3659 §5.5)
-		}
-		s.reply(code, fsError(err))
-		return true
-	}
-	opening := "Ok to send data for " + p
-	if verb == "STOU" {
-		opening = "FILE: " + p
-	}
-	s.launch(x, job{
-		opening: opening,
-		recv:    up.File,
-		finish: func(x *transfer, err error) error {
-			if err != nil || x.aborted.Load() || s.controlGone() {
-				up.Abort()
-				if err == nil && !x.aborted.Load() {
-					x.aborted.Store(true)
-				}
-				return nil
-			}
-			return up.Commit()
-		},
-		ok: "Transfer complete",
-	})
-	return true
-}
-
-// sendListing sends a listing built before the data connection opens.
-func (s *session) sendListing(verb, arg string) bool {
-	s.rest = 0
-	x := s.prepare(verb, s.cwd)
-	if x == nil {
-		return true
-	}
-	b, err := s.listing(arg, verb)
-	if err != nil {
-		x.release()
-		code := 550
-		if errors.Is(err, errNotDir) {
-			code = 501
-		}
-		s.reply(code, fsError(err))
-		return true
-	}
-	x.path = s.path(listPath(arg))
-	s.launch(x, job{
-		opening: "Here comes the directory listing",
-		send:    bytes.NewReader(b),
-		finish:  func(*transfer, error) error { return nil },
-		ok:      "Directory send OK",
-	})
-	return true
-}

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"syscall"
 	"time"
+
+	"github.com/ferry-project/ferry/vfs"
 )
 
 // Packet types of SFTP version 3 (draft-ietf-secsh-filexfer-02).
@@ -202,18 +203,8 @@ func unixMode(m fs.FileMode) uint32 {
 	return v
 }
 
-// owner returns the numeric owner, group and link count when the platform
-// has them.
-func owner(fi fs.FileInfo) (uid, gid uint32, nlink uint64, ok bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, 0, 1, false
-	}
-	return st.Uid, st.Gid, uint64(st.Nlink), true
-}
-
 func appendAttrs(b []byte, fi fs.FileInfo) []byte {
-	uid, gid, _, ok := owner(fi)
+	uid, gid, _, ok := vfs.Owner(fi)
 	flags := uint32(attrSize | attrPermissions | attrACModTime)
 	if ok {
 		flags |= attrUIDGID
@@ -259,7 +250,7 @@ func longName(fi fs.FileInfo, user string, now time.Time) string {
 			perm = append(perm, '-')
 		}
 	}
-	_, _, nlink, _ := owner(fi)
+	_, _, nlink, _ := vfs.Owner(fi)
 	mt := fi.ModTime()
 	date := mt.Format("Jan _2 15:04")
 	if d := now.Sub(mt); d > 182*24*time.Hour || d < -time.Hour {

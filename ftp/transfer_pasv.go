@@ -1,9 +1,10 @@
 package ftp
 
+// Passive data connections: PASV and EPSV (RFC 959, 2428) and the pool of
+// ports of ftp.passive_ports they listen on.
+
 import (
 	"context"
-	crand "crypto/rand"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,13 +12,86 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/ferry-project/ferry/config"
-	"golang.org/x/sys/unix"
+	"github.com/ferry-project/ferry/ftp/wire"
 )
+
+func (s *session) cmdPASV(string) bool {
+	if s.epsvAll {
+		s.reply(501, "EPSV ALL is in effect: use EPSV")
+		return true
+	}
+	ip, err := s.srv.passiveAddr(context.Background(), s.remote.Addr(), s.local.Addr())
+	if err != nil {
+		s.log.Error("passive address", "err", err)
+		s.reply(425, "Cannot tell the passive address: "+err.Error())
+		return true
+	}
+	if !ip.Is4() {
+		s.reply(425, "PASV carries IPv4 addresses only: use EPSV")
+		return true
+	}
+	p := s.listenPassive()
+	if p == nil {
+		return true
+	}
+	text, _ := wire.FormatPASV(netip.AddrPortFrom(ip, uint16(p.port)))
+	s.reply(227, text)
+	return true
+}
+
+func (s *session) cmdEPSV(arg string) bool {
+	switch a := strings.ToUpper(strings.TrimSpace(arg)); a {
+	case "ALL":
+		s.epsvAll = true
+		s.reply(200, "EPSV ALL ok")
+		return true
+	case "", "1", "2":
+		if a != "" && a != s.family() {
+			s.reply(522, "Network protocol not supported, use ("+s.family()+")")
+			return true
+		}
+	default:
+		s.reply(501, "EPSV wants no argument, 1, 2 or ALL")
+		return true
+	}
+	p := s.listenPassive()
+	if p == nil {
+		return true
+	}
+	s.reply(229, wire.FormatEPSV(uint16(p.port)))
+	return true
+}
+
+// family is the RFC 2428 protocol number of the control connection.
+func (s *session) family() string {
+	if s.local.Addr().Is4() {
+		return "1"
+	}
+	return "2"
+}
+
+func (s *session) listenPassive() *passive {
+	s.dropData()
+	p, err := s.srv.openPassive(s.local.Addr())
+	if err != nil {
+		if errors.Is(err, errExhausted) {
+			s.log.Warn("passive range exhausted", "range", s.srv.cfg.FTP.PassiveRange().String())
+			s.reply(425, "No free passive port ("+s.srv.cfg.FTP.PassiveRange().String()+" all in use); try again later")
+			return nil
+		}
+		s.log.Error("passive listen", "err", err)
+		s.reply(425, "Cannot open a passive port")
+		return nil
+	}
+	s.pasv = p
+	return p
+}
 
 // errExhausted means every port of the passive range is taken.
 var errExhausted = errors.New("no free port in the passive range")
@@ -102,12 +176,6 @@ func (p *passive) claim() bool { return p.timer.Stop() }
 
 func (p *passive) closeListener() { p.lnOnce.Do(func() { p.ln.Close() }) }
 
-// release closes the listener and returns the port to the pool.
-func (p *passive) release() {
-	p.closeListener()
-	p.relOnce.Do(func() { p.pool.release(p.port) })
-}
-
 // accept waits for the client's data connection. A connection from any IP
 // but the control connection's is closed and logged: it is someone racing
 // for the port (passive hijack), not our client.
@@ -136,68 +204,8 @@ func (p *passive) accept(ctx context.Context, want netip.Addr, log *slog.Logger)
 	}
 }
 
-// dialActive connects to the client for PORT/EPRT from the configured
-// source port. SO_REUSEADDR lets several transfers share that port at once
-// (the four-tuples differ) and lets it be reused while in TIME_WAIT.
-func dialActive(ctx context.Context, local netip.Addr, srcPort int, to netip.AddrPort) (net.Conn, error) {
-	d := net.Dialer{
-		Timeout:   dataTimeout,
-		LocalAddr: &net.TCPAddr{IP: local.AsSlice(), Port: srcPort},
-		Control: func(_, _ string, c syscall.RawConn) error {
-			var serr error
-			err := c.Control(func(fd uintptr) {
-				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-			})
-			if err != nil {
-				return err
-			}
-			return serr
-		},
-	}
-	c, err := d.DialContext(ctx, "tcp", to.String())
-	if err != nil {
-		return nil, fmt.Errorf("ftp: active connect to %s from port %d: %w", to, srcPort, err)
-	}
-	return c, nil
-}
-
-// errNoReuse refuses a PROT P data connection that did not resume the
-// control connection's TLS session.
-var errNoReuse = errors.New("the data connection's TLS session must resume the control connection's session")
-
-// secureData runs the TLS handshake on a data connection (the server is
-// always the TLS server, RFC 4217 §7) and enforces session reuse.
-func secureData(ctx context.Context, c net.Conn, cfg *tls.Config, reuse bool) (*tls.Conn, error) {
-	tc := tls.Server(c, cfg)
-	hctx, cancel := context.WithTimeout(ctx, dataTimeout)
-	defer cancel()
-	if err := tc.HandshakeContext(hctx); err != nil {
-		return nil, fmt.Errorf("TLS handshake on the data connection: %w", err)
-	}
-	if reuse && !tc.ConnectionState().DidResume {
-		return nil, errNoReuse
-	}
-	return tc, nil
-}
-
-// sessionTLS is a session's own TLS configuration: a clone of the base
-// with a fresh session ticket key, so that only tickets this session's
-// control connection issued can resume on its data connections.
-func sessionTLS(base *tls.Config) *tls.Config {
-	cfg := base.Clone()
-	var key [32]byte
-	crand.Read(key[:])
-	cfg.SessionTicketsDisabled = false
-	cfg.DynamicRecordSizingDisabled = true // bulk data: full records from the start
-	cfg.SetSessionTicketKeys([][32]byte{key})
-	return cfg
-}
-
-func addrOf(a net.Addr) netip.AddrPort {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ap := ta.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
-	}
-	ap, _ := netip.ParseAddrPort(a.String())
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+// release closes the listener and returns the port to the pool.
+func (p *passive) release() {
+	p.closeListener()
+	p.relOnce.Do(func() { p.pool.release(p.port) })
 }

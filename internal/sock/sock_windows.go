@@ -1,0 +1,24 @@
+//go:build windows
+
+package sock
+
+import (
+	"net"
+	"syscall"
+)
+
+// ReuseAddr is a net.Dialer Control function that sets SO_REUSEADDR, so
+// that several outgoing connections can share one fixed source port.
+func ReuseAddr(_, _ string, c syscall.RawConn) error {
+	var serr error
+	if err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(syscall.Handle(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// OOBInline does nothing on Windows: its stack delivers urgent data in
+// line unless asked otherwise.
+func OOBInline(net.Conn) {}

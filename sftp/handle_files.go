@@ -1,0 +1,276 @@
+package sftp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/ferry-project/ferry/vfs"
+)
+
+// handle is an open file or directory.
+type handle struct {
+	path   string // virtual path
+	read   *os.File
+	up     *vfs.Upload
+	append bool
+	atomic bool       // written to a temporary file, published on close
+	mtime  *time.Time // set on the temporary file's final name after publishing
+	bytes  int64
+	dir    []fs.FileInfo
+	isDir  bool
+}
+
+// file returns the open file, for reads (read == true) or writes.
+func (h *handle) file(read bool) *os.File {
+	switch {
+	case h.up != nil && !read:
+		return h.up.File
+	case h.up != nil && !h.atomic:
+		return h.up.File // opened read-write in place
+	case read:
+		return h.read
+	}
+	return nil
+}
+
+func (s *session) addHandle(h *handle) (string, error) {
+	if s.inUse >= maxOpenHandle {
+		return "", fmt.Errorf("too many open handles (limit %d)", maxOpenHandle)
+	}
+	s.next++
+	k := strconv.FormatUint(s.next, 36)
+	s.h[k] = h
+	s.inUse++
+	if !h.isDir {
+		s.busy.Add(1)
+	}
+	return k, nil
+}
+
+func (s *session) handleReply(id uint32, k string) error {
+	r := begin(fxpHandle, id)
+	r.b = appendStr(r.b, k)
+	return s.send(r)
+}
+
+func (s *session) open(id uint32, d *decoder) error {
+	p := s.path(d)
+	flags := d.u32()
+	a := d.attrs()
+	if d.err != nil {
+		return s.status(id, d.err)
+	}
+	h, err := s.openFile(p, flags, a)
+	if err != nil {
+		return s.status(id, err)
+	}
+	k, err := s.addHandle(h)
+	if err != nil {
+		s.release(h, false)
+		return s.status(id, err)
+	}
+	return s.handleReply(id, k)
+}
+
+// openFile decides how a file is opened. A write that creates the file or
+// truncates it goes to a temporary file published on close (atomic); a
+// write into an existing file without truncation (a resumed "reput", or
+// random access) goes in place.
+func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
+	if flags&(fxfWrite|fxfAppend) == 0 {
+		f, err := s.fs.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		return &handle{path: p, read: f}, nil
+	}
+	if s.fs.ReadOnly() {
+		return nil, vfs.ErrReadOnly
+	}
+	fi, err := s.fs.Stat(p)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	h := &handle{path: p, append: flags&fxfAppend != 0}
+	switch {
+	case exists && flags&fxfCreat != 0 && flags&fxfExcl != 0:
+		return nil, errExists
+	case !exists && flags&fxfCreat == 0:
+		return nil, fs.ErrNotExist
+	case exists && fi.IsDir():
+		return nil, errors.New("is a directory")
+	case !exists || flags&fxfTrunc != 0:
+		up, err := s.fs.Create(p)
+		if err != nil {
+			return nil, err
+		}
+		h.up, h.atomic = up, true
+		if a.flags&attrPermissions != 0 {
+			if err := up.File.Chmod(clientMode(a.perm)); err != nil {
+				up.Abort()
+				return nil, err
+			}
+		}
+	default:
+		up, err := s.fs.OpenRandom(p)
+		if err != nil {
+			return nil, err
+		}
+		h.up = up
+	}
+	return h, nil
+}
+
+func (s *session) read(id uint32, d *decoder) error {
+	h := s.h[d.str()]
+	off := d.u64()
+	n := d.u32()
+	if d.err != nil {
+		return s.status(id, d.err)
+	}
+	var f *os.File
+	if h != nil && !h.isDir {
+		f = h.file(true)
+	}
+	if f == nil {
+		return s.status(id, errBadHandle)
+	}
+	if n > maxData {
+		n = maxData
+	}
+	r := begin(fxpData, id)
+	start := len(r.b) + 4
+	buf := (*r.bp)[start : start+int(n)]
+	got, err := f.ReadAt(buf, int64(off))
+	if got == 0 {
+		bufPool.Put(r.bp)
+		if err == nil {
+			err = io.EOF
+		}
+		return s.status(id, err)
+	}
+	h.bytes += int64(got)
+	r.b = appendU32(r.b, uint32(got))[:start+got]
+	return s.send(r)
+}
+
+func (s *session) write(id uint32, d *decoder) error {
+	h := s.h[d.str()]
+	off := d.u64()
+	data := d.bytes()
+	if d.err != nil {
+		return s.status(id, d.err)
+	}
+	var f *os.File
+	if h != nil && !h.isDir {
+		f = h.file(false)
+	}
+	if f == nil {
+		return s.status(id, errBadHandle)
+	}
+	if h.append {
+		fi, err := f.Stat()
+		if err != nil {
+			return s.status(id, err)
+		}
+		off = uint64(fi.Size())
+	}
+	_, err := f.WriteAt(data, int64(off))
+	h.bytes += int64(len(data))
+	return s.status(id, err)
+}
+
+// fsetstat applies attributes through a handle. For an atomic upload the
+// size and mode go to the temporary file and the time is kept until the
+// file is published, since publishing is what the client waits for.
+func (s *session) fsetstat(d *decoder) error {
+	h := s.h[d.str()]
+	a := d.attrs()
+	if d.err != nil {
+		return d.err
+	}
+	if h == nil || h.isDir {
+		return errBadHandle
+	}
+	if h.up == nil {
+		return s.setstat(h.path, a)
+	}
+	f := h.up.File
+	if a.flags&attrSize != 0 {
+		if err := f.Truncate(int64(a.size)); err != nil {
+			return err
+		}
+	}
+	if a.flags&attrPermissions != 0 {
+		if err := f.Chmod(fs.FileMode(a.perm & 0o777)); err != nil {
+			return err
+		}
+	}
+	if a.flags&attrACModTime != 0 {
+		t := time.Unix(int64(a.mtime), 0)
+		if h.atomic {
+			h.mtime = &t
+		} else if err := s.fs.Chtimes(h.path, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeHandle closes a handle on the client's request: an upload is
+// published (atomic) or kept (in place).
+func (s *session) closeHandle(k string, decodeErr error) error {
+	if decodeErr != nil {
+		return decodeErr
+	}
+	h := s.h[k]
+	if h == nil {
+		return errBadHandle
+	}
+	delete(s.h, k)
+	s.inUse--
+	return s.release(h, true)
+}
+
+// release closes h; commit publishes an upload, otherwise it is discarded.
+func (s *session) release(h *handle, commit bool) error {
+	if h.isDir {
+		return nil
+	}
+	s.busy.Add(-1)
+	switch {
+	case h.read != nil:
+		s.log.Info("sftp download", "path", h.path, "bytes", h.bytes)
+		return h.read.Close()
+	case commit:
+		err := h.up.Commit()
+		if err == nil && h.mtime != nil {
+			err = s.fs.Chtimes(h.path, *h.mtime)
+		}
+		if err != nil {
+			s.log.Warn("sftp upload failed", "path", h.path, "bytes", h.bytes, "err", err)
+			return err
+		}
+		s.log.Info("sftp upload", "path", h.path, "bytes", h.bytes, "atomic", h.atomic)
+		return nil
+	default:
+		s.log.Warn("sftp upload incomplete", "path", h.path, "bytes", h.bytes, "kept", !h.atomic)
+		return h.up.Abort()
+	}
+}
+
+// closeAll runs when the session ends: handles the client did not close
+// are released without publishing.
+func (s *session) closeAll() {
+	for k, h := range s.h {
+		delete(s.h, k)
+		s.release(h, false)
+	}
+	s.inUse = 0
+}
