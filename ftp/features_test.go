@@ -19,6 +19,7 @@ import (
 
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/ftp/wire"
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 func TestCommands(t *testing.T) {
@@ -478,7 +479,7 @@ func TestKilledUpload(t *testing.T) {
 			if !strings.Contains(e.logs.String(), "result=aborted") {
 				t.Errorf("cut upload not logged as aborted:\n%s", e.logs)
 			}
-			entries, _ := os.ReadDir(e.home)
+			entries := testutil.Home(t, e.home)
 			if len(entries) != 0 {
 				t.Fatalf("a cut upload left %v", entries)
 			}

@@ -57,7 +57,7 @@ func (s *session) cmdPASS(arg string) bool {
 		s.reply(421, "Login failed: server error; try again later")
 		return false
 	}
-	fsys, err := vfs.New(u.Home, u.ReadOnly)
+	fsys, err := vfs.NewLocal(u.Home, u.ReadOnly)
 	if err != nil {
 		s.log.Error("login failed: home directory", "user", name, "err", err)
 		s.reply(530, "Login failed: your home directory cannot be opened")

@@ -83,6 +83,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		abs, _ := filepath.Abs(cfg.DataDir)
 		log.Warn("no users yet: nobody can log in. Add one with: ferry user add NAME [--config FILE]", "data_dir", abs)
 	}
+	if err := cleanUploads(ctx, st, log); err != nil {
+		return err
+	}
 	e := &env{
 		cfg:       cfg,
 		auth:      &auth.Authenticator{Store: st, Lockout: auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)},

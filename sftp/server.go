@@ -438,7 +438,7 @@ func requestDetail(req *ssh.Request) string {
 // exit status so the client sees a clean end.
 func (s *Server) sftp(sc *ssh.ServerConn, c *conn, ch ssh.Channel, log *slog.Logger) {
 	ext := sc.Permissions.Extensions
-	f, err := vfs.New(ext[extHome], ext[extReadOnly] == "1")
+	f, err := vfs.NewLocal(ext[extHome], ext[extReadOnly] == "1")
 	if err != nil {
 		log.Error("sftp home unavailable", "err", err)
 		ch.SendRequest("exit-status", false, []byte{0, 0, 0, 1})

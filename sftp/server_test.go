@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 // TestHostKeys: keys are generated once, reused, and logged as ssh-keygen -l
@@ -137,7 +138,7 @@ func TestAbortedUpload(t *testing.T) {
 	}
 	home := e.home("bob")
 	waitFor(t, "the upload to start", func() bool {
-		m, _ := filepath.Glob(filepath.Join(home, ".ferry-upload-*"))
+		m := testutil.Uploading(home)
 		if len(m) == 0 {
 			return false
 		}
@@ -147,8 +148,7 @@ func TestAbortedUpload(t *testing.T) {
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	cmd.Wait()
 	waitFor(t, "the server to discard the upload", func() bool {
-		m, _ := filepath.Glob(filepath.Join(home, ".ferry-upload-*"))
-		return len(m) == 0
+		return len(testutil.Uploading(home)) == 0
 	})
 	if _, err := os.Stat(filepath.Join(home, "big.bin")); !os.IsNotExist(err) {
 		t.Fatalf("a killed upload left big.bin: %v", err)

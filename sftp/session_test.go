@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/vfs"
 )
 
@@ -25,10 +26,14 @@ func TestStatusOf(t *testing.T) {
 		{io.EOF, fxEOF, "End of file"},
 		{&fs.PathError{Op: "open", Path: "/secret/path", Err: fs.ErrNotExist}, fxNoSuchFile, "No such file or directory"},
 		{vfs.ErrReadOnly, fxPermissionDenied, "Permission denied: read-only account"},
+		{&fs.PathError{Op: "open", Path: "/l", Err: vfs.ErrEscape}, fxPermissionDenied, "Permission denied: the path leads outside your home directory"},
 		{&fs.PathError{Op: "open", Path: "x", Err: fs.ErrPermission}, fxPermissionDenied, "Permission denied"},
-		{&fs.PathError{Op: "rmdir", Path: "/home/user/d", Err: errors.New("directory not empty")}, fxFailure, "directory not empty"},
-		{&os.LinkError{Op: "rename", Old: "/a", New: "/b", Err: errors.New("invalid cross-device link")}, fxFailure, "invalid cross-device link"},
-		{errUnsupported, fxOpUnsupported, "operation unsupported"},
+		{&fs.PathError{Op: "rmdir", Path: "/d", Err: vfs.ErrNotEmpty}, fxFailure, "Directory not empty"},
+		{&fs.PathError{Op: "write", Path: "/f", Err: vfs.ErrNoSpace}, fxFailure, "No space left on device"},
+		{&fs.PathError{Op: "open", Path: "/f", Err: vfs.ErrNameTooLong}, fxFailure, "File name too long"},
+		{&fs.PathError{Op: "open", Path: "/f", Err: vfs.ErrLoop}, fxFailure, "Too many levels of symbolic links"},
+		{&os.LinkError{Op: "rename", Old: "/srv/a", New: "/srv/b", Err: errors.New("invalid cross-device link")}, fxFailure, "Failure"},
+		{errUnsupported, fxOpUnsupported, "Operation unsupported"},
 		{errShort, fxBadMessage, "Bad message"},
 	} {
 		code, msg := statusOf(tc.err)
@@ -47,7 +52,7 @@ type rawClient struct {
 
 func newRawSession(t *testing.T, home string, readOnly bool) *rawClient {
 	t.Helper()
-	f, err := vfs.New(home, readOnly)
+	f, err := vfs.NewLocal(home, readOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +131,7 @@ func TestSessionBadInput(t *testing.T) {
 		{"unknown extension", pkt(fxpExtended, 7, "frob@example.com"), fxOpUnsupported},
 		{"opendir of a missing directory", pkt(fxpOpendir, 8, "nodir"), fxNoSuchFile},
 		{"rmdir of the home", pkt(fxpRmdir, 9, "/"), fxPermissionDenied},
-		{"absolute symlink", pkt(fxpSymlink, 10, "/etc/passwd", "l"), fxFailure},
+		{"absolute symlink", pkt(fxpSymlink, 10, "/etc/passwd", "l"), fxPermissionDenied},
 	} {
 		rc.send(tc.p)
 		typ, body := rc.recv()
@@ -136,7 +141,7 @@ func TestSessionBadInput(t *testing.T) {
 			t.Errorf("%s: type %d id %d status %d, want status %d", tc.name, typ, id, code, tc.code)
 		}
 	}
-	if ents, _ := os.ReadDir(home); len(ents) != 0 {
+	if ents := testutil.Home(t, home); len(ents) != 0 {
 		t.Fatalf("bad requests changed the home: %v", ents)
 	}
 	// A packet longer than the limit ends the session with an error.
@@ -180,8 +185,8 @@ func TestSessionAtomicWrite(t *testing.T) {
 	if err := <-rc.done; err != nil {
 		t.Fatal(err)
 	}
-	ents, _ := os.ReadDir(home)
-	if len(ents) != 1 || ents[0].Name() != "a.txt" {
+	ents := testutil.Home(t, home)
+	if len(ents) != 1 || ents[0] != "a.txt" {
 		t.Fatalf("an unclosed upload left files: %v", ents)
 	}
 }

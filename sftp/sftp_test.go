@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 // TestTransfersWithOpenSSH moves files both ways with the OpenSSH sftp
@@ -43,9 +44,7 @@ func TestTransfersWithOpenSSH(t *testing.T) {
 	for p, b := range tree {
 		sameFile(t, b, filepath.Join(back, p))
 	}
-	if leftovers, _ := filepath.Glob(filepath.Join(e.home("bob"), ".ferry-upload-*")); len(leftovers) > 0 {
-		t.Fatalf("temporary files left: %v", leftovers)
-	}
+	testutil.Home(t, e.home("bob")) // fails on temporary files left
 	if !strings.Contains(e.log.String(), "sftp upload") || !strings.Contains(e.log.String(), "method=\"publickey SHA256:") {
 		t.Fatalf("log lacks the login or the upload:\n%s", e.log.String())
 	}
@@ -119,7 +118,7 @@ func TestFileOperations(t *testing.T) {
 		t.Fatalf("ls -l / does not show the home's d1:\n%s", out)
 	}
 	e.mustBatch(t.TempDir(), "bob", "", "rm d1/b.txt", "rmdir d1")
-	if ents, _ := os.ReadDir(h); len(ents) != 0 {
+	if ents := testutil.Home(t, h); len(ents) != 0 {
 		t.Fatalf("home not empty after rm and rmdir: %v", ents)
 	}
 	// rename onto an existing file uses posix-rename and replaces it.
@@ -154,7 +153,7 @@ func TestReadOnlyUser(t *testing.T) {
 			t.Errorf("%q: want a permission error, got %s", cmd, out)
 		}
 	}
-	ents, _ := os.ReadDir(h)
+	ents := testutil.Home(t, h)
 	if len(ents) != 1 {
 		t.Fatalf("read-only home changed: %v", ents)
 	}

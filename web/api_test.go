@@ -164,7 +164,10 @@ func TestAPIFileLifecycle(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("listing Content-Type = %q", ct)
 	}
-	var l listing
+	var l struct {
+		Path    string
+		Entries []entry
+	}
 	if err := json.Unmarshal([]byte(body), &l); err != nil {
 		t.Fatal(err)
 	}

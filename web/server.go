@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/limit"
 )
 
@@ -76,6 +77,7 @@ func New(o Options) (*Server, error) {
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	s.https = &http.Server{
 		Handler:           s.site(true),
+		ConnContext:       batchContext,
 		ReadHeaderTimeout: head,
 		IdleTimeout:       idle,
 		ErrorLog:          errLog,
@@ -109,7 +111,7 @@ func (s *Server) ServeHTTPS(ln net.Listener) error {
 		return errors.New("web: HTTPS is off (http.https_port = 0)")
 	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "tls", true)
-	return s.https.ServeTLS(s.limited(ln), "", "")
+	return s.https.ServeTLS(core.BatchListener(s.limited(ln)), "", "")
 }
 
 // ServeHTTP serves plain HTTP on ln: a 308 redirect to HTTPS for every

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 func TestReadOnlyUser(t *testing.T) {
@@ -46,7 +47,7 @@ func TestReadOnlyUser(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(home, "keep.txt")); string(got) != "original" {
 		t.Fatalf("read-only file now holds %q", got)
 	}
-	entries, _ := os.ReadDir(home)
+	entries := testutil.Home(t, home)
 	if len(entries) != 2 {
 		t.Fatalf("home of a read-only user changed: %v", entries)
 	}
@@ -71,6 +72,8 @@ func TestReadOnlyUser(t *testing.T) {
 	}
 }
 
+// TestTraversalRefused: ".." tricks and links out of the home are refused
+// as permission denied (403), as in FTP and SFTP.
 func TestTraversalRefused(t *testing.T) {
 	ts := startServer(t, nil)
 	home := ts.addUser("eve", false)
@@ -89,13 +92,13 @@ func TestTraversalRefused(t *testing.T) {
 		method, raw string
 		status      int
 	}{
-		{"GET", "/api/v1/files/../secret.txt", http.StatusBadRequest},
-		{"GET", "/api/v1/files/%2e%2e/secret.txt", http.StatusBadRequest},
-		{"GET", "/api/v1/files/%2E%2E%2Fsecret.txt", http.StatusBadRequest},
-		{"GET", "/api/v1/files/x/..%2F..%2Fsecret.txt", http.StatusBadRequest},
-		{"PUT", "/api/v1/files/%2e%2e/planted.txt", http.StatusBadRequest},
-		{"POST", "/api/v1/files/inside.txt?op=rename&to=../planted.txt", http.StatusBadRequest},
-		{"POST", "/api/v1/files/inside.txt?op=rename&to=%2F..%2F..%2Fplanted.txt", http.StatusBadRequest},
+		{"GET", "/api/v1/files/../secret.txt", http.StatusForbidden},
+		{"GET", "/api/v1/files/%2e%2e/secret.txt", http.StatusForbidden},
+		{"GET", "/api/v1/files/%2E%2E%2Fsecret.txt", http.StatusForbidden},
+		{"GET", "/api/v1/files/x/..%2F..%2Fsecret.txt", http.StatusForbidden},
+		{"PUT", "/api/v1/files/%2e%2e/planted.txt", http.StatusForbidden},
+		{"POST", "/api/v1/files/inside.txt?op=rename&to=../planted.txt", http.StatusForbidden},
+		{"POST", "/api/v1/files/inside.txt?op=rename&to=%2F..%2F..%2Fplanted.txt", http.StatusForbidden},
 		{"GET", "/api/v1/files/link-out", http.StatusForbidden},
 		{"GET", "/api/v1/files/dir-out/secret.txt", http.StatusForbidden},
 		{"GET", "/api/v1/files/dir-out", http.StatusForbidden},
@@ -146,8 +149,8 @@ func TestUploadSizeLimit(t *testing.T) {
 	// Without a Content-Length the limit is found while streaming.
 	resp, body = ts.do(c, "PUT", "/api/v1/files/big.bin", "carol", io.MultiReader(bytes.NewReader(make([]byte, 5000))))
 	expect(t, "chunked upload over the limit", resp, body, http.StatusRequestEntityTooLarge)
-	entries, _ := os.ReadDir(home)
-	if len(entries) != 1 || entries[0].Name() != "ok.bin" {
+	entries := testutil.Home(t, home)
+	if len(entries) != 1 || entries[0] != "ok.bin" {
 		t.Fatalf("home after refused uploads: %v (no partial or temporary file may stay)", entries)
 	}
 }
@@ -450,7 +453,7 @@ func TestFormLoginLockout(t *testing.T) {
 // TestStalledUploadDropped sends part of a body and stops: after the idle
 // timeout the server drops the connection and keeps nothing.
 func TestStalledUploadDropped(t *testing.T) {
-	ts := startServer(t, func(c *config.Config) { c.Limits.IdleTimeout = config.Duration{Duration: time.Second} })
+	ts := startServer(t, func(c *config.Config) { c.Limits.StallTimeout = config.Duration{Duration: time.Second} })
 	home := ts.addUser("ivy", false)
 	conn, err := tls.Dial("tcp", strings.TrimPrefix(ts.base, "https://"), &tls.Config{RootCAs: ts.pool, ServerName: "127.0.0.1"})
 	if err != nil {
@@ -472,7 +475,7 @@ func TestStalledUploadDropped(t *testing.T) {
 	if !strings.Contains(ts.logs.String(), "upload aborted") {
 		t.Errorf("the server did not abort the stalled upload:\n%s", ts.logs)
 	}
-	entries, _ := os.ReadDir(home)
+	entries := testutil.Home(t, home)
 	if len(entries) != 0 {
 		t.Fatalf("a stalled upload left %v", entries)
 	}
