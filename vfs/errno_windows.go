@@ -10,11 +10,12 @@ import (
 
 // errnos maps Windows system error codes (Microsoft's "System Error
 // Codes" list) and the POSIX-style numbers Go's os.Root itself returns on
-// Windows to the vfs errors.
+// Windows to the vfs errors. Go's syscall.ENOENT and ENOTDIR are
+// ERROR_FILE_NOT_FOUND and ERROR_PATH_NOT_FOUND there: both read as
+// fs.ErrNotExist.
 var errnos = map[syscall.Errno]error{
 	syscall.ERROR_FILE_NOT_FOUND: fs.ErrNotExist,
 	syscall.ERROR_PATH_NOT_FOUND: fs.ErrNotExist,
-	syscall.ENOENT:               fs.ErrNotExist,
 	syscall.ERROR_FILE_EXISTS:    fs.ErrExist,
 	syscall.ERROR_ALREADY_EXISTS: fs.ErrExist,
 	syscall.EEXIST:               fs.ErrExist,
@@ -24,8 +25,7 @@ var errnos = map[syscall.Errno]error{
 	syscall.ERROR_DIR_NOT_EMPTY:  ErrNotEmpty,
 	syscall.ENOTEMPTY:            ErrNotEmpty,
 	syscall.EISDIR:               ErrIsDir,
-	syscall.Errno(267):           ErrNotDir, // ERROR_DIRECTORY: the directory name is invalid
-	syscall.ENOTDIR:              ErrNotDir,
+	syscall.Errno(267):           ErrNotDir,      // ERROR_DIRECTORY: the directory name is invalid
 	syscall.Errno(39):            ErrNoSpace,     // ERROR_HANDLE_DISK_FULL
 	syscall.Errno(112):           ErrNoSpace,     // ERROR_DISK_FULL
 	syscall.Errno(1295):          ErrNoSpace,     // ERROR_DISK_QUOTA_EXCEEDED
