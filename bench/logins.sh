@@ -43,7 +43,7 @@ max_connections_per_ip = $((LOGINS + 10))
 TOML
 # Enough room for the storm from one address: the point is memory, not
 # the per-address limits.
-if grep -q max_prelogin "$repo/config/config.go" 2>/dev/null; then
+if grep -aq max_prelogin_per_ip "$ferry"; then
 	printf 'max_prelogin = %d\nmax_prelogin_per_ip = %d\n' $((LOGINS + 10)) $((LOGINS + 10)) >>"$work/ferry.toml"
 fi
 printf '[lockout]\nmax_failures = 0\n' >>"$work/ferry.toml"
