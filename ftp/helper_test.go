@@ -153,7 +153,7 @@ func newEnvOn(t *testing.T, ip string, mutate func(c *config.Config)) *env {
 	lock := auth.NewLockout(c.Lockout.MaxFailures, c.Lockout.Window.Duration, c.Lockout.Duration.Duration)
 	srv, err := New(Options{
 		Config:  c,
-		Auth:    &auth.Authenticator{Store: st, Lockout: lock},
+		Auth:    auth.New(st, lock, auth.Options{}),
 		TLS:     certs.ServerConfig(testCert),
 		Limiter: limit.New(c.Limits.MaxConnections, c.Limits.MaxConnectionsPerIP),
 		Log:     slog.New(slog.NewTextHandler(logs, nil)),

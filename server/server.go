@@ -83,9 +83,10 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		abs, _ := filepath.Abs(cfg.DataDir)
 		log.Warn("no users yet: nobody can log in. Add one with: ferry user add NAME [--config FILE]", "data_dir", abs)
 	}
+	lockout := auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)
 	e := &env{
 		cfg:       cfg,
-		auth:      &auth.Authenticator{Store: st, Lockout: auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)},
+		auth:      auth.New(st, lockout, auth.Options{Hashes: cfg.Limits.PasswordHashes, Wait: cfg.Limits.PasswordWait.Duration}),
 		limiter:   limit.New(cfg.Limits.MaxConnections, cfg.Limits.MaxConnectionsPerIP),
 		log:       log,
 		listeners: map[listen.Service]net.Listener{},
