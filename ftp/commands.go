@@ -127,6 +127,10 @@ func (s *session) cmdPASS(arg string) bool {
 		s.log.Warn("login refused: address locked out", "user", name)
 		s.reply(421, "Too many failed logins from your address; try again later")
 		return false
+	case errors.Is(err, auth.ErrBusy):
+		s.log.Warn("login refused: server busy", "user", name)
+		s.reply(421, "Server busy; try again later")
+		return false
 	case errors.Is(err, auth.ErrDenied):
 		s.log.Warn("login failed", "user", name)
 		s.reply(530, "Login incorrect")

@@ -281,7 +281,9 @@ func (s *Server) serverConfig(c *conn) *ssh.ServerConfig {
 		PasswordCallback: func(m ssh.ConnMetadata, pass []byte) (*ssh.Permissions, error) {
 			u, err := s.o.Auth.Password(ctx, c.ip, m.User(), string(pass))
 			if err != nil {
-				if errors.Is(err, auth.ErrDenied) {
+				// Denied: already counted; busy: nothing was checked, so
+				// the connection must not count as a failed login either.
+				if errors.Is(err, auth.ErrDenied) || errors.Is(err, auth.ErrBusy) {
 					c.pwCounted = true
 				}
 				c.log.Warn("sftp login failed", "user", m.User(), "method", "password", "err", err)

@@ -148,6 +148,13 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
 }
 
+// busyRetry is the Retry-After (RFC 9110 section 10.2.3) of a 503 for
+// auth.ErrBusy: limits.password_wait in whole seconds, rounded up, the
+// longest a login now queued can wait for its password check.
+func (s *Server) busyRetry() string {
+	return strconv.Itoa(int((s.cfg.Limits.PasswordWait.Duration + time.Second - 1) / time.Second))
+}
+
 // limited applies limits.max_connections and max_connections_per_ip to ln.
 func (s *Server) limited(ln net.Listener) net.Listener {
 	return &limitedListener{Listener: ln, s: s}

@@ -213,17 +213,33 @@ func (rq *request) unauthorized(msg string) {
 	rq.fail(http.StatusUnauthorized, msg)
 }
 
+// loginFailed answers a refused login.
 func (rq *request) loginFailed(user string, err error) {
-	rq.s.log.Warn("login failed", "user", user, "remote", rq.r.RemoteAddr, "err", err)
+	rq.s.log.Warn(loginLogMsg(err), "user", user, "remote", rq.r.RemoteAddr, "err", err)
 	switch {
 	case errors.Is(err, auth.ErrLocked):
 		rq.w.Header().Set("Retry-After", "60")
 		rq.fail(http.StatusTooManyRequests, err.Error())
+	case errors.Is(err, auth.ErrBusy):
+		rq.w.Header().Set("Retry-After", rq.s.busyRetry())
+		rq.fail(http.StatusServiceUnavailable, err.Error())
 	case errors.Is(err, auth.ErrDenied):
 		rq.unauthorized(err.Error())
 	default:
 		rq.fail(http.StatusInternalServerError, "authentication unavailable")
 	}
+}
+
+// loginLogMsg names a refused login in the log: "login failed" only when a
+// password was checked, so the lines can be counted against the lockout.
+func loginLogMsg(err error) string {
+	switch {
+	case errors.Is(err, auth.ErrLocked):
+		return "login refused: address locked out"
+	case errors.Is(err, auth.ErrBusy):
+		return "login refused: server busy"
+	}
+	return "login failed"
 }
 
 func safeMethod(m string) bool {
@@ -341,11 +357,14 @@ func (s *Server) login(rq *request) {
 	name := rq.r.PostForm.Get("user")
 	u, err := s.auth.Password(rq.ctx(), requestIP(rq.r), name, rq.r.PostForm.Get("password"))
 	if err != nil {
-		s.log.Warn("login failed", "user", name, "remote", rq.r.RemoteAddr, "via", "form", "err", err)
+		s.log.Warn(loginLogMsg(err), "user", name, "remote", rq.r.RemoteAddr, "via", "form", "err", err)
 		status, msg := http.StatusUnauthorized, "Wrong user name or password."
 		switch {
 		case errors.Is(err, auth.ErrLocked):
 			status, msg = http.StatusTooManyRequests, "Too many failed logins from your address. Try again later."
+		case errors.Is(err, auth.ErrBusy):
+			status, msg = http.StatusServiceUnavailable, "The server is busy. Try again in a few seconds."
+			rq.w.Header().Set("Retry-After", s.busyRetry())
 		case !errors.Is(err, auth.ErrDenied):
 			status, msg = http.StatusInternalServerError, "Logins are unavailable right now."
 		}
