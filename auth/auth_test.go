@@ -169,10 +169,10 @@ func parallel(n int, login func() error) []error {
 	return errs
 }
 
-// TestPasswordParallelGuesses: 150 wrong passwords at once from one
+// TestAuthParallelGuesses: 150 wrong passwords at once from one
 // address run at most lockout.max_failures hashes; the rest are refused
 // with ErrLocked before hashing.
-func TestPasswordParallelGuesses(t *testing.T) {
+func TestAuthParallelGuesses(t *testing.T) {
 	const guesses, maxFailures = 150, 10
 	a, c := newTestAuth(t, NewLockout(maxFailures, time.Minute, time.Minute), Options{Hashes: 2, Wait: time.Minute}, nil)
 	ip := net.ParseIP("127.0.0.7")
@@ -203,10 +203,10 @@ func TestPasswordParallelGuesses(t *testing.T) {
 	}
 }
 
-// TestPasswordBusy: with the lockout off, Hashes bounds the checks at
+// TestAuthBusy: with the lockout off, Hashes bounds the checks at
 // once; a login that waits past Wait, or whose context ends, gets ErrBusy
 // without hashing, and a busy refusal is not a failed login.
-func TestPasswordBusy(t *testing.T) {
+func TestAuthBusy(t *testing.T) {
 	gate := make(chan struct{})
 	a, c := newTestAuth(t, NewLockout(0, time.Minute, time.Minute), Options{Hashes: 2, Wait: 50 * time.Millisecond}, gate)
 	ip := net.ParseIP("127.0.0.8")
@@ -266,9 +266,9 @@ func TestPasswordBusy(t *testing.T) {
 	}
 }
 
-// TestBusyIsNotAFailure: refusals for lack of a slot do not count toward
+// TestAuthBusyIsNotAFailure: refusals for lack of a slot do not count toward
 // the lockout.
-func TestBusyIsNotAFailure(t *testing.T) {
+func TestAuthBusyIsNotAFailure(t *testing.T) {
 	gate := make(chan struct{})
 	a, c := newTestAuth(t, NewLockout(2, time.Minute, time.Minute), Options{Hashes: 1, Wait: 10 * time.Millisecond}, gate)
 	holder, ip := net.ParseIP("127.0.0.10"), net.ParseIP("127.0.0.11")
@@ -297,9 +297,9 @@ func TestBusyIsNotAFailure(t *testing.T) {
 	}
 }
 
-// TestPasswordAfterFailures: a right password after failures under the
+// TestAuthAfterFailures: a right password after failures under the
 // limit logs in and forgets them; unknown users still cost one check.
-func TestPasswordAfterFailures(t *testing.T) {
+func TestAuthAfterFailures(t *testing.T) {
 	a, c := newTestAuth(t, NewLockout(3, time.Minute, time.Minute), Options{}, nil)
 	if cap(a.slots) != 2*runtime.NumCPU() || a.wait != 5*time.Second {
 		t.Errorf("defaults: %d slots, wait %v", cap(a.slots), a.wait)

@@ -23,11 +23,11 @@ func curl(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-// TestHTTP1Only: neither listener ever speaks HTTP/2, whatever the client
+// TestWebHTTP1Only: neither listener ever speaks HTTP/2, whatever the client
 // offers: curl --http2 over TLS gets HTTP/1.1, a TLS client offering only
 // "h2" does not get it, and plain HTTP neither upgrades to h2c nor accepts
 // its prior-knowledge preface.
-func TestHTTP1Only(t *testing.T) {
+func TestWebHTTP1Only(t *testing.T) {
 	ts := startServer(t, nil)
 	if got := ts.srv.https.TLSConfig.NextProtos; len(got) != 1 || got[0] != "http/1.1" {
 		t.Errorf("TLS NextProtos = %q, want [http/1.1]", got)
