@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/listen"
@@ -187,7 +186,7 @@ type conn struct {
 	r, w int
 
 	authTried  bool // a method other than "none" was tried
-	pwCounted  bool // a failed password already counted toward the lockout
+	pwCounted  bool // a password was tried: the lockout has had its say
 	authMethod string
 	authUser   string
 }
@@ -260,9 +259,10 @@ func (s *Server) serverConfig(c *conn) *ssh.ServerConfig {
 		PasswordCallback: func(m ssh.ConnMetadata, pass []byte) (*ssh.Permissions, error) {
 			u, err := c.cn.Password(ctx, m.User(), string(pass))
 			if err != nil {
-				if errors.Is(err, auth.ErrDenied) {
-					c.pwCounted = true
-				}
+				// Denied: already counted; locked out or busy: refused
+				// without a check. None of these makes the connection a
+				// key-only failure to count again when it ends.
+				c.pwCounted = true
 				return nil, err
 			}
 			c.authMethod = "password"

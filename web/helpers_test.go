@@ -78,7 +78,7 @@ func startServer(t testing.TB, mutate func(c *config.Config)) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	a := &auth.Authenticator{Store: st, Lockout: auth.NewLockout(c.Lockout.MaxFailures, c.Lockout.Window.Duration, c.Lockout.Duration.Duration)}
+	a := auth.New(st, auth.NewLockout(c.Lockout.MaxFailures, c.Lockout.Window.Duration, c.Lockout.Duration.Duration), auth.Options{Hashes: c.Limits.PasswordHashes, Wait: c.Limits.PasswordWait.Duration})
 	cert, _, err := certs.Load("", "", c.DataDir, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -66,19 +66,25 @@ func New(o Options) (*Server, error) {
 	idle := o.Config.Limits.IdleTimeout.Duration
 	head := o.Config.Limits.LoginTimeout.Duration
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	// HTTP/1.1 only, on both listeners: Go's HTTP/2 server frames a
+	// download into 16 KiB DATA frames that each cost a flush and two TLS
+	// records, which halved download speed in BenchmarkDownload, and bulk
+	// transfers gain nothing from multiplexing. It also keeps one
+	// connection to one request at a time: one HTTP/2 connection with 150
+	// wrong-password streams had 130 passwords hashed at once. NextProtos
+	// alone is not enough: ServeTLS adds "h2" unless Protocols leaves it out.
+	var http1 http.Protocols
+	http1.SetHTTP1(true)
 	s.https = &http.Server{
 		Handler:           s.site(true),
 		ReadHeaderTimeout: head,
 		IdleTimeout:       idle,
 		ErrorLog:          errLog,
 		ConnContext:       withConn,
+		Protocols:         &http1,
 	}
 	if o.Config.HTTP.HTTPSPort != 0 {
 		t := o.TLS.Clone()
-		// HTTP/1.1 only: Go's HTTP/2 server frames a download into 16 KiB
-		// DATA frames that each cost a flush and two TLS records, which
-		// halved download speed in BenchmarkDownload. Bulk transfers gain
-		// nothing from multiplexing.
 		t.NextProtos = []string{"http/1.1"}
 		s.https.TLSConfig = t
 	}
@@ -92,6 +98,7 @@ func New(o Options) (*Server, error) {
 		IdleTimeout:       idle,
 		ErrorLog:          errLog,
 		ConnContext:       withConn,
+		Protocols:         &http1, // no h2c either
 	}
 	return s, nil
 }
@@ -147,6 +154,13 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Connection", "close")
 	http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
+}
+
+// busyRetry is the Retry-After (RFC 9110 section 10.2.3) of a 503 for
+// auth.ErrBusy: limits.password_wait in whole seconds, rounded up, the
+// longest a login now queued can wait for its password check.
+func (s *Server) busyRetry() string {
+	return strconv.Itoa(int((s.cfg.Limits.PasswordWait.Duration + time.Second - 1) / time.Second))
 }
 
 // admitting passes every accepted connection through core.Admit before

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -232,11 +233,15 @@ func (rq *request) unauthorized(msg string) {
 	rq.fail(http.StatusUnauthorized, msg)
 }
 
+// loginFailed answers a refused login.
 func (rq *request) loginFailed(user string, err error) {
 	switch {
 	case errors.Is(err, auth.ErrLocked):
-		rq.w.Header().Set("Retry-After", "60")
+		rq.w.Header().Set("Retry-After", strconv.Itoa(int(rq.s.cfg.Lockout.Duration.Seconds())))
 		rq.fail(http.StatusTooManyRequests, err.Error())
+	case errors.Is(err, auth.ErrBusy):
+		rq.w.Header().Set("Retry-After", rq.s.busyRetry())
+		rq.fail(http.StatusServiceUnavailable, err.Error())
 	case errors.Is(err, auth.ErrDenied):
 		rq.unauthorized(err.Error())
 	default:
@@ -363,6 +368,9 @@ func (s *Server) login(rq *request) {
 		switch {
 		case errors.Is(err, auth.ErrLocked):
 			status, msg = http.StatusTooManyRequests, "Too many failed logins from your address. Try again later."
+		case errors.Is(err, auth.ErrBusy):
+			status, msg = http.StatusServiceUnavailable, "The server is busy. Try again in a few seconds."
+			rq.w.Header().Set("Retry-After", s.busyRetry())
 		case !errors.Is(err, auth.ErrDenied):
 			status, msg = http.StatusInternalServerError, "Logins are unavailable right now."
 		}
