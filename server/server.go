@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -53,10 +52,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	} else if n > 0 {
 		log.Debug("open-file limit", "limit", n)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data_dir: %w", err)
-	}
-	st, err := store.OpenSQLite(cfg.DataDir)
+	st, err := store.Open(cfg)
 	if err != nil {
 		return err
 	}
