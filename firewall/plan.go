@@ -229,7 +229,7 @@ func label(e listen.Entry) string {
 	return string(e.Service)
 }
 
-func groups(plan listen.Plan, server string, clientRange config.PortRange) []group {
+func groups(plan *listen.Plan, server string, clientRange config.PortRange) []group {
 	var anyPort config.PortRange
 	var gs []group
 	for _, e := range plan.Entries {
@@ -309,7 +309,7 @@ func forwards(rules []Rule) []Forward {
 	return fs
 }
 
-func planRouter(c *config.Config, plan listen.Plan, o Options) (*Ruleset, error) {
+func planRouter(c *config.Config, plan *listen.Plan, o Options) (*Ruleset, error) {
 	if c.PublicHost == "" {
 		return nil, errors.New("the router side forwards public_host to the server: set public_host in the config")
 	}
@@ -338,7 +338,7 @@ func planRouter(c *config.Config, plan listen.Plan, o Options) (*Ruleset, error)
 	return rs, nil
 }
 
-func warnings(c *config.Config, plan listen.Plan, o Options) []string {
+func warnings(c *config.Config, plan *listen.Plan, o Options) []string {
 	var ws []string
 	f := c.FTP
 	if !f.Enabled {
