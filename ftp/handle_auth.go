@@ -64,6 +64,7 @@ func (s *session) cmdPASS(arg string) bool {
 		return true
 	}
 	s.fs, s.loggedIn, s.cwd = fsys, true, "/"
+	s.user = u.Name // owns the session's passive ports (ftp.passive_per_user)
 	s.log = s.log.With("user", u.Name)
 	s.log.Info("login", "tls", s.secure, "read_only", u.ReadOnly)
 	s.reply(230, "User "+u.Name+" logged in")

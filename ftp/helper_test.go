@@ -24,6 +24,7 @@ import (
 	"github.com/ferry-project/ferry/ftp/wire"
 	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/limit"
+	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -157,6 +158,7 @@ func newEnvOn(t *testing.T, ip string, mutate func(c *config.Config)) *env {
 		TLS:     certs.ServerConfig(testCert),
 		Limiter: limit.New(c.Limits.MaxConnections, c.Limits.MaxConnectionsPerIP),
 		Log:     slog.New(slog.NewTextHandler(logs, nil)),
+		Plan:    listen.New(c),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -381,5 +383,3 @@ func bufioReader(c net.Conn) *bufio.Reader {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	return bufio.NewReader(c)
 }
-
-var e2eLog = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -14,7 +14,7 @@ func startFTP(e *env) (protocol, error) {
 	if !e.cfg.FTP.Enabled {
 		return nil, nil
 	}
-	s, err := ftp.New(ftp.Options{Config: e.cfg, Auth: e.auth, TLS: e.tls, Limiter: e.limiter, Log: e.log})
+	s, err := ftp.New(ftp.Options{Config: e.cfg, Auth: e.auth, TLS: e.tls, Limiter: e.limiter, Log: e.log, Plan: e.plan})
 	if err != nil {
 		return nil, err
 	}

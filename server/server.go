@@ -29,6 +29,7 @@ type env struct {
 	limiter   *limit.Limiter
 	log       *slog.Logger
 	listeners map[listen.Service]net.Listener
+	plan      *listen.Plan
 	// serve runs a protocol's accept loop in the background.
 	serve func(name string, loop func() error)
 }
@@ -100,6 +101,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 
 	plan := listen.New(cfg)
+	e.plan = plan
 	defer func() {
 		for _, ln := range e.listeners {
 			ln.Close()
