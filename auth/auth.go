@@ -15,6 +15,10 @@ import (
 // which, so a client cannot learn which user names exist.
 var ErrDenied = errors.New("login incorrect")
 
+// ErrBusy is returned when no password check could start in time: the
+// server is checking as many as limits.password_hashes allows.
+var ErrBusy = errors.New("server busy checking passwords; try again later")
+
 // ErrLocked is returned while the client's IP is locked out.
 var ErrLocked = errors.New("too many failed logins from this address; try again later")
 

@@ -497,7 +497,7 @@ func TestKilledUpload(t *testing.T) {
 			// first as a killed process's lower descriptor does.
 			c.conn.Close()
 			d.Close()
-			if !e.waitLog("op=STOR path=/cut") {
+			if !e.waitLog("event=upload path=/cut") {
 				t.Fatal("upload end not logged")
 			}
 			if !strings.Contains(e.logs.String(), "result=aborted") {

@@ -5,25 +5,25 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
-	"github.com/ferry-project/ferry/limit"
+	"github.com/ferry-project/ferry/core"
+	"github.com/ferry-project/ferry/ftp/wire"
 	"github.com/ferry-project/ferry/listen"
 )
 
 // Options are what New needs.
 type Options struct {
-	Config  *config.Config
-	Auth    *auth.Authenticator
-	TLS     *tls.Config // base server config with the certificate; cloned per session
-	Limiter *limit.Limiter
-	Log     *slog.Logger
+	Config *config.Config
+	Core   *core.Core  // admission, login and events, shared with the other protocols
+	TLS    *tls.Config // base server config with the certificate; cloned per session
+	Log    *slog.Logger
 	// Plan is the listener plan: the passive pool, the active source port
 	// and the passive address come from it, never from Config.
 	Plan *listen.Plan
@@ -44,15 +44,13 @@ const (
 // Server serves FTP and FTPS control connections.
 type Server struct {
 	cfg     *config.Config
-	auth    *auth.Authenticator
+	core    *core.Core
 	tls     *tls.Config
-	limiter *limit.Limiter
 	log     *slog.Logger
 	plan    *listen.Plan
 	pool    *listen.Pool
 	pasvTTL time.Duration
 
-	ids       atomic.Uint64
 	mu        sync.Mutex
 	closing   bool
 	listeners map[net.Listener]struct{}
@@ -62,8 +60,8 @@ type Server struct {
 
 // New checks the options and prepares a server; it opens no socket.
 func New(o Options) (*Server, error) {
-	if o.Config == nil || o.Auth == nil || o.Limiter == nil || o.Plan == nil {
-		return nil, errors.New("ftp: Config, Auth, Limiter and Plan are required")
+	if o.Config == nil || o.Core == nil || o.Plan == nil {
+		return nil, errors.New("ftp: Config, Core and Plan are required")
 	}
 	f := &o.Config.FTP
 	if o.TLS == nil && (f.TLS != config.TLSOff || f.ImplicitPort != 0) {
@@ -79,9 +77,8 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg:       o.Config,
-		auth:      o.Auth,
+		core:      o.Core,
 		tls:       o.TLS,
-		limiter:   o.Limiter,
 		log:       log.With("service", "ftp"),
 		plan:      o.Plan,
 		pool:      pool,
@@ -108,9 +105,20 @@ func (s *Server) Serve(ln net.Listener, implicit bool) error {
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 	}()
+	svc := listen.FTP
+	if implicit {
+		svc = listen.FTPImplicit
+	}
 	err := listen.Accept(ln, s.log, func(c net.Conn) {
-		if sess := s.newSession(c, implicit); sess != nil {
+		cn, err := s.core.Admit(c, svc)
+		if err != nil {
+			refuse(c, implicit, err)
+			return
+		}
+		if sess := s.newSession(c, implicit, cn); sess != nil {
 			go sess.run()
+		} else {
+			cn.Close()
 		}
 	})
 	s.mu.Lock()
@@ -120,6 +128,25 @@ func (s *Server) Serve(ln net.Listener, implicit bool) error {
 		return net.ErrClosed
 	}
 	return fmt.Errorf("ftp: accept: %w", err)
+}
+
+// refuse answers a connection that admission turned away: with a 421 in
+// clear text on the explicit port, by closing it on the implicit port,
+// where any answer would first cost the TLS handshake that a flood wants
+// the server to spend.
+func refuse(c net.Conn, implicit bool, err error) {
+	if !implicit {
+		msg := "Service not available: " + err.Error()
+		switch {
+		case errors.Is(err, auth.ErrLocked):
+			msg = "Too many failed logins from your address; try again later"
+		case errors.Is(err, core.ErrShuttingDown):
+			msg = "Server shutting down"
+		}
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		io.WriteString(c, wire.Reply{Code: 421, Lines: []string{msg}}.Format())
+	}
+	c.Close()
 }
 
 // Shutdown stops accepting, closes idle sessions at once, lets running

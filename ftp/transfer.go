@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ferry-project/ferry/core"
 )
 
 // transfer is one data transfer in flight.
@@ -129,12 +131,23 @@ func (s *session) transfer(x *transfer, j job) {
 	case err != nil:
 		result = "failed"
 	}
-	attrs := []any{"op", x.verb, "path", x.path, "bytes", n, "duration", time.Since(began).Round(time.Millisecond).String(),
-		"mode", x.mode(), "tls", x.protP, "result", result}
-	if err != nil {
-		attrs = append(attrs, "err", err.Error())
+	kind := core.EventDownload
+	switch x.verb {
+	case "STOR", "APPE", "STOU":
+		kind = core.EventUpload
+	case "LIST", "NLST", "MLSD":
+		// A listing is not a file event: it is logged for diagnosis only.
+		if err != nil {
+			s.log.Warn("listing failed", "op", x.verb, "path", x.path, "bytes", n, "result", result, "err", err.Error())
+		} else {
+			s.log.Debug("listing", "op", x.verb, "path", x.path, "bytes", n, "result", result)
+		}
+		kind = ""
 	}
-	s.log.Info("transfer", attrs...)
+	if kind != "" {
+		s.cn.Emit(core.Event{Kind: kind, Path: x.path, Bytes: n, Duration: time.Since(began), Result: result, Err: err,
+			Attrs: []any{"op", x.verb, "mode", x.mode(), "tls", x.protP}})
+	}
 	x.release()
 	s.reply(code, msg)
 	s.xmu.Lock()

@@ -74,7 +74,7 @@ func (s *session) family() string {
 
 func (s *session) listenPassive() *passive {
 	s.dropData()
-	p, err := s.srv.openPassive(s.local.Addr(), s.user)
+	p, err := s.srv.openPassive(s.local.Addr(), s.cn.User().Name)
 	pool := s.srv.pool
 	switch {
 	case errors.Is(err, listen.ErrPassivePerUser):

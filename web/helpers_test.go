@@ -20,6 +20,7 @@ import (
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/store"
 )
@@ -89,7 +90,12 @@ func startServer(t testing.TB, mutate func(c *config.Config)) *testServer {
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
 	logs := &testutil.Buffer{}
-	srv, err := New(Options{Config: c, Auth: a, TLS: certs.ServerConfig(cert), Log: slog.New(slog.NewTextHandler(logs, nil))})
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	cr, err := core.New(core.Options{Config: c, Auth: a, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Config: c, Core: cr, TLS: certs.ServerConfig(cert), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
