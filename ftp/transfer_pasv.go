@@ -79,7 +79,7 @@ func (s *session) listenPassive() *passive {
 	switch {
 	case errors.Is(err, listen.ErrPassivePerUser):
 		s.log.Warn("passive port refused: per-user limit", "limit", pool.PerOwner())
-		s.reply(425, fmt.Sprintf("Your account already holds %d passive ports, the most one user may hold at once; finish or abort a transfer, or close another session, then try again", pool.PerOwner()))
+		s.reply(425, fmt.Sprintf("Your account already holds %d passive ports waiting for data connections, the most one user may hold at once; use them or close other sessions, then try again", pool.PerOwner()))
 		return nil
 	case errors.Is(err, listen.ErrPassiveExhausted):
 		s.log.Warn("passive range exhausted", "range", pool.Range().String(), "held_by_ferry", pool.InUse())
