@@ -24,6 +24,7 @@ import (
 	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/ftp/wire"
 	"github.com/ferry-project/ferry/internal/testutil"
+	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -161,6 +162,7 @@ func newEnvOn(t *testing.T, ip string, mutate func(c *config.Config)) *env {
 		Core:   cr,
 		TLS:    certs.ServerConfig(testCert),
 		Log:    log,
+		Plan:   listen.New(c),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -385,5 +387,3 @@ func bufioReader(c net.Conn) *bufio.Reader {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	return bufio.NewReader(c)
 }
-
-var e2eLog = slog.New(slog.NewTextHandler(io.Discard, nil))

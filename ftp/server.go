@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -25,6 +24,9 @@ type Options struct {
 	Core   *core.Core  // admission, login and events, shared with the other protocols
 	TLS    *tls.Config // base server config with the certificate; cloned per session
 	Log    *slog.Logger
+	// Plan is the listener plan: the passive pool, the active source port
+	// and the passive address come from it, never from Config.
+	Plan *listen.Plan
 }
 
 // Timeouts that are not in the configuration: they bound single steps of
@@ -37,8 +39,6 @@ const (
 	dataTimeout = 60 * time.Second
 	// writeTimeout bounds writing one reply on the control connection.
 	writeTimeout = 30 * time.Second
-	// resolveEvery is how long a resolved public_host name is trusted.
-	resolveEvery = 3 * time.Minute
 )
 
 // Server serves FTP and FTPS control connections.
@@ -47,9 +47,8 @@ type Server struct {
 	core    *core.Core
 	tls     *tls.Config
 	log     *slog.Logger
-	pool    *portPool
-	public  *hostAddr
-	over    []override
+	plan    *listen.Plan
+	pool    *listen.Pool
 	pasvTTL time.Duration
 
 	mu        sync.Mutex
@@ -59,25 +58,18 @@ type Server struct {
 	wg        sync.WaitGroup
 }
 
-// override is a passive_override entry: clients in nets are told addr, or
-// the server's local address when addr is nil.
-type override struct {
-	nets []*net.IPNet
-	addr *hostAddr
-}
-
 // New checks the options and prepares a server; it opens no socket.
 func New(o Options) (*Server, error) {
-	if o.Config == nil || o.Core == nil {
-		return nil, errors.New("ftp: Config and Core are required")
+	if o.Config == nil || o.Core == nil || o.Plan == nil {
+		return nil, errors.New("ftp: Config, Core and Plan are required")
 	}
 	f := &o.Config.FTP
 	if o.TLS == nil && (f.TLS != config.TLSOff || f.ImplicitPort != 0) {
 		return nil, errors.New("ftp: a TLS configuration is required unless ftp.tls is off and ftp.implicit_port is 0")
 	}
-	r := f.PassiveRange()
-	if r.Low == 0 {
-		return nil, errors.New("ftp: the configuration is not validated (no passive range)")
+	pool := o.Plan.Passive(listen.FTP)
+	if pool == nil {
+		return nil, errors.New("ftp: the listener plan has no passive range")
 	}
 	log := o.Log
 	if log == nil {
@@ -88,20 +80,11 @@ func New(o Options) (*Server, error) {
 		core:      o.Core,
 		tls:       o.TLS,
 		log:       log.With("service", "ftp"),
-		pool:      newPortPool(r),
+		plan:      o.Plan,
+		pool:      pool,
 		pasvTTL:   passiveTimeout,
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[*session]struct{}{},
-	}
-	if o.Config.PublicHost != "" {
-		s.public = newHostAddr(o.Config.PublicHost)
-	}
-	for _, po := range f.PassiveOverride {
-		ov := override{nets: po.IPNets()}
-		if po.Address != "" {
-			ov.addr = newHostAddr(po.Address)
-		}
-		s.over = append(s.over, ov)
 	}
 	return s, nil
 }
@@ -206,76 +189,4 @@ wait:
 	}
 	s.wg.Wait()
 	return err
-}
-
-// passiveAddr is the address a 227 reply carries for a session: the
-// override of the client's network, else public_host, else the local
-// address of the control connection.
-func (s *Server) passiveAddr(ctx context.Context, remote, local netip.Addr) (netip.Addr, error) {
-	for _, o := range s.over {
-		for _, n := range o.nets {
-			if n.Contains(remote.AsSlice()) {
-				if o.addr == nil {
-					return local, nil
-				}
-				return o.addr.get(ctx, s.log)
-			}
-		}
-	}
-	if s.public != nil {
-		return s.public.get(ctx, s.log)
-	}
-	return local, nil
-}
-
-// hostAddr is an address from the configuration: an IP literal, or a host
-// name re-resolved every resolveEvery (dynamic DNS), preferring IPv4 since
-// PASV can carry nothing else.
-type hostAddr struct {
-	name string
-	mu   sync.Mutex
-	ip   netip.Addr
-	at   time.Time
-}
-
-func newHostAddr(name string) *hostAddr {
-	h := &hostAddr{name: name}
-	if ip, err := netip.ParseAddr(name); err == nil {
-		h.ip = ip.Unmap()
-	}
-	return h
-}
-
-func (h *hostAddr) get(ctx context.Context, log *slog.Logger) (netip.Addr, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.ip.IsValid() && (h.at.IsZero() || time.Since(h.at) < resolveEvery) {
-		return h.ip, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", h.name)
-	var best netip.Addr
-	for _, ip := range ips {
-		ip = ip.Unmap()
-		if !best.IsValid() || ip.Is4() && !best.Is4() {
-			best = ip
-		}
-	}
-	if err != nil || !best.IsValid() {
-		if err == nil {
-			err = errors.New("no address")
-		}
-		if h.ip.IsValid() {
-			log.Warn("cannot re-resolve passive address; keeping the last one", "host", h.name, "ip", h.ip.String(), "err", err)
-			h.at = time.Now()
-			return h.ip, nil
-		}
-		return netip.Addr{}, fmt.Errorf("resolve %s: %w", h.name, err)
-	}
-	if best != h.ip {
-		log.Info("passive address resolved", "host", h.name, "ip", best.String())
-	}
-	h.ip, h.at = best, time.Now()
-	return best, nil
 }

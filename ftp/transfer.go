@@ -162,8 +162,7 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 	var conn net.Conn
 	var err error
 	if x.pasv == nil {
-		src := s.srv.cfg.FTP.ActiveSource(s.controlPort())
-		conn, err = dialActive(x.ctx, s.local.Addr(), src, x.active)
+		conn, err = s.dialActive(x.ctx, x.active)
 		if err != nil {
 			return 425, "Cannot open the data connection", err
 		}
@@ -226,15 +225,6 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 		return 451, "Local error: " + err.Error(), err
 	}
 	return 426, "Data connection closed; transfer aborted", err
-}
-
-// controlPort is the configured port of this session's listener: the
-// active source port follows from it (listen.Plan uses the same).
-func (s *session) controlPort() int {
-	if s.implicit {
-		return s.srv.cfg.FTP.ImplicitPort
-	}
-	return s.srv.cfg.FTP.Port
 }
 
 // pump copies src to dst with a large buffer, refreshing the data

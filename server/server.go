@@ -26,6 +26,7 @@ type env struct {
 	tls       *tls.Config
 	log       *slog.Logger
 	listeners map[listen.Service]net.Listener
+	plan      *listen.Plan
 	// serve runs a protocol's accept loop in the background.
 	serve func(name string, loop func() error)
 }
@@ -85,6 +86,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 
 	plan := listen.New(cfg)
+	e.plan = plan
 	defer func() {
 		for _, ln := range e.listeners {
 			ln.Close()
