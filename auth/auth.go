@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
+	"sync"
+	"time"
 
 	"github.com/ferry-project/ferry/store"
 	"golang.org/x/crypto/ssh"
@@ -15,34 +18,117 @@ import (
 // which, so a client cannot learn which user names exist.
 var ErrDenied = errors.New("login incorrect")
 
-// ErrLocked is returned while the client's IP is locked out.
+// ErrLocked is returned while the client's IP is locked out, or while it
+// has as many password checks in flight as it has failures left.
 var ErrLocked = errors.New("too many failed logins from this address; try again later")
 
-// Authenticator checks credentials against the store and applies the
-// shared lockout.
-type Authenticator struct {
-	Store   store.Store
-	Lockout *Lockout
+// ErrBusy is returned when no password check could start within
+// Options.Wait: nothing was hashed and the attempt is not a failed login.
+var ErrBusy = errors.New("server busy checking passwords; try again later")
+
+// defaultWait is Options.Wait when it is zero: config's limits.password_wait
+// default.
+const defaultWait = 5 * time.Second
+
+// Options bound the work password checks may take.
+type Options struct {
+	// Hashes is how many password checks run at once; 0 = 2 per core.
+	// Each argon2id check holds 19 MiB (see argonMemory), so this also
+	// bounds their memory.
+	Hashes int
+	// Wait is how long a login waits for a free check before ErrBusy;
+	// 0 = 5s.
+	Wait time.Duration
 }
 
-// Password authenticates name/password from ip.
+// Authenticator checks credentials against the store and applies the
+// shared lockout. Build it with New.
+type Authenticator struct {
+	// Store and Lockout are read by adapters that have not moved off them
+	// yet; set them only through New.
+	Store   store.Store
+	Lockout *Lockout
+
+	once  sync.Once
+	slots chan struct{} // one token per password check running
+	wait  time.Duration
+	// check verifies a password; tests wrap it to count the checks.
+	check func(hash, password string) bool
+}
+
+// New returns an Authenticator over st with the given lockout (nil: none).
+func New(st store.Store, lockout *Lockout, o Options) *Authenticator {
+	a := &Authenticator{Store: st, Lockout: lockout}
+	a.setup(o)
+	return a
+}
+
+// setup applies o once; an Authenticator built as a literal gets the
+// defaults on first use.
+func (a *Authenticator) setup(o Options) {
+	a.once.Do(func() {
+		if o.Hashes <= 0 {
+			o.Hashes = 2 * runtime.NumCPU()
+		}
+		if o.Wait <= 0 {
+			o.Wait = defaultWait
+		}
+		a.slots = make(chan struct{}, o.Hashes)
+		a.wait = o.Wait
+		if a.check == nil {
+			a.check = CheckPassword
+		}
+	})
+}
+
+// acquire takes a password-check slot, waiting at most a.wait and never
+// past ctx; it returns ErrBusy when none came free.
+func (a *Authenticator) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case a.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(a.wait)
+		defer t.Stop()
+		select {
+		case a.slots <- struct{}{}:
+		case <-t.C:
+			return nil, ErrBusy
+		case <-ctx.Done():
+			return nil, ErrBusy
+		}
+	}
+	return func() { <-a.slots }, nil
+}
+
+// Password authenticates name/password from ip. The attempt is counted as
+// a failure before the hash runs, so parallel guesses from one address
+// run at most lockout.max_failures hashes; a success takes it back.
 func (a *Authenticator) Password(ctx context.Context, ip net.IP, name, password string) (store.User, error) {
-	if locked, _ := a.Lockout.Locked(ip); locked {
+	a.setup(Options{})
+	if !a.Lockout.begin(ip) {
 		return store.User{}, ErrLocked
 	}
 	u, err := a.Store.Get(ctx, name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.Lockout.end(ip, endCancel)
 		return store.User{}, err
 	}
 	hash := u.PasswordHash
 	if err != nil || hash == "" {
 		hash = dummyHash
 	}
-	if !CheckPassword(hash, password) || err != nil || u.PasswordHash == "" {
-		a.Lockout.Fail(ip)
+	release, berr := a.acquire(ctx)
+	if berr != nil {
+		a.Lockout.end(ip, endCancel)
+		return store.User{}, berr
+	}
+	ok := a.check(hash, password)
+	release()
+	if !ok || err != nil || u.PasswordHash == "" {
+		a.Lockout.end(ip, endFail)
 		return store.User{}, ErrDenied
 	}
-	a.Lockout.Succeed(ip)
+	a.Lockout.end(ip, endSucceed)
 	return u, nil
 }
 

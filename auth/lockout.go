@@ -22,6 +22,7 @@ type Lockout struct {
 type ipState struct {
 	failures []time.Time
 	until    time.Time
+	pending  int // password checks begun and not ended: provisional failures
 }
 
 // NewLockout returns a lockout with the given policy.
@@ -57,25 +58,7 @@ func (l *Lockout) Fail(ip net.IP) bool {
 	defer l.mu.Unlock()
 	now := l.now()
 	l.gc(now)
-	k := key(ip)
-	s := l.state[k]
-	if s == nil {
-		s = &ipState{}
-		l.state[k] = s
-	}
-	kept := s.failures[:0]
-	for _, t := range s.failures {
-		if now.Sub(t) < l.Window {
-			kept = append(kept, t)
-		}
-	}
-	s.failures = append(kept, now)
-	if len(s.failures) >= l.MaxFailures {
-		s.until = now.Add(l.Duration)
-		s.failures = s.failures[:0]
-		return true
-	}
-	return false
+	return l.fail(l.entry(ip), now)
 }
 
 // Succeed forgets the failures of ip after a good login.
@@ -85,9 +68,110 @@ func (l *Lockout) Succeed(ip net.IP) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if s := l.state[key(ip)]; s != nil && !l.now().Before(s.until) {
-		delete(l.state, key(ip))
+	l.succeed(key(ip), l.now())
+}
+
+// How a password check begun with begin ended.
+type ending int
+
+const (
+	endFail    ending = iota // wrong password: the provisional failure stands
+	endSucceed               // good password: taken back, failures forgotten
+	endCancel                // nothing was checked (busy, store error): taken back
+)
+
+// begin starts a password check from ip: it records a provisional failure
+// and reports true, or reports false when ip is locked out or its failures
+// and checks in flight already reach MaxFailures. Counting before the hash
+// runs is what stops parallel guesses: check-then-act let one HTTP/2
+// connection with 150 wrong-password streams run 130 hashes against a
+// limit of 10. Every true must be followed by one end.
+func (l *Lockout) begin(ip net.IP) bool {
+	if l == nil || l.MaxFailures == 0 {
+		return true
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.gc(now)
+	s := l.entry(ip)
+	if now.Before(s.until) {
+		return false
+	}
+	l.prune(s, now)
+	if len(s.failures)+s.pending >= l.MaxFailures {
+		return false
+	}
+	s.pending++
+	return true
+}
+
+// end settles a check that begin let start.
+func (l *Lockout) end(ip net.IP, how ending) {
+	if l == nil || l.MaxFailures == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	s := l.entry(ip)
+	if s.pending > 0 {
+		s.pending--
+	}
+	switch how {
+	case endFail:
+		l.fail(s, now)
+	case endSucceed:
+		l.succeed(key(ip), now)
+	}
+}
+
+// entry returns the state of ip, created empty if need be.
+func (l *Lockout) entry(ip net.IP) *ipState {
+	k := key(ip)
+	s := l.state[k]
+	if s == nil {
+		s = &ipState{}
+		l.state[k] = s
+	}
+	return s
+}
+
+// prune drops the failures that fell out of the window.
+func (l *Lockout) prune(s *ipState, now time.Time) {
+	kept := s.failures[:0]
+	for _, t := range s.failures {
+		if now.Sub(t) < l.Window {
+			kept = append(kept, t)
+		}
+	}
+	s.failures = kept
+}
+
+// fail records one failure in s; it reports whether s is now locked.
+func (l *Lockout) fail(s *ipState, now time.Time) bool {
+	l.prune(s, now)
+	s.failures = append(s.failures, now)
+	if len(s.failures) >= l.MaxFailures {
+		s.until = now.Add(l.Duration)
+		s.failures = s.failures[:0]
+		return true
+	}
+	return false
+}
+
+// succeed forgets the failures under k unless it is locked out; checks
+// still in flight keep their provisional failures.
+func (l *Lockout) succeed(k string, now time.Time) {
+	s := l.state[k]
+	if s == nil || now.Before(s.until) {
+		return
+	}
+	if s.pending > 0 {
+		s.failures = s.failures[:0]
+		return
+	}
+	delete(l.state, k)
 }
 
 // gc drops entries with nothing left to remember, so a scan from many
@@ -97,7 +181,7 @@ func (l *Lockout) gc(now time.Time) {
 		return
 	}
 	for k, s := range l.state {
-		if now.After(s.until) && (len(s.failures) == 0 || now.Sub(s.failures[len(s.failures)-1]) > l.Window) {
+		if s.pending == 0 && now.After(s.until) && (len(s.failures) == 0 || now.Sub(s.failures[len(s.failures)-1]) > l.Window) {
 			delete(l.state, k)
 		}
 	}

@@ -196,7 +196,7 @@ func TestFTPCurl(t *testing.T) {
 	if !strings.Contains(ls, " 1048576 ") || !strings.Contains(ls, "naïve résumé €.txt") {
 		t.Errorf("LIST through curl:\n%s", ls)
 	}
-	if !s.waitLog("op=RETR path=/one-mib.bin bytes=1048576", 5*time.Second) || !strings.Contains(s.Logs(), "mode=passive") {
+	if !s.waitLog("event=download path=/one-mib.bin bytes=1048576", 5*time.Second) || !strings.Contains(s.Logs(), "mode=passive") {
 		t.Errorf("transfers not logged:\n%s", s.Logs())
 	}
 	if strings.Contains(s.Logs(), ftpPass) {
@@ -217,7 +217,7 @@ func TestFTPCurlActivePlain(t *testing.T) {
 	down := filepath.Join(dir, "down")
 	curl(t, "-P", "127.0.0.1", "-o", down, url)
 	sameFile(t, down, data)
-	if !s.waitLog("op=RETR path=/active.bin bytes=1048576", 5*time.Second) || !strings.Contains(s.Logs(), "mode=active") {
+	if !s.waitLog("event=download path=/active.bin bytes=1048576", 5*time.Second) || !strings.Contains(s.Logs(), "mode=active") {
 		t.Errorf("active transfers not logged:\n%s", s.Logs())
 	}
 }
@@ -449,10 +449,10 @@ func TestFTPKilledUploadAndResume(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // about 400 KiB into the 4 MiB
 	cmd.Process.Kill()
 	cmd.Wait()
-	if !s.waitLog("op=STOR path=/big.bin", 10*time.Second) {
+	if !s.waitLog("event=upload path=/big.bin", 10*time.Second) {
 		t.Fatalf("the cut upload did not end:\n%s", s.Logs())
 	}
-	if line := regexp.MustCompile(`.*op=STOR path=/big.bin .*`).FindString(s.Logs()); strings.Contains(line, "result=ok") {
+	if line := regexp.MustCompile(`.*event=upload path=/big.bin .*`).FindString(s.Logs()); strings.Contains(line, "result=ok") {
 		t.Errorf("cut upload logged as complete: %s", line)
 	}
 	entries := testutil.Home(t, home)

@@ -213,6 +213,15 @@ func (s *server) kill() {
 	}
 }
 
+// PID is the process id of the running `ferry serve`.
+func (s *server) PID() int {
+	s.t.Helper()
+	if s.cmd == nil || s.cmd.Process == nil {
+		s.t.Fatal("ferry serve is not running")
+	}
+	return s.cmd.Process.Pid
+}
+
 // Logs returns what the server has logged so far.
 func (s *server) Logs() string { return s.logs.String() }
 

@@ -115,7 +115,7 @@ func TestSFTP(t *testing.T) {
 	if out, err := c.batch("alice", "", "wrong", nil, "pwd"); err == nil {
 		t.Fatalf("wrong password accepted: %s", out)
 	}
-	if !s.waitLog("sftp login failed", 5*time.Second) {
+	if !s.waitLog("event=login.failed", 5*time.Second) {
 		t.Error("failed login not logged")
 	}
 

@@ -34,7 +34,7 @@ const (
 type Options struct {
 	Side Side
 	// Server is the server's address as clients reach it (client side);
-	// "" means the configuration's public_host.
+	// "" means the plan's public_host.
 	Server string
 	// Mode is the client's FTP mode (client side); "" means passive.
 	Mode Mode
@@ -45,7 +45,7 @@ type Options struct {
 	// connection tracking.
 	Stateless bool
 	// ForwardTo is the server's private address behind the NAT router
-	// (router side); "" means the configuration's listen_address.
+	// (router side); "" means the plan's listen_address.
 	ForwardTo string
 	// LocalAddrs are the server's own addresses, used when listen_address is
 	// empty to tell whether the server sits on a private network.
@@ -110,11 +110,9 @@ type Ruleset struct {
 	forwardTo  string
 }
 
-// Plan computes the rules of one side for a configuration.
-func Plan(c *config.Config, o Options) (*Ruleset, error) {
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
+// Plan computes the rules of one side for the listener plan that `ferry
+// serve` opens.
+func Plan(plan *listen.Plan, o Options) (*Ruleset, error) {
 	if o.Side == "" {
 		o.Side = Server
 	}
@@ -127,19 +125,18 @@ func Plan(c *config.Config, o Options) (*Ruleset, error) {
 	if o.ActivePorts.Low == 0 {
 		o.ActivePorts = unprivileged
 	}
-	plan := listen.New(c)
-	rs := &Ruleset{Side: o.Side, Stateful: !o.Stateless, publicHost: c.PublicHost}
+	rs := &Ruleset{Side: o.Side, Stateful: !o.Stateless, publicHost: plan.PublicHost}
 
 	server := "SERVER"
 	switch o.Side {
 	case Server:
-		if c.PublicHost != "" {
-			server = c.PublicHost
+		if plan.PublicHost != "" {
+			server = plan.PublicHost
 		}
 	case Client:
 		server = o.Server
 		if server == "" {
-			server = c.PublicHost
+			server = plan.PublicHost
 		}
 		if server == "" {
 			return nil, errors.New("the client side needs the server's address: give --server ADDR or set public_host")
@@ -147,13 +144,13 @@ func Plan(c *config.Config, o Options) (*Ruleset, error) {
 		if strings.ContainsAny(server, " \t\"'") {
 			return nil, fmt.Errorf("server %q is not an address", server)
 		}
-		if o.Mode == Active && c.FTP.Enabled {
+		if _, ftp := plan.Find(listen.FTP, listen.Control); o.Mode == Active && ftp {
 			if _, ok := plan.Find(listen.FTP, listen.Active); !ok {
 				return nil, errors.New("active mode: the server does not allow it (ftp.active = false); use passive mode")
 			}
 		}
 	case Router:
-		return planRouter(c, plan, o)
+		return planRouter(plan, o)
 	default:
 		return nil, fmt.Errorf("side %q: use server, client or router", o.Side)
 	}
@@ -177,7 +174,7 @@ func Plan(c *config.Config, o Options) (*Ruleset, error) {
 		}
 		rs.groups = kept
 	}
-	if o.Side == Server && c.PublicHost != "" {
+	if o.Side == Server && plan.PublicHost != "" {
 		rs.Forwards = forwards(rs.Rules)
 	}
 	if o.Stateless {
@@ -187,7 +184,7 @@ func Plan(c *config.Config, o Options) (*Ruleset, error) {
 			rs.groups[i].Client = withReverse(rs.groups[i].Client)
 		}
 	}
-	rs.Warnings = warnings(c, plan, o)
+	rs.Warnings = warnings(plan, o)
 	return rs, nil
 }
 
@@ -229,7 +226,7 @@ func label(e listen.Entry) string {
 	return string(e.Service)
 }
 
-func groups(plan listen.Plan, server string, clientRange config.PortRange) []group {
+func groups(plan *listen.Plan, server string, clientRange config.PortRange) []group {
 	var anyPort config.PortRange
 	var gs []group
 	for _, e := range plan.Entries {
@@ -309,13 +306,13 @@ func forwards(rules []Rule) []Forward {
 	return fs
 }
 
-func planRouter(c *config.Config, plan listen.Plan, o Options) (*Ruleset, error) {
-	if c.PublicHost == "" {
+func planRouter(plan *listen.Plan, o Options) (*Ruleset, error) {
+	if plan.PublicHost == "" {
 		return nil, errors.New("the router side forwards public_host to the server: set public_host in the config")
 	}
 	to := o.ForwardTo
 	if to == "" {
-		to = c.ListenAddress
+		to = plan.Address
 	}
 	if to == "" {
 		return nil, errors.New("the router side needs the server's private address: give --forward-to ADDR or set listen_address")
@@ -324,25 +321,25 @@ func planRouter(c *config.Config, plan listen.Plan, o Options) (*Ruleset, error)
 	if ip == nil {
 		return nil, fmt.Errorf("--forward-to %q is not an IP address", to)
 	}
-	if pub := net.ParseIP(c.PublicHost); pub != nil && (pub.To4() == nil) != (ip.To4() == nil) {
-		return nil, fmt.Errorf("public_host %s and the server's address %s are of different IP families", c.PublicHost, to)
+	if pub := net.ParseIP(plan.PublicHost); pub != nil && (pub.To4() == nil) != (ip.To4() == nil) {
+		return nil, fmt.Errorf("public_host %s and the server's address %s are of different IP families", plan.PublicHost, to)
 	}
-	rs := &Ruleset{Side: Router, Stateful: true, publicHost: c.PublicHost, forwardTo: to}
+	rs := &Ruleset{Side: Router, Stateful: true, publicHost: plan.PublicHost, forwardTo: to}
 	var rules []Rule
 	for _, g := range groups(plan, Any, unprivileged) {
 		rules = append(rules, g.Server...)
 	}
 	rs.Forwards = forwards(dedup(rules))
 	rs.Rules = []Rule{}
-	rs.Warnings = warnings(c, plan, o)
+	rs.Warnings = warnings(plan, o)
 	return rs, nil
 }
 
-func warnings(c *config.Config, plan listen.Plan, o Options) []string {
+func warnings(plan *listen.Plan, o Options) []string {
 	var ws []string
-	f := c.FTP
-	if !f.Enabled {
-		return nil
+	passive, ok := plan.Find(listen.FTP, listen.Passive)
+	if !ok {
+		return nil // no FTP
 	}
 	ftps := false
 	for _, e := range plan.Entries {
@@ -353,11 +350,11 @@ func warnings(c *config.Config, plan listen.Plan, o Options) []string {
 	if ftps {
 		ws = append(ws, "FTP helpers (the conntrack ftp helper, a router's \"FTP ALG\") read the cleartext control channel to open data ports; they cannot read FTPS, and some break explicit FTPS at AUTH TLS. Forward the passive range explicitly and set public_host instead of relying on them.")
 	}
-	pr := f.PassiveRange()
+	pr := passive.Ports
 	if o.Side != Client {
-		if n := c.Limits.MaxConnections; pr.Size() < n {
-			ws = append(ws, fmt.Sprintf("the passive range %s has %d ports, but the limits allow %d concurrent sessions (limits.max_connections; %d per client IP): passive transfers beyond %d at once will fail. Widen ftp.passive_ports.",
-				pr, pr.Size(), n, c.Limits.MaxConnectionsPerIP, pr.Size()))
+		if n := plan.MaxConnections; pr.Size() < n {
+			ws = append(ws, fmt.Sprintf("the passive range %s has %d ports, but the limits allow %d concurrent sessions (limits.max_connections; %d per client IP): a passive port is held from PASV or EPSV until its data connection arrives, and more than %d sessions waiting for one at once get 425. Widen ftp.passive_ports.",
+				pr, pr.Size(), n, plan.MaxConnectionsPerIP, pr.Size()))
 		}
 	}
 	_, active := plan.Find(listen.FTP, listen.Active)
@@ -367,10 +364,10 @@ func warnings(c *config.Config, plan listen.Plan, o Options) []string {
 	case o.Side == Client && o.Mode == Active && active:
 		ws = append(ws, "active mode: this client must accept inbound connections from the server; behind NAT it must also announce its public address (ferry --active-address) and the router must forward the client's listening ports. Prefer passive mode.")
 	}
-	if o.Side != Client && c.PublicHost == "" {
+	if o.Side != Client && plan.PublicHost == "" {
 		addrs := o.LocalAddrs
-		if c.ListenAddress != "" {
-			addrs = []net.IP{net.ParseIP(c.ListenAddress)}
+		if plan.Address != "" {
+			addrs = []net.IP{net.ParseIP(plan.Address)}
 		}
 		var private []string
 		public := false

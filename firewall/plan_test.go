@@ -11,20 +11,22 @@ import (
 	"testing"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/listen"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-func load(t *testing.T, toml string) *config.Config {
+// load is the listener plan of a configuration file's text.
+func load(t *testing.T, toml string) *listen.Plan {
 	t.Helper()
 	c, err := config.Parse([]byte(toml))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	return c
+	return listen.New(c)
 }
 
-func custom(t *testing.T) *config.Config {
+func custom(t *testing.T) *listen.Plan {
 	t.Helper()
 	b, err := os.ReadFile("testdata/custom.toml")
 	if err != nil {
@@ -98,7 +100,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestDefaultServerRules(t *testing.T) {
-	rs, err := Plan(config.Default(), Options{})
+	rs, err := Plan(load(t, ""), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +204,7 @@ func TestPlanErrors(t *testing.T) {
 }
 
 func TestRenderRefusesHostNames(t *testing.T) {
-	rs, err := Plan(config.Default(), Options{Side: Client, Server: "ftp.example.net"})
+	rs, err := Plan(load(t, ""), Options{Side: Client, Server: "ftp.example.net"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +287,7 @@ func validationCases(t *testing.T) []*Ruleset {
 	return out
 }
 
-func mustPlan(t *testing.T, c *config.Config, o Options) *Ruleset {
+func mustPlan(t *testing.T, c *listen.Plan, o Options) *Ruleset {
 	t.Helper()
 	rs, err := Plan(c, o)
 	if err != nil {

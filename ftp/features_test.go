@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -209,10 +208,10 @@ func TestPassiveRange(t *testing.T) {
 	}
 	// A PASV nobody uses expires and frees its port.
 	deadline := time.Now().Add(5 * time.Second)
-	for e.srv.pool.inUse() != 0 && time.Now().Before(deadline) {
+	for e.srv.pool.InUse() != 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := e.srv.pool.inUse(); n != 0 {
+	if n := e.srv.pool.InUse(); n != 0 {
 		t.Fatalf("%d passive ports still held after expiry", n)
 	}
 	a.do("RETR x", 425) // the expired port cannot be used
@@ -220,12 +219,38 @@ func TestPassiveRange(t *testing.T) {
 	// A session that goes away frees its port.
 	b.do("EPSV", 229)
 	b.do("QUIT", 221)
-	for e.srv.pool.inUse() != 0 && time.Now().Before(deadline) {
+	for e.srv.pool.InUse() != 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := e.srv.pool.inUse(); n != 0 {
+	if n := e.srv.pool.InUse(); n != 0 {
 		t.Fatalf("%d passive ports still held after QUIT", n)
 	}
+}
+
+// TestPassivePerUser: a user holding ftp.passive_per_user passive ports
+// gets 425 on the next PASV while another user still gets 227; a PASV that
+// replaces the session's own pending port, or a data connection that
+// arrives, frees a place.
+func TestPassivePerUser(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.FTP.PassivePerUser = 2 })
+	a, b, third := e.ready(), e.ready(), e.ready()
+	a.do("PASV", 227)
+	b.do("EPSV", 229)
+	a.do("PASV", 227) // replaces a's own port: still two
+	r := third.do("PASV", 425)
+	if !strings.Contains(r.Text(), "already holds 2 passive ports") {
+		t.Errorf("425 does not say why: %s", r.Text())
+	}
+	if !e.waitLog("passive port refused: per-user limit") {
+		t.Error("refusal not logged")
+	}
+	other := e.dial()
+	other.secure(clientTLS(0))
+	other.login("ro")
+	other.do("PASV", 227)
+	// The data connection takes b's port out of the pool's count.
+	b.list("LIST")
+	third.do("PASV", 227)
 }
 
 func TestPassiveOverride(t *testing.T) {
@@ -473,7 +498,7 @@ func TestKilledUpload(t *testing.T) {
 			// first as a killed process's lower descriptor does.
 			c.conn.Close()
 			d.Close()
-			if !e.waitLog("op=STOR path=/cut") {
+			if !e.waitLog("event=upload path=/cut") {
 				t.Fatal("upload end not logged")
 			}
 			if !strings.Contains(e.logs.String(), "result=aborted") {
@@ -675,19 +700,5 @@ func TestListPath(t *testing.T) {
 		if got := listPath(tc.arg); got != tc.want {
 			t.Errorf("listPath(%q) = %q, want %q", tc.arg, got, tc.want)
 		}
-	}
-}
-
-func TestHostAddr(t *testing.T) {
-	h := newHostAddr("localhost")
-	ip, err := h.get(context.Background(), e2eLog)
-	if err != nil || ip != netip.MustParseAddr("127.0.0.1") {
-		t.Fatalf("localhost = %v, %v", ip, err)
-	}
-	if ip, _ := newHostAddr("198.51.100.7").get(context.Background(), e2eLog); ip.String() != "198.51.100.7" {
-		t.Fatalf("literal = %v", ip)
-	}
-	if _, err := newHostAddr("no-such-host.invalid").get(context.Background(), e2eLog); err == nil {
-		t.Fatal("an unresolvable name gave an address")
 	}
 }

@@ -5,14 +5,12 @@ package ftp
 import (
 	"context"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
-	"github.com/ferry-project/ferry/vfs"
+	"github.com/ferry-project/ferry/core"
 )
 
 func (s *session) cmdUSER(arg string) bool {
@@ -40,32 +38,31 @@ func (s *session) cmdPASS(arg string) bool {
 	}
 	name := s.user
 	s.user = ""
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	u, err := s.srv.auth.Password(ctx, net.IP(s.remote.Addr().AsSlice()), name, arg)
+	u, err := s.cn.Password(context.Background(), name, arg)
 	switch {
 	case errors.Is(err, auth.ErrLocked):
-		s.log.Warn("login refused: address locked out", "user", name)
 		s.reply(421, "Too many failed logins from your address; try again later")
 		return false
+	case errors.Is(err, auth.ErrBusy):
+		s.reply(421, "Server busy; try again later")
+		return false
 	case errors.Is(err, auth.ErrDenied):
-		s.log.Warn("login failed", "user", name)
 		s.reply(530, "Login incorrect")
 		return true
 	case err != nil:
-		s.log.Error("login failed: user store", "user", name, "err", err)
 		s.reply(421, "Login failed: server error; try again later")
 		return false
 	}
-	fsys, err := vfs.NewLocal(u.Home, u.ReadOnly)
-	if err != nil {
-		s.log.Error("login failed: home directory", "user", name, "err", err)
+	switch err := s.cn.Begin(u, "password"); {
+	case errors.Is(err, core.ErrTooMany):
+		s.reply(421, capital(err.Error()))
+		return false
+	case err != nil:
 		s.reply(530, "Login failed: your home directory cannot be opened")
 		return true
 	}
-	s.fs, s.loggedIn, s.cwd = fsys, true, "/"
-	s.log = s.log.With("user", u.Name)
-	s.log.Info("login", "tls", s.secure, "read_only", u.ReadOnly)
+	s.fs, s.loggedIn, s.cwd = s.cn.FS(), true, "/"
+	s.log = s.cn.Log
 	s.reply(230, "User "+u.Name+" logged in")
 	return true
 }

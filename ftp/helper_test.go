@@ -21,9 +21,10 @@ import (
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/ftp/wire"
 	"github.com/ferry-project/ferry/internal/testutil"
-	"github.com/ferry-project/ferry/limit"
+	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -151,12 +152,17 @@ func newEnvOn(t *testing.T, ip string, mutate func(c *config.Config)) *env {
 	}}
 	logs := &testutil.Buffer{}
 	lock := auth.NewLockout(c.Lockout.MaxFailures, c.Lockout.Window.Duration, c.Lockout.Duration.Duration)
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	cr, err := core.New(core.Options{Config: c, Auth: auth.New(st, lock, auth.Options{}), Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := New(Options{
-		Config:  c,
-		Auth:    &auth.Authenticator{Store: st, Lockout: lock},
-		TLS:     certs.ServerConfig(testCert),
-		Limiter: limit.New(c.Limits.MaxConnections, c.Limits.MaxConnectionsPerIP),
-		Log:     slog.New(slog.NewTextHandler(logs, nil)),
+		Config: c,
+		Core:   cr,
+		TLS:    certs.ServerConfig(testCert),
+		Log:    log,
+		Plan:   listen.New(c),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -381,5 +387,3 @@ func bufioReader(c net.Conn) *bufio.Reader {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	return bufio.NewReader(c)
 }
-
-var e2eLog = slog.New(slog.NewTextHandler(io.Discard, nil))

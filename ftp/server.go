@@ -5,26 +5,28 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
-	"github.com/ferry-project/ferry/limit"
+	"github.com/ferry-project/ferry/core"
+	"github.com/ferry-project/ferry/ftp/wire"
 	"github.com/ferry-project/ferry/listen"
 )
 
 // Options are what New needs.
 type Options struct {
-	Config  *config.Config
-	Auth    *auth.Authenticator
-	TLS     *tls.Config // base server config with the certificate; cloned per session
-	Limiter *limit.Limiter
-	Log     *slog.Logger
+	Config *config.Config
+	Core   *core.Core  // admission, login and events, shared with the other protocols
+	TLS    *tls.Config // base server config with the certificate; cloned per session
+	Log    *slog.Logger
+	// Plan is the listener plan: the passive pool, the active source port
+	// and the passive address come from it, never from Config.
+	Plan *listen.Plan
 }
 
 // Timeouts that are not in the configuration: they bound single steps of
@@ -37,23 +39,18 @@ const (
 	dataTimeout = 60 * time.Second
 	// writeTimeout bounds writing one reply on the control connection.
 	writeTimeout = 30 * time.Second
-	// resolveEvery is how long a resolved public_host name is trusted.
-	resolveEvery = 3 * time.Minute
 )
 
 // Server serves FTP and FTPS control connections.
 type Server struct {
 	cfg     *config.Config
-	auth    *auth.Authenticator
+	core    *core.Core
 	tls     *tls.Config
-	limiter *limit.Limiter
 	log     *slog.Logger
-	pool    *portPool
-	public  *hostAddr
-	over    []override
+	plan    *listen.Plan
+	pool    *listen.Pool
 	pasvTTL time.Duration
 
-	ids       atomic.Uint64
 	mu        sync.Mutex
 	closing   bool
 	listeners map[net.Listener]struct{}
@@ -61,25 +58,18 @@ type Server struct {
 	wg        sync.WaitGroup
 }
 
-// override is a passive_override entry: clients in nets are told addr, or
-// the server's local address when addr is nil.
-type override struct {
-	nets []*net.IPNet
-	addr *hostAddr
-}
-
 // New checks the options and prepares a server; it opens no socket.
 func New(o Options) (*Server, error) {
-	if o.Config == nil || o.Auth == nil || o.Limiter == nil {
-		return nil, errors.New("ftp: Config, Auth and Limiter are required")
+	if o.Config == nil || o.Core == nil || o.Plan == nil {
+		return nil, errors.New("ftp: Config, Core and Plan are required")
 	}
 	f := &o.Config.FTP
 	if o.TLS == nil && (f.TLS != config.TLSOff || f.ImplicitPort != 0) {
 		return nil, errors.New("ftp: a TLS configuration is required unless ftp.tls is off and ftp.implicit_port is 0")
 	}
-	r := f.PassiveRange()
-	if r.Low == 0 {
-		return nil, errors.New("ftp: the configuration is not validated (no passive range)")
+	pool := o.Plan.Passive(listen.FTP)
+	if pool == nil {
+		return nil, errors.New("ftp: the listener plan has no passive range")
 	}
 	log := o.Log
 	if log == nil {
@@ -87,24 +77,14 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg:       o.Config,
-		auth:      o.Auth,
+		core:      o.Core,
 		tls:       o.TLS,
-		limiter:   o.Limiter,
 		log:       log.With("service", "ftp"),
-		pool:      newPortPool(r),
+		plan:      o.Plan,
+		pool:      pool,
 		pasvTTL:   passiveTimeout,
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[*session]struct{}{},
-	}
-	if o.Config.PublicHost != "" {
-		s.public = newHostAddr(o.Config.PublicHost)
-	}
-	for _, po := range f.PassiveOverride {
-		ov := override{nets: po.IPNets()}
-		if po.Address != "" {
-			ov.addr = newHostAddr(po.Address)
-		}
-		s.over = append(s.over, ov)
 	}
 	return s, nil
 }
@@ -125,9 +105,20 @@ func (s *Server) Serve(ln net.Listener, implicit bool) error {
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 	}()
+	svc := listen.FTP
+	if implicit {
+		svc = listen.FTPImplicit
+	}
 	err := listen.Accept(ln, s.log, func(c net.Conn) {
-		if sess := s.newSession(c, implicit); sess != nil {
+		cn, err := s.core.Admit(c, svc)
+		if err != nil {
+			refuse(c, implicit, err)
+			return
+		}
+		if sess := s.newSession(c, implicit, cn); sess != nil {
 			go sess.run()
+		} else {
+			cn.Close()
 		}
 	})
 	s.mu.Lock()
@@ -137,6 +128,25 @@ func (s *Server) Serve(ln net.Listener, implicit bool) error {
 		return net.ErrClosed
 	}
 	return fmt.Errorf("ftp: accept: %w", err)
+}
+
+// refuse answers a connection that admission turned away: with a 421 in
+// clear text on the explicit port, by closing it on the implicit port,
+// where any answer would first cost the TLS handshake that a flood wants
+// the server to spend.
+func refuse(c net.Conn, implicit bool, err error) {
+	if !implicit {
+		msg := "Service not available: " + err.Error()
+		switch {
+		case errors.Is(err, auth.ErrLocked):
+			msg = "Too many failed logins from your address; try again later"
+		case errors.Is(err, core.ErrShuttingDown):
+			msg = "Server shutting down"
+		}
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		io.WriteString(c, wire.Reply{Code: 421, Lines: []string{msg}}.Format())
+	}
+	c.Close()
 }
 
 // Shutdown stops accepting, closes idle sessions at once, lets running
@@ -179,76 +189,4 @@ wait:
 	}
 	s.wg.Wait()
 	return err
-}
-
-// passiveAddr is the address a 227 reply carries for a session: the
-// override of the client's network, else public_host, else the local
-// address of the control connection.
-func (s *Server) passiveAddr(ctx context.Context, remote, local netip.Addr) (netip.Addr, error) {
-	for _, o := range s.over {
-		for _, n := range o.nets {
-			if n.Contains(remote.AsSlice()) {
-				if o.addr == nil {
-					return local, nil
-				}
-				return o.addr.get(ctx, s.log)
-			}
-		}
-	}
-	if s.public != nil {
-		return s.public.get(ctx, s.log)
-	}
-	return local, nil
-}
-
-// hostAddr is an address from the configuration: an IP literal, or a host
-// name re-resolved every resolveEvery (dynamic DNS), preferring IPv4 since
-// PASV can carry nothing else.
-type hostAddr struct {
-	name string
-	mu   sync.Mutex
-	ip   netip.Addr
-	at   time.Time
-}
-
-func newHostAddr(name string) *hostAddr {
-	h := &hostAddr{name: name}
-	if ip, err := netip.ParseAddr(name); err == nil {
-		h.ip = ip.Unmap()
-	}
-	return h
-}
-
-func (h *hostAddr) get(ctx context.Context, log *slog.Logger) (netip.Addr, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.ip.IsValid() && (h.at.IsZero() || time.Since(h.at) < resolveEvery) {
-		return h.ip, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", h.name)
-	var best netip.Addr
-	for _, ip := range ips {
-		ip = ip.Unmap()
-		if !best.IsValid() || ip.Is4() && !best.Is4() {
-			best = ip
-		}
-	}
-	if err != nil || !best.IsValid() {
-		if err == nil {
-			err = errors.New("no address")
-		}
-		if h.ip.IsValid() {
-			log.Warn("cannot re-resolve passive address; keeping the last one", "host", h.name, "ip", h.ip.String(), "err", err)
-			h.at = time.Now()
-			return h.ip, nil
-		}
-		return netip.Addr{}, fmt.Errorf("resolve %s: %w", h.name, err)
-	}
-	if best != h.ip {
-		log.Info("passive address resolved", "host", h.name, "ip", best.String())
-	}
-	h.ip, h.at = best, time.Now()
-	return best, nil
 }

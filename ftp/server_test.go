@@ -73,7 +73,7 @@ func TestRoundTrip(t *testing.T) {
 			if ml := c.list("MLSD"); !strings.Contains(ml, "type=file;size=1048576;modify=") || !strings.Contains(ml, "perm=radfw;UNIX.mode=0644; big.bin\r\n") {
 				t.Errorf("MLSD:\n%s", ml)
 			}
-			if !e.waitLog("op=RETR path=/big.bin bytes=1048576 duration=") {
+			if !e.waitLog("event=download path=/big.bin bytes=1048576 duration=") {
 				t.Errorf("transfer not logged:\n%s", e.logs)
 			}
 		})

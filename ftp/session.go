@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/ftp/wire"
 	"github.com/ferry-project/ferry/internal/sock"
 	"github.com/ferry-project/ferry/vfs"
@@ -37,28 +38,28 @@ type session struct {
 	hungUp bool
 
 	// Owned by the session goroutine.
-	br         *bufio.Reader
-	partial    []byte
-	secure     bool
-	user       string
-	loggedIn   bool
-	fs         vfs.FS
-	cwd        string
-	protP      bool
-	epsvAll    bool
-	rest       int64
-	rnfr       string
-	rnfrPrev   string
-	pasv       *passive
-	active     netip.AddrPort
-	facts      map[string]bool
-	releaseLim func()
+	br       *bufio.Reader
+	partial  []byte
+	secure   bool
+	user     string
+	loggedIn bool
+	fs       vfs.FS
+	cwd      string
+	protP    bool
+	epsvAll  bool
+	rest     int64
+	rnfr     string
+	rnfrPrev string
+	pasv     *passive
+	active   netip.AddrPort
+	facts    map[string]bool
+	cn       *core.Conn
 
 	xmu  sync.Mutex
 	xfer *transfer
 }
 
-func (s *Server) newSession(c net.Conn, implicit bool) *session {
+func (s *Server) newSession(c net.Conn, implicit bool, cn *core.Conn) *session {
 	sess := &session{
 		srv:      s,
 		raw:      c,
@@ -70,8 +71,9 @@ func (s *Server) newSession(c net.Conn, implicit bool) *session {
 		gone:     make(chan struct{}),
 		cwd:      "/",
 		facts:    defaultFacts(),
+		cn:       cn,
+		log:      cn.Log,
 	}
-	sess.log = s.log.With("session", s.ids.Add(1), "remote", sess.remote.String())
 	if s.tls != nil {
 		sess.tlsCfg = sessionTLS(s.tls)
 	}
@@ -90,25 +92,9 @@ func (s *Server) newSession(c net.Conn, implicit bool) *session {
 
 func (s *session) run() {
 	defer s.finish()
-	s.log.Info("connect", "local", s.local.String(), "implicit_tls", s.implicit)
-	// Count the connection before its (implicit) TLS handshake, so that a
-	// flood of handshakes is limited too; refusals go out over TLS there.
-	ip := s.remote.Addr().AsSlice()
-	release, limErr := s.srv.limiter.Acquire(ip)
-	if limErr == nil {
-		s.releaseLim = release
-	}
+	// Admission (core.Admit) ran before this handshake: a flood of
+	// handshakes is bounded by the pre-login budgets.
 	if s.implicit && !s.startTLS() {
-		return
-	}
-	if limErr != nil {
-		s.log.Warn("refused: connection limit", "err", limErr)
-		s.reply(421, capital(limErr.Error()))
-		return
-	}
-	if locked, until := s.srv.auth.Lockout.Locked(ip); locked {
-		s.log.Warn("refused: address locked out after failed logins", "until", until.Format(time.RFC3339))
-		s.reply(421, "Too many failed logins from your address; try again later")
 		return
 	}
 	s.reply(220, "ferry FTP server ready")
@@ -122,14 +108,8 @@ func (s *session) finish() {
 	s.stopTransfer()
 	s.waitTransfer()
 	s.dropData()
-	if s.fs != nil {
-		s.fs.Close()
-	}
 	s.raw.Close()
-	if s.releaseLim != nil {
-		s.releaseLim()
-	}
-	s.log.Info("disconnect", "duration", time.Since(s.start).Round(time.Millisecond).String())
+	s.cn.Close() // closes the file system too
 	s.srv.mu.Lock()
 	delete(s.srv.sessions, s)
 	s.srv.mu.Unlock()
@@ -262,11 +242,11 @@ func (s *session) startTLS() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.Limits.LoginTimeout.Duration)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
-		s.log.Warn("TLS handshake failed", "err", err)
+		s.srv.core.Warn("tls.handshake", "TLS handshake failed", "service", string(s.cn.Service), "remote", s.remote.String(), "err", err.Error())
 		return false
 	}
 	st := tc.ConnectionState()
-	s.log.Info("tls", "version", tls.VersionName(st.Version), "cipher", tls.CipherSuiteName(st.CipherSuite))
+	s.log.Debug("tls", "version", tls.VersionName(st.Version), "cipher", tls.CipherSuiteName(st.CipherSuite))
 	s.wmu.Lock()
 	s.conn = tc
 	s.wmu.Unlock()

@@ -124,12 +124,23 @@ func (s *session) transfer(x *transfer, j job) {
 	case err != nil:
 		result = "failed"
 	}
-	attrs := []any{"op", x.verb, "path", x.path, "bytes", n, "duration", time.Since(began).Round(time.Millisecond).String(),
-		"mode", x.mode(), "tls", x.protP, "result", result}
-	if err != nil {
-		attrs = append(attrs, "err", err.Error())
+	kind := core.EventDownload
+	switch x.verb {
+	case "STOR", "APPE", "STOU":
+		kind = core.EventUpload
+	case "LIST", "NLST", "MLSD":
+		// A listing is not a file event: it is logged for diagnosis only.
+		if err != nil {
+			s.log.Warn("listing failed", "op", x.verb, "path", x.path, "bytes", n, "result", result, "err", err.Error())
+		} else {
+			s.log.Debug("listing", "op", x.verb, "path", x.path, "bytes", n, "result", result)
+		}
+		kind = ""
 	}
-	s.log.Info("transfer", attrs...)
+	if kind != "" {
+		s.cn.Emit(core.Event{Kind: kind, Path: x.path, Bytes: n, Duration: time.Since(began), Result: result, Err: err,
+			Attrs: []any{"op", x.verb, "mode", x.mode(), "tls", x.protP}})
+	}
 	x.release()
 	s.reply(code, msg)
 	s.xmu.Lock()
@@ -144,8 +155,7 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 	var conn net.Conn
 	var err error
 	if x.pasv == nil {
-		src := s.srv.cfg.FTP.ActiveSource(s.controlPort())
-		conn, err = dialActive(x.ctx, s.local.Addr(), src, x.active)
+		conn, err = s.dialActive(x.ctx, x.active)
 		if err != nil {
 			return 425, "Cannot open the data connection", err
 		}
@@ -210,13 +220,4 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 	}
 	code, msg := s.fsReply(err)
 	return code, msg, err
-}
-
-// controlPort is the configured port of this session's listener: the
-// active source port follows from it (listen.Plan uses the same).
-func (s *session) controlPort() int {
-	if s.implicit {
-		return s.srv.cfg.FTP.ImplicitPort
-	}
-	return s.srv.cfg.FTP.Port
 }

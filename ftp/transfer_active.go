@@ -1,17 +1,16 @@
 package ftp
 
-// Active data connections: PORT and EPRT (RFC 959, 2428), dialled from
-// the configured source port.
+// Active data connections: PORT and EPRT (RFC 959, 2428), dialled through
+// the listener plan from its active source port.
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 
 	"github.com/ferry-project/ferry/ftp/wire"
-	"github.com/ferry-project/ferry/internal/sock"
+	"github.com/ferry-project/ferry/listen"
 )
 
 func (s *session) cmdPORT(arg string) bool {
@@ -44,7 +43,7 @@ func (s *session) cmdEPRT(arg string) bool {
 
 func (s *session) activeAllowed() bool {
 	switch {
-	case !s.srv.cfg.FTP.Active:
+	case !s.activeOn():
 		s.reply(502, "Active mode is turned off on this server (ftp.active = false): use PASV or EPSV")
 		return false
 	case s.epsvAll:
@@ -69,18 +68,25 @@ func (s *session) setActive(ap netip.AddrPort, verb string) bool {
 	return true
 }
 
-// dialActive connects to the client for PORT/EPRT from the configured
-// source port. SO_REUSEADDR lets several transfers share that port at once
-// (the four-tuples differ) and lets it be reused while in TIME_WAIT.
-func dialActive(ctx context.Context, local netip.Addr, srcPort int, to netip.AddrPort) (net.Conn, error) {
-	d := net.Dialer{
-		Timeout:   dataTimeout,
-		LocalAddr: &net.TCPAddr{IP: local.AsSlice(), Port: srcPort},
-		Control:   sock.ReuseAddr,
+// service is the plan's name for this session's control listener: the
+// active source port follows from it (RFC 959's L-1: 20 or 989).
+func (s *session) service() listen.Service {
+	if s.implicit {
+		return listen.FTPImplicit
 	}
-	c, err := d.DialContext(ctx, "tcp", to.String())
-	if err != nil {
-		return nil, fmt.Errorf("ftp: active connect to %s from port %d: %w", to, srcPort, err)
-	}
-	return c, nil
+	return listen.FTP
+}
+
+// activeOn reports whether the plan dials active data connections for
+// this session's service (ftp.active).
+func (s *session) activeOn() bool {
+	_, ok := s.srv.plan.Find(s.service(), listen.Active)
+	return ok
+}
+
+// dialActive connects to the client for PORT/EPRT, within dataTimeout.
+func (s *session) dialActive(ctx context.Context, to netip.AddrPort) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, dataTimeout)
+	defer cancel()
+	return s.srv.plan.DialActive(ctx, s.service(), s.local.Addr(), to)
 }

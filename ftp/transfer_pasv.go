@@ -1,24 +1,20 @@
 package ftp
 
-// Passive data connections: PASV and EPSV (RFC 959, 2428) and the pool of
-// ports of ftp.passive_ports they listen on.
+// Passive data connections: PASV and EPSV (RFC 959, 2428), listening on
+// ports of the listener plan's passive pool.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
-	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/ftp/wire"
+	"github.com/ferry-project/ferry/listen"
 )
 
 func (s *session) cmdPASV(string) bool {
@@ -26,7 +22,7 @@ func (s *session) cmdPASV(string) bool {
 		s.reply(501, "EPSV ALL is in effect: use EPSV")
 		return true
 	}
-	ip, err := s.srv.passiveAddr(context.Background(), s.remote.Addr(), s.local.Addr())
+	ip, err := s.srv.plan.Advertise(context.Background(), s.log, s.remote.Addr(), s.local.Addr())
 	if err != nil {
 		s.log.Error("passive address", "err", err)
 		s.reply(425, "Cannot tell the passive address: "+err.Error())
@@ -40,7 +36,7 @@ func (s *session) cmdPASV(string) bool {
 	if p == nil {
 		return true
 	}
-	text, _ := wire.FormatPASV(netip.AddrPortFrom(ip, uint16(p.port)))
+	text, _ := wire.FormatPASV(netip.AddrPortFrom(ip, uint16(p.ln.Port)))
 	s.reply(227, text)
 	return true
 }
@@ -64,7 +60,7 @@ func (s *session) cmdEPSV(arg string) bool {
 	if p == nil {
 		return true
 	}
-	s.reply(229, wire.FormatEPSV(uint16(p.port)))
+	s.reply(229, wire.FormatEPSV(uint16(p.ln.Port)))
 	return true
 }
 
@@ -78,13 +74,18 @@ func (s *session) family() string {
 
 func (s *session) listenPassive() *passive {
 	s.dropData()
-	p, err := s.srv.openPassive(s.local.Addr())
-	if err != nil {
-		if errors.Is(err, errExhausted) {
-			s.log.Warn("passive range exhausted", "range", s.srv.cfg.FTP.PassiveRange().String())
-			s.reply(425, "No free passive port ("+s.srv.cfg.FTP.PassiveRange().String()+" all in use); try again later")
-			return nil
-		}
+	p, err := s.srv.openPassive(s.local.Addr(), s.cn.User().Name)
+	pool := s.srv.pool
+	switch {
+	case errors.Is(err, listen.ErrPassivePerUser):
+		s.log.Warn("passive port refused: per-user limit", "limit", pool.PerOwner())
+		s.reply(425, fmt.Sprintf("Your account already holds %d passive ports waiting for data connections, the most one user may hold at once; use them or close other sessions, then try again", pool.PerOwner()))
+		return nil
+	case errors.Is(err, listen.ErrPassiveExhausted):
+		s.log.Warn("passive range exhausted", "range", pool.Range().String(), "held_by_ferry", pool.InUse())
+		s.reply(425, "No free passive port ("+pool.Range().String()+" all in use); try again later")
+		return nil
+	case err != nil:
 		s.log.Error("passive listen", "err", err)
 		s.reply(425, "Cannot open a passive port")
 		return nil
@@ -93,80 +94,21 @@ func (s *session) listenPassive() *passive {
 	return p
 }
 
-// errExhausted means every port of the passive range is taken.
-var errExhausted = errors.New("no free port in the passive range")
-
-// portPool hands out the ports of ftp.passive_ports, never one outside.
-type portPool struct {
-	r    config.PortRange
-	mu   sync.Mutex
-	used map[int]bool
-}
-
-func newPortPool(r config.PortRange) *portPool {
-	return &portPool{r: r, used: map[int]bool{}}
-}
-
-// listen opens a listener on ip at a free port of the range. It starts at
-// a random port so that a port is not reused at once by the next session
-// (which would invite confusion with a late connection of the previous).
-func (p *portPool) listen(ip netip.Addr) (net.Listener, int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := p.r.Size()
-	if len(p.used) >= n {
-		return nil, 0, errExhausted
-	}
-	start := rand.IntN(n)
-	for i := range n {
-		port := p.r.Low + (start+i)%n
-		if p.used[port] {
-			continue
-		}
-		ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), strconv.Itoa(port)))
-		if err != nil {
-			if errors.Is(err, syscall.EADDRINUSE) {
-				continue // another program holds it
-			}
-			return nil, 0, fmt.Errorf("ftp: passive listen on %d: %w", port, err)
-		}
-		p.used[port] = true
-		return ln, port, nil
-	}
-	return nil, 0, errExhausted
-}
-
-func (p *portPool) release(port int) {
-	p.mu.Lock()
-	delete(p.used, port)
-	p.mu.Unlock()
-}
-
-// inUse is the number of ports handed out.
-func (p *portPool) inUse() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.used)
-}
-
 // passive is the listener of one PASV/EPSV. Its port goes back to the pool
-// when the transfer that used it ends, when the session ends, or after
-// passiveTimeout if no transfer claims it.
+// when the data connection arrives, when the transfer that was to use it
+// ends without one, when the session ends, or after passiveTimeout if no
+// transfer claims it.
 type passive struct {
-	ln      net.Listener
-	port    int
-	pool    *portPool
-	timer   *time.Timer
-	lnOnce  sync.Once
-	relOnce sync.Once
+	ln    *listen.PassiveListener
+	timer *time.Timer
 }
 
-func (s *Server) openPassive(ip netip.Addr) (*passive, error) {
-	ln, port, err := s.pool.listen(ip)
+func (s *Server) openPassive(ip netip.Addr, owner string) (*passive, error) {
+	ln, err := s.pool.Listen(ip, owner)
 	if err != nil {
 		return nil, err
 	}
-	p := &passive{ln: ln, port: port, pool: s.pool}
+	p := &passive{ln: ln}
 	p.timer = time.AfterFunc(s.pasvTTL, p.release)
 	return p, nil
 }
@@ -174,16 +116,12 @@ func (s *Server) openPassive(ip netip.Addr) (*passive, error) {
 // claim stops the expiry timer; false means the listener already expired.
 func (p *passive) claim() bool { return p.timer.Stop() }
 
-func (p *passive) closeListener() { p.lnOnce.Do(func() { p.ln.Close() }) }
-
 // accept waits for the client's data connection. A connection from any IP
 // but the control connection's is closed and logged: it is someone racing
 // for the port (passive hijack), not our client.
 func (p *passive) accept(ctx context.Context, want netip.Addr, log *slog.Logger) (net.Conn, error) {
-	if tl, ok := p.ln.(*net.TCPListener); ok {
-		tl.SetDeadline(time.Now().Add(dataTimeout))
-	}
-	stop := context.AfterFunc(ctx, p.closeListener)
+	p.ln.SetDeadline(time.Now().Add(dataTimeout))
+	stop := context.AfterFunc(ctx, p.release)
 	defer stop()
 	for {
 		c, err := p.ln.Accept()
@@ -191,21 +129,18 @@ func (p *passive) accept(ctx context.Context, want netip.Addr, log *slog.Logger)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("no data connection on port %d: %w", p.port, err)
+			return nil, fmt.Errorf("no data connection on port %d: %w", p.ln.Port, err)
 		}
 		from := addrOf(c.RemoteAddr())
 		if from.Addr() != want {
-			log.Warn("data connection from a foreign address refused", "port", p.port, "from", from.String(), "want", want.String())
+			log.Warn("data connection from a foreign address refused", "port", p.ln.Port, "from", from.String(), "want", want.String())
 			c.Close()
 			continue
 		}
-		p.closeListener()
+		p.release()
 		return c, nil
 	}
 }
 
-// release closes the listener and returns the port to the pool.
-func (p *passive) release() {
-	p.closeListener()
-	p.relOnce.Do(func() { p.pool.release(p.port) })
-}
+// release closes the listener, which gives the port back to the pool.
+func (p *passive) release() { p.ln.Close() }

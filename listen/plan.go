@@ -2,6 +2,7 @@ package listen
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 
 	"github.com/ferry-project/ferry/config"
@@ -45,16 +46,44 @@ type Entry struct {
 	Purpose string
 }
 
-// Plan is the listener plan of one configuration.
+// Plan is the listener plan of one configuration: the sockets, and what
+// the server and the firewall planner need to know about reaching them.
+// Servers open passive ports through Passive and active connections
+// through DialActive, so one Plan is shared by everything `ferry serve`
+// starts.
 type Plan struct {
 	// Address is the local address every listener binds ("" for all).
 	Address string
 	Entries []Entry
+	// PublicHost is the address or host name clients reach the server at
+	// (public_host); "" means none is configured.
+	PublicHost string
+	// Overrides give some client networks another passive address.
+	Overrides []Override
+	// PassivePerUser is the most passive ports one user holds at once
+	// (ftp.passive_per_user).
+	PassivePerUser int
+	// MaxConnections and MaxConnectionsPerIP are the session limits
+	// (limits.max_connections, limits.max_connections_per_ip): every
+	// session may be waiting for a passive data connection at once.
+	MaxConnections, MaxConnectionsPerIP int
+
+	pool   *Pool       // the passive range, shared by FTP and implicit FTPS
+	public *hostAddr   // PublicHost, nil when ""
+	over   []*hostAddr // Overrides[i].Address, nil when ""
 }
 
 // New computes the plan for a validated configuration.
-func New(c *config.Config) Plan {
-	p := Plan{Address: c.ListenAddress}
+func New(c *config.Config) *Plan {
+	p := &Plan{
+		Address:             c.ListenAddress,
+		PublicHost:          c.PublicHost,
+		MaxConnections:      c.Limits.MaxConnections,
+		MaxConnectionsPerIP: c.Limits.MaxConnectionsPerIP,
+	}
+	if c.PublicHost != "" {
+		p.public = newHostAddr(c.PublicHost)
+	}
 	one := func(port int) config.PortRange { return config.PortRange{Low: port, High: port} }
 	if f := c.FTP; f.Enabled {
 		explicit := "explicit"
@@ -67,6 +96,16 @@ func New(c *config.Config) Plan {
 		p.Entries = append(p.Entries, Entry{FTP, Control, one(f.Port), explicit, "FTP control (explicit FTPS)"})
 		if f.ImplicitPort != 0 {
 			p.Entries = append(p.Entries, Entry{FTPImplicit, Control, one(f.ImplicitPort), "implicit", "implicit FTPS control"})
+		}
+		p.PassivePerUser = f.PassivePerUser
+		p.pool = newPool(f.PassiveRange(), f.PassivePerUser)
+		for _, o := range f.PassiveOverride {
+			p.Overrides = append(p.Overrides, Override{Networks: prefixes(o.IPNets()), Address: o.Address})
+			var h *hostAddr
+			if o.Address != "" {
+				h = newHostAddr(o.Address)
+			}
+			p.over = append(p.over, h)
 		}
 		p.Entries = append(p.Entries, Entry{FTP, Passive, f.PassiveRange(), explicit, "FTP passive data"})
 		if f.ImplicitPort != 0 {
@@ -97,8 +136,21 @@ func New(c *config.Config) Plan {
 	return p
 }
 
+func prefixes(nets []*net.IPNet) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(nets))
+	for _, n := range nets {
+		ip, _ := netip.AddrFromSlice(n.IP)
+		ones, _ := n.Mask.Size()
+		if ip.Is4In6() && ones >= 96 {
+			ip, ones = ip.Unmap(), ones-96
+		}
+		out = append(out, netip.PrefixFrom(ip, ones))
+	}
+	return out
+}
+
 // Find returns the entry of a service and kind, if the plan has one.
-func (p Plan) Find(s Service, k Kind) (Entry, bool) {
+func (p *Plan) Find(s Service, k Kind) (Entry, bool) {
 	for _, e := range p.Entries {
 		if e.Service == s && e.Kind == k {
 			return e, true
@@ -108,18 +160,28 @@ func (p Plan) Find(s Service, k Kind) (Entry, bool) {
 }
 
 // Addr is the host:port a control listener of the plan binds.
-func (p Plan) Addr(e Entry) string {
+func (p *Plan) Addr(e Entry) string {
 	return net.JoinHostPort(p.Address, strconv.Itoa(e.Ports.Low))
 }
 
 // Listen opens the control listener of one entry with a clear error when
 // the port is privileged or taken.
-func (p Plan) Listen(e Entry) (net.Listener, error) {
+func (p *Plan) Listen(e Entry) (net.Listener, error) {
 	ln, err := net.Listen("tcp", p.Addr(e))
 	if err != nil {
 		return nil, BindError(e.Service, e.Ports.Low, keyFor(e), err)
 	}
 	return ln, nil
+}
+
+// Passive is the pool of passive data ports of service, or nil when the
+// service has none. FTP and implicit FTPS share one range, so they share
+// one pool.
+func (p *Plan) Passive(service Service) *Pool {
+	if _, ok := p.Find(service, Passive); !ok {
+		return nil
+	}
+	return p.pool
 }
 
 func keyFor(e Entry) string {

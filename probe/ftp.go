@@ -101,7 +101,7 @@ func parseEPSV(msg string) (int, error) {
 	return port, nil
 }
 
-func (p *prober) ftp(ctx context.Context, plan listen.Plan) {
+func (p *prober) ftp(ctx context.Context, plan *listen.Plan) {
 	c, err := p.dial(ctx, p.addr())
 	if err != nil {
 		p.add("connect", Fail, "%s: %s", p.addr(), explain(err))

@@ -51,8 +51,8 @@ type Report struct {
 // Options say what to probe and how.
 type Options struct {
 	Host string
-	// Config holds the ports; the probe checks what its listener plan opens.
-	Config *config.Config
+	// Plan is the server's listener plan: the probe checks what it opens.
+	Plan *listen.Plan
 	// User and Password log in when User is set.
 	User, Password string
 	// Timeout bounds each connection attempt and reply; 0 means 5 seconds.
@@ -70,7 +70,7 @@ func Run(ctx context.Context, o Options) *Report {
 		o.Sample = 8
 	}
 	rep := &Report{Host: o.Host, OK: true}
-	plan := listen.New(o.Config)
+	plan := o.Plan
 	for _, e := range plan.Entries {
 		if e.Kind != listen.Control {
 			continue

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/listen"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -227,7 +228,7 @@ func find(t *testing.T, rep *Report, check string) Result {
 }
 
 func run(c *config.Config, user, pass string) *Report {
-	return Run(context.Background(), Options{Host: "127.0.0.1", Config: c, User: user, Password: pass, Timeout: 3 * time.Second})
+	return Run(context.Background(), Options{Host: "127.0.0.1", Plan: listen.New(c), User: user, Password: pass, Timeout: 3 * time.Second})
 }
 
 func TestFTPExplicit(t *testing.T) {
@@ -628,12 +629,12 @@ func TestSilentServer(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	rep := Run(context.Background(), Options{Host: "127.0.0.1", Config: c, Timeout: time.Second})
+	rep := Run(context.Background(), Options{Host: "127.0.0.1", Plan: listen.New(c), Timeout: time.Second})
 	if r := find(t, rep, "GET /"); r.Status != Fail || !strings.Contains(r.Detail, "connected to") {
 		t.Errorf("silent HTTPS server: %+v", r)
 	}
 	c = ftpConfig(t, port, 0, config.TLSRequired)
-	rep = Run(context.Background(), Options{Host: "127.0.0.1", Config: c, Timeout: time.Second})
+	rep = Run(context.Background(), Options{Host: "127.0.0.1", Plan: listen.New(c), Timeout: time.Second})
 	if r := find(t, rep, "greeting"); r.Status != Fail || !strings.Contains(r.Detail, "timeout") {
 		t.Errorf("silent FTP server: %+v", r)
 	}

@@ -14,7 +14,7 @@ func startFTP(e *env) (protocol, error) {
 	if !e.cfg.FTP.Enabled {
 		return nil, nil
 	}
-	s, err := ftp.New(ftp.Options{Config: e.cfg, Auth: e.auth, TLS: e.tls, Limiter: e.limiter, Log: e.log})
+	s, err := ftp.New(ftp.Options{Config: e.cfg, Core: e.core, TLS: e.tls, Log: e.log, Plan: e.plan})
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func startSFTP(e *env) (protocol, error) {
 	if ln == nil {
 		return nil, nil
 	}
-	s, err := sftp.New(sftp.Options{Config: e.cfg, Auth: e.auth, Limiter: e.limiter, Log: e.log})
+	s, err := sftp.New(sftp.Options{Config: e.cfg, Core: e.core, Log: e.log})
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func startWeb(e *env) (protocol, error) {
 	if !e.cfg.HTTP.Enabled {
 		return nil, nil
 	}
-	s, err := web.New(web.Options{Config: e.cfg, Auth: e.auth, TLS: e.tls, Limiter: e.limiter, Log: e.log})
+	s, err := web.New(web.Options{Config: e.cfg, Core: e.core, TLS: e.tls, Log: e.log})
 	if err != nil {
 		return nil, err
 	}

@@ -8,15 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
-	"github.com/ferry-project/ferry/limit"
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
 )
@@ -24,11 +22,11 @@ import (
 // env is what every protocol is started with.
 type env struct {
 	cfg       *config.Config
-	auth      *auth.Authenticator
+	core      *core.Core
 	tls       *tls.Config
-	limiter   *limit.Limiter
 	log       *slog.Logger
 	listeners map[listen.Service]net.Listener
+	plan      *listen.Plan
 	// serve runs a protocol's accept loop in the background.
 	serve func(name string, loop func() error)
 }
@@ -48,31 +46,14 @@ func needsTLS(c *config.Config) bool {
 		c.HTTP.Enabled && c.HTTP.HTTPSPort != 0
 }
 
-// gcPercent is the collector's target when the administrator has not set
-// GOGC. x/crypto/ssh allocates a fresh buffer for every channel packet it
-// receives, so at Go's default of 100 an SFTP upload spends much of the
-// server's CPU collecting and scavenging the heap. The live heap of a
-// file server is small (about 100 KB per idle SFTP session), so a larger
-// heap goal costs little memory and saves that CPU. Measured on SFTP put
-// and get of 1 GiB: 400 cut ferry's CPU by about a fifth against 100,
-// and 800 or 1600 saved no more.
-const gcPercent = 400
-
-// tuneGC applies gcPercent unless GOGC is set: the administrator's
-// setting always wins.
-func tuneGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(gcPercent)
-	}
-}
-
 // Run serves until ctx is cancelled, then shuts down gracefully.
 func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	tuneGC()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data_dir: %w", err)
+	if n, err := core.RaiseFileLimit(); err != nil {
+		log.Warn("cannot raise the open-file limit", "err", err)
+	} else if n > 0 {
+		log.Debug("open-file limit", "limit", n)
 	}
-	st, err := store.OpenSQLite(cfg.DataDir)
+	st, err := store.Open(cfg)
 	if err != nil {
 		return err
 	}
@@ -86,10 +67,15 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := cleanUploads(ctx, st, log); err != nil {
 		return err
 	}
+	lockout := auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)
+	a := auth.New(st, lockout, auth.Options{Hashes: cfg.Limits.PasswordHashes, Wait: cfg.Limits.PasswordWait.Duration})
+	cr, err := core.New(core.Options{Config: cfg, Auth: a, Log: log})
+	if err != nil {
+		return err
+	}
 	e := &env{
 		cfg:       cfg,
-		auth:      &auth.Authenticator{Store: st, Lockout: auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)},
-		limiter:   limit.New(cfg.Limits.MaxConnections, cfg.Limits.MaxConnectionsPerIP),
+		core:      cr,
 		log:       log,
 		listeners: map[listen.Service]net.Listener{},
 	}
@@ -103,6 +89,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 
 	plan := listen.New(cfg)
+	e.plan = plan
 	defer func() {
 		for _, ln := range e.listeners {
 			ln.Close()
@@ -132,17 +119,28 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}()
 	}
 	var running []protocol
-	shutdown := func() error {
+	// shutdown runs in two phases across every protocol: first no new
+	// connection is admitted and every listener is closed, so no port
+	// greets a client any more; then every protocol drains its sessions
+	// together until limits.shutdown_timeout, and what still runs then is
+	// aborted (and logged so). Reaching the deadline is not a failure.
+	shutdown := func() {
+		e.core.Close()
+		for _, ln := range e.listeners {
+			ln.Close()
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout.Duration)
 		defer cancel()
-		var errs []error
+		var drain sync.WaitGroup
 		for _, p := range running {
-			if err := p.Shutdown(sctx); err != nil {
-				errs = append(errs, err)
-			}
+			drain.Go(func() {
+				if err := p.Shutdown(sctx); err != nil {
+					log.Warn("shutdown deadline reached: remaining sessions aborted", "err", err.Error())
+				}
+			})
 		}
+		drain.Wait()
 		wg.Wait()
-		return errors.Join(errs...)
 	}
 	for _, start := range starters {
 		p, err := start(e)
@@ -158,9 +156,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down: no new sessions; waiting for running transfers", "deadline", cfg.Limits.ShutdownTimeout.Duration.String())
-		err := shutdown()
+		shutdown()
 		log.Info("stopped")
-		return err
+		return nil
 	case err := <-fatal:
 		shutdown()
 		return err

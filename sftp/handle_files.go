@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/vfs"
 )
 
@@ -20,6 +21,7 @@ type handle struct {
 	atomic bool       // written to a temporary file, published on close
 	mtime  *time.Time // set on the temporary file's final name after publishing
 	bytes  int64
+	opened time.Time
 }
 
 func (h *handle) isDir() bool { return h.dir != nil }
@@ -93,7 +95,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &handle{path: p, read: f}, nil
+		return &handle{path: p, read: f, opened: time.Now()}, nil
 	}
 	if s.fs.ReadOnly() {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: vfs.ErrReadOnly}
@@ -103,7 +105,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	h := &handle{path: p, append: flags&fxfAppend != 0}
+	h := &handle{path: p, append: flags&fxfAppend != 0, opened: time.Now()}
 	switch {
 	case exists && flags&fxfCreat != 0 && flags&fxfExcl != 0:
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrExist}
@@ -251,7 +253,7 @@ func (s *session) release(h *handle, commit bool) error {
 	s.busy.Add(-1)
 	switch {
 	case h.read != nil:
-		s.log.Info("sftp download", "path", h.path, "bytes", h.bytes)
+		s.cn.Emit(core.Event{Kind: core.EventDownload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened)})
 		return h.read.Close()
 	case commit:
 		err := h.up.Commit()
@@ -259,13 +261,15 @@ func (s *session) release(h *handle, commit bool) error {
 			err = s.fs.Chtimes(h.path, *h.mtime)
 		}
 		if err != nil {
-			s.log.Warn("sftp upload failed", "path", h.path, "bytes", h.bytes, "atomic", h.atomic, "kept", !h.atomic, "err", err)
+			s.cn.Emit(core.Event{Kind: core.EventUpload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened), Err: err,
+				Attrs: []any{"atomic", h.atomic, "kept", !h.atomic}})
 			return err
 		}
-		s.log.Info("sftp upload", "path", h.path, "bytes", h.bytes, "atomic", h.atomic)
+		s.cn.Emit(core.Event{Kind: core.EventUpload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened), Attrs: []any{"atomic", h.atomic}})
 		return nil
 	default:
-		s.log.Warn("sftp upload incomplete", "path", h.path, "bytes", h.bytes, "kept", !h.atomic)
+		s.cn.Emit(core.Event{Kind: core.EventUpload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened),
+			Result: core.ResultAborted, Attrs: []any{"kept", !h.atomic}})
 		return h.up.Abort()
 	}
 }

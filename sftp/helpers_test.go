@@ -20,8 +20,8 @@ import (
 
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/internal/testutil"
-	"github.com/ferry-project/ferry/limit"
 	"github.com/ferry-project/ferry/store"
 	"golang.org/x/crypto/ssh"
 )
@@ -138,7 +138,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 			t.Fatal(err)
 		}
 	}
-	e.auth = &auth.Authenticator{Store: st, Lockout: auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)}
+	e.auth = auth.New(st, auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration), auth.Options{Hashes: cfg.Limits.PasswordHashes, Wait: cfg.Limits.PasswordWait.Duration})
 	e.start()
 	return e
 }
@@ -147,12 +147,12 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 func (e *env) start() {
 	t := e.t
 	t.Helper()
-	srv, err := New(Options{
-		Config:  e.cfg,
-		Auth:    e.auth,
-		Limiter: limit.New(e.cfg.Limits.MaxConnections, e.cfg.Limits.MaxConnectionsPerIP),
-		Log:     slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cr, err := core.New(core.Options{Config: e.cfg, Auth: e.auth, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Config: e.cfg, Core: cr, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,21 +11,18 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
-	"github.com/ferry-project/ferry/limit"
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
-	"github.com/ferry-project/ferry/vfs"
 	"golang.org/x/crypto/ssh"
 )
 
 // Options are the shared services the SSH server uses.
 type Options struct {
-	Config  *config.Config
-	Auth    *auth.Authenticator
-	Limiter *limit.Limiter
-	Log     *slog.Logger
+	Config *config.Config
+	Core   *core.Core // admission, login and events, shared with the other protocols
+	Log    *slog.Logger
 }
 
 // Server accepts SSH connections and serves SFTP to authenticated users.
@@ -52,20 +49,16 @@ var (
 		ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256}
 )
 
-// Permission extensions that carry the authenticated account from the
-// auth callbacks to the session.
-const (
-	extUser     = "ferry-user"
-	extHome     = "ferry-home"
-	extReadOnly = "ferry-read-only"
-	extMethod   = "ferry-method"
-)
+// userKey is the key of the authenticated store.User in
+// ssh.Permissions.ExtraData, which carries it from the auth callbacks to
+// the connection.
+type userKey struct{}
 
 // New loads the host keys from the data directory, generating them on
 // first start, and logs their fingerprints.
 func New(o Options) (*Server, error) {
-	if o.Config == nil || o.Auth == nil || o.Limiter == nil {
-		return nil, errors.New("sftp: Options need Config, Auth and Limiter")
+	if o.Config == nil || o.Core == nil {
+		return nil, errors.New("sftp: Options need Config and Core")
 	}
 	log := o.Log
 	if log == nil {
@@ -110,28 +103,20 @@ func (s *Server) Serve(ln net.Listener) error {
 	return fmt.Errorf("sftp: accept: %w", err)
 }
 
-// accept applies the lockout and connection limits, then runs the
-// connection in its own goroutine.
+// accept admits the connection (before the SSH handshake), then runs it in
+// its own goroutine.
 func (s *Server) accept(nc net.Conn) {
-	ip := remoteIP(nc)
-	log := s.log.With("service", "sftp", "remote", nc.RemoteAddr().String())
-	if locked, until := s.o.Auth.Lockout.Locked(ip); locked {
-		log.Warn("sftp connection refused: address locked out", "until", until.Format(time.RFC3339))
-		nc.Close()
-		return
-	}
-	release, err := s.o.Limiter.Acquire(ip)
+	cn, err := s.o.Core.Admit(nc, listen.SFTP)
 	if err != nil {
-		log.Warn("sftp connection refused", "err", err)
 		nc.Close()
 		return
 	}
-	c := &conn{ip: ip, log: log}
+	c := &conn{cn: cn, log: cn.Log}
 	c.Conn = nc
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		release()
+		cn.Close()
 		nc.Close()
 		return
 	}
@@ -140,7 +125,7 @@ func (s *Server) accept(nc net.Conn) {
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
-		defer release()
+		defer cn.Close()
 		defer func() {
 			s.mu.Lock()
 			delete(s.conns, c)
@@ -148,14 +133,6 @@ func (s *Server) accept(nc net.Conn) {
 		}()
 		s.handle(c)
 	}()
-}
-
-func remoteIP(c net.Conn) net.IP {
-	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		return a.IP
-	}
-	host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-	return net.ParseIP(host)
 }
 
 // Shutdown stops accepting, closes sessions as soon as they have no file
@@ -200,7 +177,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // idle timeout.
 type conn struct {
 	net.Conn
-	ip   net.IP
+	cn   *core.Conn
 	log  *slog.Logger
 	busy atomic.Int32 // open file handles over all its sessions
 	last atomic.Int64 // unix nanoseconds of the last read or write
@@ -209,8 +186,9 @@ type conn struct {
 	r, w int
 
 	authTried  bool // a method other than "none" was tried
-	pwCounted  bool // a failed password already counted toward the lockout
+	pwCounted  bool // a password was tried: the lockout has had its say
 	authMethod string
+	authUser   string
 }
 
 // readAhead is the size of the read-ahead buffer of a busy connection.
@@ -279,28 +257,29 @@ func (s *Server) serverConfig(c *conn) *ssh.ServerConfig {
 		ServerVersion:           "SSH-2.0-ferry",
 		MaxAuthTries:            6,
 		PasswordCallback: func(m ssh.ConnMetadata, pass []byte) (*ssh.Permissions, error) {
-			u, err := s.o.Auth.Password(ctx, c.ip, m.User(), string(pass))
+			u, err := c.cn.Password(ctx, m.User(), string(pass))
 			if err != nil {
-				if errors.Is(err, auth.ErrDenied) {
-					c.pwCounted = true
-				}
-				c.log.Warn("sftp login failed", "user", m.User(), "method", "password", "err", err)
+				// Denied: already counted; locked out or busy: refused
+				// without a check. None of these makes the connection a
+				// key-only failure to count again when it ends.
+				c.pwCounted = true
 				return nil, err
 			}
 			c.authMethod = "password"
 			return perms(u), nil
 		},
 		PublicKeyCallback: func(m ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			u, err := s.o.Auth.PublicKey(ctx, c.ip, m.User(), key)
+			u, err := c.cn.PublicKey(ctx, m.User(), key)
 			if err != nil {
 				return nil, err
 			}
 			c.authMethod = "publickey " + ssh.FingerprintSHA256(key)
 			return perms(u), nil
 		},
-		AuthLogCallback: func(_ ssh.ConnMetadata, method string, _ error) {
+		AuthLogCallback: func(m ssh.ConnMetadata, method string, _ error) {
 			if method != "none" {
 				c.authTried = true
+				c.authUser = m.User()
 			}
 		},
 	}
@@ -311,11 +290,7 @@ func (s *Server) serverConfig(c *conn) *ssh.ServerConfig {
 }
 
 func perms(u store.User) *ssh.Permissions {
-	ro := ""
-	if u.ReadOnly {
-		ro = "1"
-	}
-	return &ssh.Permissions{Extensions: map[string]string{extUser: u.Name, extHome: u.Home, extReadOnly: ro}}
+	return &ssh.Permissions{ExtraData: map[any]any{userKey{}: u}}
 }
 
 // handle runs one connection: handshake and authentication within the
@@ -328,22 +303,23 @@ func (s *Server) handle(c *conn) {
 	sc, chans, reqs, err := ssh.NewServerConn(c, s.serverConfig(c))
 	if err != nil {
 		c.Close()
-		if c.authTried {
-			if !c.pwCounted {
-				// Only keys were offered and none matched: one failed login.
-				s.o.Auth.Lockout.Fail(c.ip)
-			}
-			c.log.Warn("sftp login failed: no method succeeded", "err", err)
-		} else {
-			c.log.Info("sftp connection closed before login", "err", err)
+		switch {
+		case c.authTried && !c.pwCounted:
+			// Only keys were offered and none matched: one failed login.
+			c.cn.Failed(c.authUser, "publickey")
+		case !c.authTried:
+			c.log.Debug("sftp connection closed before login", "err", err.Error())
 		}
 		return
 	}
 	defer sc.Close()
 	c.SetDeadline(time.Time{})
-	user := sc.Permissions.Extensions[extUser]
-	log := c.log.With("user", user)
-	log.Info("sftp login", "method", c.authMethod, "client", string(sc.ClientVersion()))
+	u := sc.Permissions.ExtraData[userKey{}].(store.User)
+	if err := c.cn.Begin(u, c.authMethod); err != nil {
+		return
+	}
+	log := c.cn.Log
+	log.Debug("sftp client", "client", string(sc.ClientVersion()))
 	idle := c.watchIdle(lim.IdleTimeout.Duration)
 	defer idle.Stop()
 	go ssh.DiscardRequests(reqs) // global requests: tcpip-forward and the like are refused
@@ -368,18 +344,17 @@ func (s *Server) handle(c *conn) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.channel(sc, c, ch, creqs, log)
+			s.channel(c, ch, creqs, log)
 		}()
 	}
 	wg.Wait()
-	log.Info("sftp logout", "duration", time.Since(start).Round(time.Millisecond).String())
 }
 
 const maxSessionsPerConn = 10
 
 // channel answers a session channel's requests: the "sftp" subsystem is
 // started, every other request (shell, exec, pty, agent, X11) is refused.
-func (s *Server) channel(sc *ssh.ServerConn, c *conn, ch ssh.Channel, reqs <-chan *ssh.Request, log *slog.Logger) {
+func (s *Server) channel(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request, log *slog.Logger) {
 	defer ch.Close()
 	done := make(chan struct{})
 	started := false
@@ -397,7 +372,7 @@ func (s *Server) channel(sc *ssh.ServerConn, c *conn, ch ssh.Channel, reqs <-cha
 				req.Reply(true, nil)
 				go func() {
 					defer close(done)
-					s.sftp(sc, c, ch, log)
+					s.sftp(c, ch, log)
 				}()
 				continue
 			}
@@ -434,18 +409,10 @@ func requestDetail(req *ssh.Request) string {
 	return strings.ToValidUTF8(s, "?")
 }
 
-// sftp runs the subsystem over ch with the user's vfs, then reports an
-// exit status so the client sees a clean end.
-func (s *Server) sftp(sc *ssh.ServerConn, c *conn, ch ssh.Channel, log *slog.Logger) {
-	ext := sc.Permissions.Extensions
-	f, err := vfs.NewLocal(ext[extHome], ext[extReadOnly] == "1")
-	if err != nil {
-		log.Error("sftp home unavailable", "err", err)
-		ch.SendRequest("exit-status", false, []byte{0, 0, 0, 1})
-		return
-	}
-	defer f.Close()
-	err = newSession(f, ext[extUser], ch, log, &c.busy).serve()
+// sftp runs the subsystem over ch with the session's file system, then
+// reports an exit status so the client sees a clean end.
+func (s *Server) sftp(c *conn, ch ssh.Channel, log *slog.Logger) {
+	err := newSession(c.cn, ch, &c.busy).serve()
 	status := byte(0)
 	if err != nil {
 		log.Warn("sftp session ended with an error", "err", err)

@@ -153,7 +153,7 @@ func TestAbortedUpload(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "big.bin")); !os.IsNotExist(err) {
 		t.Fatalf("a killed upload left big.bin: %v", err)
 	}
-	if !strings.Contains(e.log.String(), "sftp upload incomplete") {
+	if !strings.Contains(e.log.String(), "result=aborted") {
 		t.Fatalf("log lacks the incomplete upload:\n%s", e.log.String())
 	}
 }
@@ -262,7 +262,7 @@ func TestShutdown(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the login", func() bool { return strings.Contains(e.log.String(), "sftp login") })
+	waitFor(t, "the login", func() bool { return strings.Contains(e.log.String(), "event=login.ok") })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	start := time.Now()

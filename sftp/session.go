@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/vfs"
 )
 
@@ -23,6 +24,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, maxPacket+64); retur
 // time, in order: writes reach the disk sequentially and a request never
 // waits behind another session's lock.
 type session struct {
+	cn    *core.Conn
 	fs    vfs.FS
 	user  string
 	rw    io.ReadWriter
@@ -34,8 +36,8 @@ type session struct {
 	inUse int
 }
 
-func newSession(f vfs.FS, user string, rw io.ReadWriter, log *slog.Logger, busy *atomic.Int32) *session {
-	return &session{fs: f, user: user, rw: rw, log: log, busy: busy, h: map[string]*handle{}}
+func newSession(cn *core.Conn, rw io.ReadWriter, busy *atomic.Int32) *session {
+	return &session{cn: cn, fs: cn.FS(), user: cn.User().Name, rw: rw, log: cn.Log, busy: busy, h: map[string]*handle{}}
 }
 
 // serve runs until the client closes the channel or breaks the protocol.

@@ -12,7 +12,12 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ferry-project/ferry/auth"
+	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/internal/testutil"
+	"github.com/ferry-project/ferry/listen"
+	"github.com/ferry-project/ferry/store"
 	"github.com/ferry-project/ferry/vfs"
 )
 
@@ -52,16 +57,27 @@ type rawClient struct {
 
 func newRawSession(t *testing.T, home string, readOnly bool) *rawClient {
 	t.Helper()
-	f, err := vfs.NewLocal(home, readOnly)
+	cfg := config.Default()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := core.New(core.Options{Config: cfg, Auth: &auth.Authenticator{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.Close() })
 	cli, srv := net.Pipe()
+	cn, err := cr.Admit(srv, listen.SFTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cn.Begin(store.User{Name: "u", Home: home, ReadOnly: readOnly}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cn.Close)
 	var busy atomic.Int32
 	rc := &rawClient{t: t, c: cli, done: make(chan error, 1)}
 	go func() {
-		rc.done <- newSession(f, "u", srv, slog.New(slog.NewTextHandler(io.Discard, nil)), &busy).serve()
+		rc.done <- newSession(cn, srv, &busy).serve()
 		srv.Close()
 	}()
 	t.Cleanup(func() { cli.Close() })

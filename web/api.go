@@ -170,7 +170,7 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 		Meter:    func(m int64) { n += m },
 	}
 	// Gather the TLS records of the body into large writes (core.BatchConn).
-	if bc, ok := rq.ctx().Value(connKey{}).(*core.BatchConn); ok {
+	if bc, ok := rq.ctx().Value(batchKey{}).(*core.BatchConn); ok {
 		bc.Batch(true)
 		defer bc.Batch(false)
 	}
@@ -182,16 +182,19 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 	}
 }
 
-// connKey holds, in a request's context, the core.BatchConn under the
+// batchKey holds, in a request's context, the core.BatchConn under the
 // HTTPS connection the request came on.
-type connKey struct{}
+type batchKey struct{}
 
-// batchContext is the HTTPS server's ConnContext: it finds the BatchConn
-// that core.BatchListener put under the TLS connection.
+// batchContext is the HTTPS server's ConnContext: withConn's, plus the
+// BatchConn that core.BatchListener put under the TLS connection.
 func batchContext(ctx context.Context, c net.Conn) context.Context {
+	ctx = withConn(ctx, c)
 	if tc, ok := c.(*tls.Conn); ok {
-		if bc, ok := tc.NetConn().(*core.BatchConn); ok {
-			return context.WithValue(ctx, connKey{}, bc)
+		if ac, ok := tc.NetConn().(*admittedConn); ok {
+			if bc, ok := ac.Conn.(*core.BatchConn); ok {
+				return context.WithValue(ctx, batchKey{}, bc)
+			}
 		}
 	}
 	return ctx

@@ -20,6 +20,7 @@ import (
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/store"
 )
@@ -77,7 +78,7 @@ func startServer(t testing.TB, mutate func(c *config.Config)) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	a := &auth.Authenticator{Store: st, Lockout: auth.NewLockout(c.Lockout.MaxFailures, c.Lockout.Window.Duration, c.Lockout.Duration.Duration)}
+	a := auth.New(st, auth.NewLockout(c.Lockout.MaxFailures, c.Lockout.Window.Duration, c.Lockout.Duration.Duration), auth.Options{Hashes: c.Limits.PasswordHashes, Wait: c.Limits.PasswordWait.Duration})
 	cert, _, err := certs.Load("", "", c.DataDir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +90,12 @@ func startServer(t testing.TB, mutate func(c *config.Config)) *testServer {
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
 	logs := &testutil.Buffer{}
-	srv, err := New(Options{Config: c, Auth: a, TLS: certs.ServerConfig(cert), Log: slog.New(slog.NewTextHandler(logs, nil))})
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	cr, err := core.New(core.Options{Config: c, Auth: a, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Config: c, Core: cr, TLS: certs.ServerConfig(cert), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,31 +10,26 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/core"
-	"github.com/ferry-project/ferry/limit"
+	"github.com/ferry-project/ferry/listen"
 )
 
 // Options are what the server needs from its caller.
 type Options struct {
 	Config *config.Config
-	Auth   *auth.Authenticator
+	Core   *core.Core  // admission, login and events, shared with the other protocols
 	TLS    *tls.Config // base server config with the shared certificate
 	Log    *slog.Logger
-	// Limiter, when set, is the connection limiter shared with the other
-	// protocols; nil gives the web server its own from Config.Limits.
-	Limiter *limit.Limiter
 }
 
 // Server is the HTTPS site and the plain-HTTP listener beside it.
 type Server struct {
 	cfg      *config.Config
-	auth     *auth.Authenticator
+	core     *core.Core
 	log      *slog.Logger
 	sessions *sessions
 	tokens   *sessions
-	limiter  *limit.Limiter
 	https    *http.Server
 	http     *http.Server
 	csrf     *http.CrossOriginProtection
@@ -49,8 +44,8 @@ const (
 
 // New builds the server; nothing listens until ServeHTTPS or ServeHTTP.
 func New(o Options) (*Server, error) {
-	if o.Config == nil || o.Auth == nil {
-		return nil, errors.New("web: Config and Auth are required")
+	if o.Config == nil || o.Core == nil {
+		return nil, errors.New("web: Config and Core are required")
 	}
 	if o.Config.HTTP.HTTPSPort != 0 && o.TLS == nil {
 		return nil, errors.New("web: HTTPS is on but no TLS configuration was given")
@@ -62,32 +57,34 @@ func New(o Options) (*Server, error) {
 	log = log.With("service", "http")
 	s := &Server{
 		cfg:      o.Config,
-		auth:     o.Auth,
+		core:     o.Core,
 		log:      log,
 		sessions: newSessions(sessionIdle, sessionLifetime),
 		tokens:   newSessions(tokenLifetime, tokenLifetime),
-		limiter:  o.Limiter,
 		csrf:     http.NewCrossOriginProtection(),
-	}
-	if s.limiter == nil {
-		s.limiter = limit.New(o.Config.Limits.MaxConnections, o.Config.Limits.MaxConnectionsPerIP)
 	}
 	idle := o.Config.Limits.IdleTimeout.Duration
 	head := o.Config.Limits.LoginTimeout.Duration
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	// HTTP/1.1 only, on both listeners: Go's HTTP/2 server frames a
+	// download into 16 KiB DATA frames that each cost a flush and two TLS
+	// records, which halved download speed in BenchmarkDownload, and bulk
+	// transfers gain nothing from multiplexing. It also keeps one
+	// connection to one request at a time: one HTTP/2 connection with 150
+	// wrong-password streams had 130 passwords hashed at once. NextProtos
+	// alone is not enough: ServeTLS adds "h2" unless Protocols leaves it out.
+	var http1 http.Protocols
+	http1.SetHTTP1(true)
 	s.https = &http.Server{
 		Handler:           s.site(true),
-		ConnContext:       batchContext,
 		ReadHeaderTimeout: head,
 		IdleTimeout:       idle,
 		ErrorLog:          errLog,
+		ConnContext:       batchContext,
+		Protocols:         &http1,
 	}
 	if o.Config.HTTP.HTTPSPort != 0 {
 		t := o.TLS.Clone()
-		// HTTP/1.1 only: Go's HTTP/2 server frames a download into 16 KiB
-		// DATA frames that each cost a flush and two TLS records, which
-		// halved download speed in BenchmarkDownload. Bulk transfers gain
-		// nothing from multiplexing.
 		t.NextProtos = []string{"http/1.1"}
 		s.https.TLSConfig = t
 	}
@@ -100,6 +97,8 @@ func New(o Options) (*Server, error) {
 		ReadHeaderTimeout: head,
 		IdleTimeout:       idle,
 		ErrorLog:          errLog,
+		ConnContext:       withConn,
+		Protocols:         &http1, // no h2c either
 	}
 	return s, nil
 }
@@ -111,7 +110,7 @@ func (s *Server) ServeHTTPS(ln net.Listener) error {
 		return errors.New("web: HTTPS is off (http.https_port = 0)")
 	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "tls", true)
-	return s.https.ServeTLS(core.BatchListener(s.limited(ln)), "", "")
+	return s.https.ServeTLS(s.admitting(core.BatchListener(ln), listen.HTTPS), "", "")
 }
 
 // ServeHTTP serves plain HTTP on ln: a 308 redirect to HTTPS for every
@@ -122,13 +121,20 @@ func (s *Server) ServeHTTP(ln net.Listener) error {
 	} else {
 		s.log.Info("listening", "addr", ln.Addr().String(), "redirect_to_https", s.cfg.HTTP.HTTPSPort)
 	}
-	return s.http.Serve(s.limited(ln))
+	return s.http.Serve(s.admitting(ln, listen.HTTP))
 }
 
 // Shutdown stops both listeners and waits for requests in flight until ctx
 // ends.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return errors.Join(s.https.Shutdown(ctx), s.http.Shutdown(ctx))
+	err := errors.Join(s.https.Shutdown(ctx), s.http.Shutdown(ctx))
+	if err != nil {
+		// The deadline passed with requests still running: cut them, so
+		// their uploads are discarded and logged as aborted.
+		s.https.Close()
+		s.http.Close()
+	}
+	return err
 }
 
 // redirect sends a plain-HTTP request to the same path over HTTPS.
@@ -150,58 +156,60 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
 }
 
-// limited applies limits.max_connections and max_connections_per_ip to ln.
-func (s *Server) limited(ln net.Listener) net.Listener {
-	return &limitedListener{Listener: ln, s: s}
+// busyRetry is the Retry-After (RFC 9110 section 10.2.3) of a 503 for
+// auth.ErrBusy: limits.password_wait in whole seconds, rounded up, the
+// longest a login now queued can wait for its password check.
+func (s *Server) busyRetry() string {
+	return strconv.Itoa(int((s.cfg.Limits.PasswordWait.Duration + time.Second - 1) / time.Second))
 }
 
-type limitedListener struct {
+// admitting passes every accepted connection through core.Admit before
+// the TLS handshake; refused ones are closed at once.
+func (s *Server) admitting(ln net.Listener, svc listen.Service) net.Listener {
+	return &admittingListener{Listener: ln, core: s.core, svc: svc}
+}
+
+type admittingListener struct {
 	net.Listener
-	s *Server
+	core *core.Core
+	svc  listen.Service
 }
 
-func (l *limitedListener) Accept() (net.Conn, error) {
+func (l *admittingListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		ip := remoteIP(c.RemoteAddr())
-		release, err := l.s.limiter.Acquire(ip)
+		cn, err := l.core.Admit(c, l.svc)
 		if err != nil {
-			l.s.log.Warn("connection refused", "remote", c.RemoteAddr().String(), "err", err)
 			c.Close()
 			continue
 		}
-		return &limitedConn{Conn: c, release: release}, nil
+		return &admittedConn{Conn: c, cn: cn}, nil
 	}
 }
 
-type limitedConn struct {
+// admittedConn ends its admission when net/http closes it.
+type admittedConn struct {
 	net.Conn
-	release func()
+	cn *core.Conn
 }
 
-func (c *limitedConn) Close() error {
-	c.release()
+func (c *admittedConn) Close() error {
+	c.cn.Close()
 	return c.Conn.Close()
 }
 
-func remoteIP(a net.Addr) net.IP {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return t.IP
-	}
-	h, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return nil
-	}
-	return net.ParseIP(h)
-}
+type connKey struct{}
 
-func requestIP(r *http.Request) net.IP {
-	h, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return net.ParseIP(r.RemoteAddr)
+// withConn puts the connection's core.Conn into every request's context.
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
 	}
-	return net.ParseIP(h)
+	if ac, ok := c.(*admittedConn); ok {
+		return context.WithValue(ctx, connKey{}, ac.cn)
+	}
+	return ctx
 }

@@ -11,10 +11,12 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ferry-project/ferry/auth"
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/store"
 )
 
@@ -111,6 +113,9 @@ type request struct {
 
 func (rq *request) ctx() context.Context { return rq.r.Context() }
 
+// conn is the core connection the request arrived on.
+func (rq *request) conn() *core.Conn { return rq.r.Context().Value(connKey{}).(*core.Conn) }
+
 // fail writes a JSON error.
 func (rq *request) fail(status int, msg string) {
 	h := rq.w.Header()
@@ -163,13 +168,13 @@ func (rq *request) authenticate() bool {
 			rq.unauthorized("unsupported Authorization header: use Basic or Bearer")
 			return false
 		}
-		u, err := rq.s.auth.Password(rq.ctx(), requestIP(r), user, pass)
+		u, err := rq.conn().Password(rq.ctx(), user, pass)
 		if err != nil {
 			rq.loginFailed(user, err)
 			return false
 		}
 		rq.user, rq.via = u, "basic"
-		return true
+		return rq.begin()
 	default:
 		c, err := r.Cookie(rq.cookieName())
 		if err != nil {
@@ -187,7 +192,7 @@ func (rq *request) authenticate() bool {
 		}
 		name, rq.sess, rq.via = se.user, se, "session"
 	}
-	u, err := rq.s.auth.Store.Get(rq.ctx(), name)
+	u, err := rq.conn().Lookup(rq.ctx(), name)
 	if errors.Is(err, store.ErrNotFound) {
 		rq.s.sessions.dropUser(name)
 		rq.s.tokens.dropUser(name)
@@ -200,6 +205,21 @@ func (rq *request) authenticate() bool {
 		return false
 	}
 	rq.user = u
+	return rq.begin()
+}
+
+// begin makes the connection a session of the authenticated user, which
+// opens the user's file system once for the connection.
+func (rq *request) begin() bool {
+	switch err := rq.conn().Begin(rq.user, rq.via); {
+	case errors.Is(err, core.ErrTooMany):
+		rq.w.Header().Set("Retry-After", "60")
+		rq.fail(http.StatusServiceUnavailable, err.Error())
+		return false
+	case err != nil:
+		rq.fail(http.StatusInternalServerError, "your home directory cannot be opened")
+		return false
+	}
 	return true
 }
 
@@ -213,12 +233,15 @@ func (rq *request) unauthorized(msg string) {
 	rq.fail(http.StatusUnauthorized, msg)
 }
 
+// loginFailed answers a refused login.
 func (rq *request) loginFailed(user string, err error) {
-	rq.s.log.Warn("login failed", "user", user, "remote", rq.r.RemoteAddr, "err", err)
 	switch {
 	case errors.Is(err, auth.ErrLocked):
-		rq.w.Header().Set("Retry-After", "60")
+		rq.w.Header().Set("Retry-After", strconv.Itoa(int(rq.s.cfg.Lockout.Duration.Seconds())))
 		rq.fail(http.StatusTooManyRequests, err.Error())
+	case errors.Is(err, auth.ErrBusy):
+		rq.w.Header().Set("Retry-After", rq.s.busyRetry())
+		rq.fail(http.StatusServiceUnavailable, err.Error())
 	case errors.Is(err, auth.ErrDenied):
 		rq.unauthorized(err.Error())
 	default:
@@ -311,7 +334,7 @@ func (s *Server) app(rq *request) {
 		http.Redirect(rq.w, rq.r, "/login", http.StatusSeeOther)
 		return
 	}
-	u, err := s.auth.Store.Get(rq.ctx(), se.user)
+	u, err := rq.conn().Lookup(rq.ctx(), se.user)
 	if err != nil {
 		s.sessions.dropUser(se.user)
 		http.Redirect(rq.w, rq.r, "/login", http.StatusSeeOther)
@@ -339,13 +362,15 @@ func (s *Server) login(rq *request) {
 		return
 	}
 	name := rq.r.PostForm.Get("user")
-	u, err := s.auth.Password(rq.ctx(), requestIP(rq.r), name, rq.r.PostForm.Get("password"))
+	u, err := rq.conn().Password(rq.ctx(), name, rq.r.PostForm.Get("password"))
 	if err != nil {
-		s.log.Warn("login failed", "user", name, "remote", rq.r.RemoteAddr, "via", "form", "err", err)
 		status, msg := http.StatusUnauthorized, "Wrong user name or password."
 		switch {
 		case errors.Is(err, auth.ErrLocked):
 			status, msg = http.StatusTooManyRequests, "Too many failed logins from your address. Try again later."
+		case errors.Is(err, auth.ErrBusy):
+			status, msg = http.StatusServiceUnavailable, "The server is busy. Try again in a few seconds."
+			rq.w.Header().Set("Retry-After", s.busyRetry())
 		case !errors.Is(err, auth.ErrDenied):
 			status, msg = http.StatusInternalServerError, "Logins are unavailable right now."
 		}
@@ -365,7 +390,9 @@ func (s *Server) login(rq *request) {
 		SameSite: http.SameSiteStrictMode,
 	})
 	rq.user, rq.via = u, "form"
-	rq.logAttrs("login")
+	if !rq.begin() {
+		return
+	}
 	http.Redirect(rq.w, rq.r, "/", http.StatusSeeOther)
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/probe"
 )
 
@@ -74,7 +75,7 @@ func runCheck(args []string) error {
 		return fmt.Errorf("ports: %w", err)
 	}
 	rep := probe.Run(context.Background(), probe.Options{
-		Host: pos[0], Config: cfg, User: *user, Password: os.Getenv("FERRY_PASSWORD"),
+		Host: pos[0], Plan: listen.New(cfg), User: *user, Password: os.Getenv("FERRY_PASSWORD"),
 		Timeout: *timeout, Sample: *sample,
 	})
 	if *asJSON {

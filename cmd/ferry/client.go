@@ -104,18 +104,11 @@ func clientDo(name string, pos []string, rawURL string, o client.Options, x *cli
 	x.Conn = c
 	switch name {
 	case "ls":
-		es, err := c.List(t.Path)
+		es, err := client.List(c, t.Path)
 		if err != nil {
-			e, serr := c.Stat(t.Path)
-			if serr != nil || e.Dir {
-				return err
-			}
-			es = []client.Entry{e}
+			return err
 		}
 		sum.Entries = es
-		if sum.Entries == nil {
-			sum.Entries = []client.Entry{}
-		}
 		if !asJSON {
 			client.PrintEntries(os.Stdout, es)
 		}
@@ -129,14 +122,7 @@ func clientDo(name string, pos []string, rawURL string, o client.Options, x *cli
 	case "put":
 		return x.Put(pos[0], t.Path)
 	case "rm":
-		e, err := c.Stat(t.Path)
-		if err != nil {
-			return err
-		}
-		if e.Dir {
-			return c.RemoveDir(t.Path)
-		}
-		return c.Remove(t.Path)
+		return client.Remove(c, t.Path)
 	case "mkdir":
 		return c.Mkdir(t.Path)
 	case "mv":

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/firewall"
+	"github.com/ferry-project/ferry/listen"
 )
 
 func init() {
@@ -48,10 +49,11 @@ func runFirewall(args []string) error {
 		Stateless:   *stateless,
 		ForwardTo:   *forwardTo,
 	}
-	if o.Side == firewall.Server && cfg.ListenAddress == "" {
+	plan := listen.New(cfg)
+	if o.Side == firewall.Server && plan.Address == "" {
 		o.LocalAddrs = localAddrs()
 	}
-	rs, err := firewall.Plan(cfg, o)
+	rs, err := firewall.Plan(plan, o)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -43,15 +42,12 @@ func runUser(args []string) error {
 }
 
 // openStore loads the configuration and opens its user store.
-func openStore(cfgPath string) (*config.Config, *store.SQLite, error) {
+func openStore(cfgPath string) (*config.Config, store.Store, error) {
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("data_dir: %w", err)
-	}
-	st, err := store.OpenSQLite(cfg.DataDir)
+	st, err := store.Open(cfg)
 	return cfg, st, err
 }
 
@@ -137,15 +133,9 @@ func userAdd(args []string) error {
 		return err
 	}
 	defer st.Close()
-	dir := *home
-	if dir == "" {
-		dir = filepath.Join(cfg.DataDir, "homes", name)
-	}
-	if dir, err = filepath.Abs(dir); err != nil {
+	dir, err := store.MakeHome(cfg, name, *home)
+	if err != nil {
 		return err
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("home: %w", err)
 	}
 	if err := st.Add(context.Background(), store.User{Name: name, PasswordHash: hash, Home: dir, ReadOnly: *readOnly, Keys: keys}); err != nil {
 		return err

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/ferry-project/ferry/auth"
-	"golang.org/x/crypto/ssh"
 )
 
 func init() {
@@ -72,24 +70,27 @@ func userKey(args []string, stdin io.Reader, stdout io.Writer) error {
 			if err := st.AddKey(ctx, name, k); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "added to %s: %s\n", name, keyFingerprint(k))
+			fmt.Fprintf(stdout, "added to %s: %s\n", name, auth.KeyFingerprint(k))
 		}
 	case "list":
 		if len(u.Keys) == 0 {
 			fmt.Fprintf(stdout, "%s has no SSH keys\n", name)
 		}
 		for _, k := range u.Keys {
-			fmt.Fprintln(stdout, keyFingerprint(k))
+			fmt.Fprintln(stdout, auth.KeyFingerprint(k))
 		}
 	case "del":
-		line, err := findKey(u.Keys, rest[1])
+		line, err := auth.FindKey(u.Keys, rest[1])
+		if errors.Is(err, auth.ErrNoSuchKey) {
+			return fmt.Errorf("%s: %w (see ferry user key list)", name, err)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		if err := st.DeleteKey(ctx, name, line); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "deleted from %s: %s\n", name, keyFingerprint(line))
+		fmt.Fprintf(stdout, "deleted from %s: %s\n", name, auth.KeyFingerprint(line))
 	}
 	return nil
 }
@@ -110,36 +111,4 @@ func readKeyFile(path string, stdin io.Reader) ([]string, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return keys, nil
-}
-
-// findKey returns the stored line that matches sel: a SHA256 fingerprint
-// or an authorized_keys line (compared by key, not by comment).
-func findKey(lines []string, sel string) (string, error) {
-	var blob []byte
-	if !strings.HasPrefix(sel, "SHA256:") {
-		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(sel))
-		if err != nil {
-			return "", fmt.Errorf("%q is neither a SHA256: fingerprint nor a public key line", sel)
-		}
-		blob = k.Marshal()
-	}
-	for _, line := range lines {
-		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
-		if err != nil {
-			continue
-		}
-		if blob == nil && ssh.FingerprintSHA256(k) == sel || blob != nil && string(k.Marshal()) == string(blob) {
-			return line, nil
-		}
-	}
-	return "", fmt.Errorf("no such key (see ferry user key list)")
-}
-
-// keyFingerprint describes a stored authorized_keys line as ssh-keygen -l.
-func keyFingerprint(line string) string {
-	k, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
-	if err != nil {
-		return "unreadable key: " + line
-	}
-	return auth.Fingerprint(k, comment)
 }

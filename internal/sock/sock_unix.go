@@ -3,6 +3,7 @@
 package sock
 
 import (
+	"errors"
 	"net"
 	"syscall"
 
@@ -34,3 +35,7 @@ func OOBInline(c net.Conn) {
 		}
 	}
 }
+
+// AddrInUse reports whether err is a bind that failed because another
+// socket holds the address (EADDRINUSE).
+func AddrInUse(err error) bool { return errors.Is(err, syscall.EADDRINUSE) }

@@ -3,8 +3,11 @@
 package sock
 
 import (
+	"errors"
 	"net"
 	"syscall"
+
+	"golang.org/x/sys/windows"
 )
 
 // ReuseAddr is a net.Dialer Control function that sets SO_REUSEADDR, so
@@ -22,3 +25,8 @@ func ReuseAddr(_, _ string, c syscall.RawConn) error {
 // OOBInline does nothing on Windows: its stack delivers urgent data in
 // line unless asked otherwise.
 func OOBInline(net.Conn) {}
+
+// AddrInUse reports whether err is a bind that failed because another
+// socket holds the address: Winsock's WSAEADDRINUSE, which the syscall
+// package's EADDRINUSE (an invented number on Windows) does not match.
+func AddrInUse(err error) bool { return errors.Is(err, windows.WSAEADDRINUSE) }

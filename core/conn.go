@@ -1,0 +1,224 @@
+package core
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/ferry-project/ferry/auth"
+	"github.com/ferry-project/ferry/listen"
+	"github.com/ferry-project/ferry/store"
+	"github.com/ferry-project/ferry/vfs"
+	"golang.org/x/crypto/ssh"
+)
+
+// Conn is one admitted connection: pre-login until Begin, then a session
+// with a user and the user's file system, until Close.
+type Conn struct {
+	ID      uint64
+	Service listen.Service
+	Remote  netip.AddrPort
+	// Log carries the session id, the service and the remote address, and
+	// the user once logged in. Adapters log through it.
+	Log *slog.Logger
+
+	core  *Core
+	nc    net.Conn
+	start time.Time
+	timer *time.Timer
+
+	// guarded by core.mu
+	elem    *list.Element // in core.pre while pre-login
+	session bool
+	closed  bool
+
+	mu     sync.Mutex // guards the fields below against Close
+	user   store.User
+	method string
+	fs     vfs.FS
+}
+
+// loginExpired closes a connection still not logged in after
+// limits.login_timeout plus a grace: the backstop for every protocol.
+func (cn *Conn) loginExpired() {
+	c := cn.core
+	c.mu.Lock()
+	pre := !cn.session && !cn.closed
+	c.mu.Unlock()
+	if pre {
+		cn.Log.Debug("login timeout: connection closed by the core")
+		cn.nc.Close()
+	}
+}
+
+// IP is the client's address as net.IP, for the packages that want one.
+func (cn *Conn) IP() net.IP { return cn.Remote.Addr().AsSlice() }
+
+// Password checks name and password for this connection's address, with
+// the lockout and the bounded hashing of package auth, and logs a failure.
+// Errors are auth.ErrDenied, auth.ErrLocked, auth.ErrBusy or a store error.
+func (cn *Conn) Password(ctx context.Context, name, password string) (store.User, error) {
+	ctx, cancel := context.WithTimeout(ctx, cn.core.cfg.Limits.LoginTimeout.Duration)
+	defer cancel()
+	u, err := cn.core.auth.Password(ctx, cn.IP(), name, password)
+	if err != nil {
+		cn.loginFailed(name, "password", err)
+	}
+	return u, err
+}
+
+// PublicKey checks an SSH public key offered for name. A key that does not
+// match is not a failed login (clients offer every key they hold); an SSH
+// connection that ends with no method accepted calls Failed.
+func (cn *Conn) PublicKey(ctx context.Context, name string, key ssh.PublicKey) (store.User, error) {
+	ctx, cancel := context.WithTimeout(ctx, cn.core.cfg.Limits.LoginTimeout.Duration)
+	defer cancel()
+	return cn.core.auth.PublicKey(ctx, cn.IP(), name, key)
+}
+
+// Failed counts a login that ended without any method accepted and
+// without a password check already counted (SSH keys that all failed).
+func (cn *Conn) Failed(name, method string) {
+	cn.core.auth.Lockout.Fail(cn.IP())
+	cn.loginFailed(name, method, auth.ErrDenied)
+}
+
+func (cn *Conn) loginFailed(name, method string, err error) {
+	reason := "denied"
+	switch {
+	case errors.Is(err, auth.ErrLocked):
+		reason = "locked out"
+	case errors.Is(err, auth.ErrBusy):
+		reason = "busy"
+	case !errors.Is(err, auth.ErrDenied):
+		reason = "error"
+	}
+	attrs := []any{"event", EventLoginFailed, "user", name, "method", method, "reason", reason}
+	if reason == "error" {
+		cn.Log.Error("login failed", append(attrs, "err", err.Error())...)
+		return
+	}
+	if reason != "denied" {
+		// Refusals without a password check repeat as fast as a client
+		// can send them; the checked failures are bounded by the lockout.
+		cn.core.warn.log(slog.LevelWarn, "login."+reason, "login refused", append(attrs, "service", string(cn.Service), "remote", cn.Remote.String())...)
+		return
+	}
+	cn.Log.Warn("login failed", attrs...)
+}
+
+// Lookup returns a user record by name (web sessions hold only the name).
+func (cn *Conn) Lookup(ctx context.Context, name string) (store.User, error) {
+	return cn.core.auth.Store.Get(ctx, name)
+}
+
+// Begin makes the connection a session of u, authenticated by method, and
+// opens u's file system once for it. It fails with ErrTooMany when
+// limits.max_connections sessions are open. Calling it again for the same
+// user (HTTP keep-alive with a login per request) keeps the session; for
+// another user it switches the session to that user.
+func (cn *Conn) Begin(u store.User, method string) error {
+	c := cn.core
+	c.mu.Lock()
+	switch {
+	case cn.closed:
+		c.mu.Unlock()
+		return net.ErrClosed
+	case !cn.session && c.sessions >= c.cfg.Limits.MaxConnections:
+		c.mu.Unlock()
+		c.warn.log(slog.LevelWarn, "refused.sessions", "login refused", "event", EventRefused, "service", string(cn.Service),
+			"remote", cn.Remote.String(), "user", u.Name, "reason", ErrTooMany.Error())
+		return ErrTooMany
+	case !cn.session:
+		c.pre.Remove(cn.elem)
+		cn.elem = nil
+		if c.preByIP[cn.Remote.Addr()]--; c.preByIP[cn.Remote.Addr()] == 0 {
+			delete(c.preByIP, cn.Remote.Addr())
+		}
+		cn.session = true
+		c.sessions++
+	}
+	c.mu.Unlock()
+	cn.timer.Stop()
+
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.fs != nil && cn.user.Name == u.Name && cn.user.Home == u.Home && cn.user.ReadOnly == u.ReadOnly {
+		return nil
+	}
+	fsys, err := vfs.NewLocal(u.Home, u.ReadOnly)
+	if err != nil {
+		cn.Log.Error("login failed: home directory", "event", EventLoginFailed, "user", u.Name, "reason", "home", "err", err.Error())
+		return err
+	}
+	if cn.fs != nil {
+		cn.fs.Close()
+		cn.event(EventSessionEnd, "user", cn.user.Name, "duration", since(cn.start))
+	}
+	cn.fs, cn.user, cn.method = fsys, u, method
+	cn.Log = cn.core.log.With("session", cn.ID, "service", string(cn.Service), "remote", cn.Remote.String(), "user", u.Name)
+	cn.event(EventLoginOK, "method", method, "read_only", u.ReadOnly)
+	return nil
+}
+
+// User is the session's user (zero before Begin).
+func (cn *Conn) User() store.User {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.user
+}
+
+// FS is the session's file system (nil before Begin).
+func (cn *Conn) FS() vfs.FS {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.fs
+}
+
+// Close ends the connection's admission: its slot is freed, its file
+// system closed, and a logged-in session logs its end. It does not close
+// the network connection, which the adapter owns. Safe to call twice.
+func (cn *Conn) Close() {
+	c := cn.core
+	c.mu.Lock()
+	if cn.closed {
+		c.mu.Unlock()
+		return
+	}
+	cn.closed = true
+	ip := cn.Remote.Addr()
+	if cn.elem != nil {
+		c.pre.Remove(cn.elem)
+		cn.elem = nil
+		if c.preByIP[ip]--; c.preByIP[ip] == 0 {
+			delete(c.preByIP, ip)
+		}
+	}
+	if cn.session {
+		c.sessions--
+	}
+	if c.allByIP[ip]--; c.allByIP[ip] == 0 {
+		delete(c.allByIP, ip)
+	}
+	c.live--
+	session := cn.session
+	c.mu.Unlock()
+	cn.timer.Stop()
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.fs != nil {
+		cn.fs.Close()
+	}
+	if session {
+		cn.event(EventSessionEnd, "duration", since(cn.start))
+	} else {
+		cn.Log.Debug("disconnect before login", "duration", since(cn.start))
+	}
+}
+
+func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }

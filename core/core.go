@@ -1,0 +1,183 @@
+package core
+
+import (
+	"container/list"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferry-project/ferry/auth"
+	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/listen"
+)
+
+// Errors of admission and login. Adapters map them to their protocol's
+// refusal with errors.Is; auth.ErrLocked, auth.ErrDenied and auth.ErrBusy
+// come through unchanged.
+var (
+	ErrShuttingDown  = errors.New("server shutting down")
+	ErrTooManyFromIP = errors.New("too many connections from your address; try again later")
+	ErrTooMany       = errors.New("too many sessions on this server; try again later")
+)
+
+// Options are what New needs.
+type Options struct {
+	Config *config.Config
+	Auth   *auth.Authenticator
+	Log    *slog.Logger
+}
+
+// Core admits connections, logs users in and emits events for every
+// protocol. It is safe for concurrent use.
+type Core struct {
+	cfg  *config.Config
+	auth *auth.Authenticator
+	log  *slog.Logger
+	warn *throttle
+	ids  atomic.Uint64
+
+	mu       sync.Mutex
+	closing  bool
+	pre      list.List // pre-login connections, oldest first
+	preByIP  map[netip.Addr]int
+	allByIP  map[netip.Addr]int
+	sessions int
+	live     int
+}
+
+// New returns a core for a validated configuration.
+func New(o Options) (*Core, error) {
+	if o.Config == nil || o.Auth == nil {
+		return nil, errors.New("core: Config and Auth are required")
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Core{
+		cfg:     o.Config,
+		auth:    o.Auth,
+		log:     log,
+		warn:    newThrottle(log, warnEvery),
+		preByIP: map[netip.Addr]int{},
+		allByIP: map[netip.Addr]int{},
+	}, nil
+}
+
+// warnEvery is how often one kind of repeated warning reaches the log; the
+// lines in between are counted and reported with the next one.
+const warnEvery = 10 * time.Second
+
+// loginGrace is how long past limits.login_timeout a connection that has
+// not logged in is kept before the core closes it itself. Adapters enforce
+// the timeout with their protocol's own words; this is the backstop.
+const loginGrace = 2 * time.Second
+
+// Admit is called right after accept, before any TLS or SSH handshake. It
+// refuses the connection when the server is shutting down, when the
+// address is locked out, or when the address has used up its pre-login or
+// total budget; otherwise the connection takes a pre-login slot, dropping
+// the oldest pre-login connection when the budget is full. On refusal the
+// caller closes nc, after at most a short cleartext reply.
+func (c *Core) Admit(nc net.Conn, svc listen.Service) (*Conn, error) {
+	remote := AddrPort(nc.RemoteAddr())
+	ip := remote.Addr()
+	// A locked-out address is turned away here, before its handshake,
+	// except on HTTP(S): there the refusal is a 429 page a person can read,
+	// given per request before any password is checked, and the handshakes
+	// it costs are bounded by the pre-login budget like any others.
+	web := svc == listen.HTTP || svc == listen.HTTPS
+	if locked, _ := c.auth.Lockout.Locked(ip.AsSlice()); locked && !web {
+		c.refused(svc, remote, "locked out")
+		return nil, auth.ErrLocked
+	}
+	lim := c.cfg.Limits
+	c.mu.Lock()
+	var err error
+	switch {
+	case c.closing:
+		err = ErrShuttingDown
+	case c.preByIP[ip] >= lim.MaxPreloginPerIP, c.allByIP[ip] >= lim.MaxConnectionsPerIP:
+		err = ErrTooManyFromIP
+	}
+	if err != nil {
+		c.mu.Unlock()
+		c.refused(svc, remote, err.Error())
+		return nil, err
+	}
+	var evicted *Conn
+	if c.pre.Len() >= lim.MaxPrelogin {
+		evicted = c.pre.Remove(c.pre.Front()).(*Conn)
+		evicted.elem = nil
+		c.preByIP[evicted.Remote.Addr()]--
+		if c.preByIP[evicted.Remote.Addr()] == 0 {
+			delete(c.preByIP, evicted.Remote.Addr())
+		}
+	}
+	cn := &Conn{
+		ID:      c.ids.Add(1),
+		Service: svc,
+		Remote:  remote,
+		core:    c,
+		nc:      nc,
+		start:   time.Now(),
+	}
+	cn.Log = c.log.With("session", cn.ID, "service", string(svc), "remote", remote.String())
+	cn.elem = c.pre.PushBack(cn)
+	c.preByIP[ip]++
+	c.allByIP[ip]++
+	c.live++
+	c.mu.Unlock()
+	cn.timer = time.AfterFunc(lim.LoginTimeout.Duration+loginGrace, cn.loginExpired)
+	if evicted != nil {
+		c.warn.log(slog.LevelWarn, "prelogin.dropped", "pre-login connection dropped to admit a newer one (limits.max_prelogin is full)",
+			"service", string(evicted.Service), "remote", evicted.Remote.String(), "max_prelogin", lim.MaxPrelogin)
+		evicted.nc.Close()
+	}
+	cn.Log.Debug("connect", "local", AddrPort(nc.LocalAddr()).String())
+	return cn, nil
+}
+
+// refused logs a refused connection, rate-limited per reason.
+func (c *Core) refused(svc listen.Service, remote netip.AddrPort, reason string) {
+	c.warn.log(slog.LevelWarn, "refused."+reason, "connection refused", "event", EventRefused,
+		"service", string(svc), "remote", remote.String(), "reason", reason)
+}
+
+// Close is the first phase of shutdown: from now on Admit refuses every
+// connection. The caller closes the listeners, then lets the protocols
+// drain their sessions.
+func (c *Core) Close() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+}
+
+// Live is the number of admitted connections not yet closed, and of those
+// the logged-in sessions.
+func (c *Core) Live() (conns, sessions int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.live, c.sessions
+}
+
+// Warn logs a warning of a kind that can repeat without bound (a failed
+// TLS handshake, a refused connection): at most one line per kind every
+// few seconds reaches the log, with the count of those held back.
+func (c *Core) Warn(kind, msg string, attrs ...any) {
+	c.warn.log(slog.LevelWarn, kind, msg, attrs...)
+}
+
+// AddrPort is a connection address without IPv4-in-IPv6 mapping or zone.
+func AddrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}

@@ -1,0 +1,86 @@
+package core
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// The vocabulary of events, the same in every protocol. Each log line of
+// an event carries event=<kind> beside the session id, the service, the
+// remote address and the user; file events add path (and target for a
+// rename), bytes and duration.
+const (
+	EventSessionEnd  = "session.end"
+	EventLoginOK     = "login.ok"
+	EventLoginFailed = "login.failed"
+	EventUpload      = "upload"
+	EventDownload    = "download"
+	EventMkdir       = "mkdir"
+	EventRmdir       = "rmdir"
+	EventDelete      = "delete"
+	EventRename      = "rename"
+	EventSetstat     = "setstat"
+	EventRefused     = "refused"
+)
+
+// Results of a file event.
+const (
+	ResultOK      = "ok"
+	ResultFailed  = "failed"
+	ResultAborted = "aborted"
+)
+
+// Event is one file operation of a session.
+type Event struct {
+	Kind     string
+	Path     string
+	Target   string // rename: the new path
+	Bytes    int64
+	Duration time.Duration
+	Result   string // ResultOK when empty and Err is nil
+	Err      error
+	Attrs    []any // protocol details (mode, tls, offset, ...)
+}
+
+// Emit logs a file event of the session: at info level when it succeeded,
+// as a warning otherwise, with the error's text (never a server path:
+// vfs errors carry virtual paths only).
+func (cn *Conn) Emit(e Event) {
+	result := e.Result
+	if result == "" {
+		result = ResultOK
+		if e.Err != nil {
+			result = ResultFailed
+		}
+	}
+	attrs := []any{"event", e.Kind, "path", e.Path}
+	if e.Target != "" {
+		attrs = append(attrs, "target", e.Target)
+	}
+	if e.Kind == EventUpload || e.Kind == EventDownload {
+		attrs = append(attrs, "bytes", e.Bytes, "duration", e.Duration.Round(time.Millisecond).String())
+	}
+	attrs = append(attrs, "result", result)
+	attrs = append(attrs, e.Attrs...)
+	level := slog.LevelInfo
+	if e.Err != nil {
+		attrs = append(attrs, "err", e.Err.Error())
+	}
+	if result != ResultOK {
+		level = slog.LevelWarn
+	}
+	cn.logger().Log(context.Background(), level, e.Kind, attrs...)
+}
+
+// event logs a session event (login, session end) through the session's
+// logger; the caller holds cn.mu.
+func (cn *Conn) event(kind string, attrs ...any) {
+	cn.Log.Info(kind, append([]any{"event", kind}, attrs...)...)
+}
+
+func (cn *Conn) logger() *slog.Logger {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.Log
+}
