@@ -43,12 +43,13 @@ type Transfer struct {
 }
 
 // push moves the connection's deadline Stall ahead, at most once a second
-// (a deadline costs a timer update, and a second is nothing to a stall).
+// or a quarter of Stall (a deadline costs a timer update, and that much
+// is nothing to a stall).
 func (t *Transfer) push() {
 	if t.Stall <= 0 || t.Deadline == nil {
 		return
 	}
-	if now := time.Now(); now.Sub(t.pushed) >= time.Second {
+	if now := time.Now(); now.Sub(t.pushed) >= min(time.Second, t.Stall/4) {
 		t.Deadline(now.Add(t.Stall))
 		t.pushed = now
 	}
