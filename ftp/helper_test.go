@@ -76,6 +76,7 @@ type env struct {
 	addr     string // explicit FTPS control
 	implAddr string // implicit FTPS control
 	home     string
+	users    *memStore
 	logs     *testutil.Buffer
 	served   chan error
 }
@@ -167,7 +168,7 @@ func newEnvOn(t *testing.T, ip string, mutate func(c *config.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, srv: srv, cfg: c, addr: ln.Addr().String(), implAddr: iln.Addr().String(), home: home, logs: logs, served: make(chan error, 2)}
+	e := &env{t: t, srv: srv, cfg: c, addr: ln.Addr().String(), implAddr: iln.Addr().String(), home: home, users: st, logs: logs, served: make(chan error, 2)}
 	go func() { e.served <- srv.Serve(ln, false) }()
 	go func() { e.served <- srv.Serve(iln, true) }()
 	t.Cleanup(func() {
