@@ -4,6 +4,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strings"
 	"sync"
 	"time"
 )
@@ -79,7 +80,7 @@ func (i memInfo) Sys() any           { return nil }
 // the way always are, and "..", from a link's target, never above the root.
 func (s *memStore) lookup(name string, follow bool) (dir *node, base string, n *node, err error) {
 	stack := []*node{s.root}
-	parts := splitTarget(name)
+	parts := splitSlash(name)
 	links := 0
 	for len(parts) > 0 {
 		c := parts[0]
@@ -111,7 +112,7 @@ func (s *memStore) lookup(name string, follow bool) (dir *node, base string, n *
 			if absTarget(child.target) {
 				return nil, "", nil, ErrEscape
 			}
-			parts = append(splitTarget(child.target), parts...)
+			parts = append(splitSlash(child.target), parts...)
 		case !child.isDir():
 			return nil, "", nil, ErrNotDir
 		default:
@@ -123,6 +124,11 @@ func (s *memStore) lookup(name string, follow bool) (dir *node, base string, n *
 		return nil, ".", top, nil
 	}
 	return stack[len(stack)-2], top.name, top, nil
+}
+
+// splitSlash splits a path as POSIX does: only "/" separates.
+func splitSlash(p string) []string {
+	return strings.FieldsFunc(p, func(r rune) bool { return r == '/' })
 }
 
 // find is lookup for an entry that must exist.

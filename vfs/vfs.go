@@ -143,7 +143,7 @@ func rel(op, p string) (string, error) {
 	if r == "" {
 		return ".", nil
 	}
-	for c := range strings.SplitSeq(r, "/") {
+	for _, c := range splitTarget(r) { // backslashes too: os.Root splits on them on Windows
 		if reserved(c) {
 			return "", &fs.PathError{Op: op, Path: p, Err: fs.ErrPermission}
 		}
