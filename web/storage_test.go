@@ -3,11 +3,13 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/ferry-project/ferry/auth"
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/store"
 	"github.com/ferry-project/ferry/vfs"
@@ -145,5 +148,20 @@ func TestDiskFull(t *testing.T) {
 	}
 	if names := testutil.Home(t, home); len(names) != 0 {
 		t.Fatalf("a failed upload was published: %v", names)
+	}
+}
+
+// TestBatchContext: a request on an HTTPS connection finds the BatchConn
+// that ServeHTTPS puts under the admission wrapper and TLS (core.BatchListener
+// inside admitting), so its download's records are batched.
+func TestBatchContext(t *testing.T) {
+	c, _ := net.Pipe()
+	bc := &core.BatchConn{Conn: c}
+	ctx := batchContext(context.Background(), tls.Server(&admittedConn{Conn: bc}, &tls.Config{}))
+	if got, _ := ctx.Value(batchKey{}).(*core.BatchConn); got != bc {
+		t.Fatal("the BatchConn under the TLS connection is not in the request context")
+	}
+	if _, ok := ctx.Value(connKey{}).(*core.Conn); !ok {
+		t.Fatal("withConn's core.Conn is missing from the request context")
 	}
 }
