@@ -239,14 +239,3 @@ func run(t *testing.T, stdin string, name string, args ...string) (string, error
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
-
-// need fails the test when a client program is missing: CI installs them
-// all, so a missing one is a broken machine, not a reason to skip.
-func need(t *testing.T, programs ...string) {
-	t.Helper()
-	for _, p := range programs {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Fatalf("%s is not installed (.ci/run installs it): %v", p, err)
-		}
-	}
-}
