@@ -135,7 +135,10 @@ func (s *server) addUser(name, password string, extra ...string) string {
 }
 
 // start runs `ferry serve` and waits until every control port of the plan
-// accepts connections.
+// accepts connections and the server says it serves: a bound port accepts
+// TCP connections before its protocol's accept loop runs (the SFTP host
+// keys are loaded first, or generated), and a test that floods it then
+// measures a backlog, not the server.
 func (s *server) start() {
 	s.t.Helper()
 	s.logs = &testutil.Buffer{}
@@ -161,6 +164,7 @@ func (s *server) start() {
 			}
 			select {
 			case err := <-s.done:
+				s.cmd = nil // kill must not wait for it again
 				s.t.Fatalf("ferry serve exited before listening on %s (%v):\n%s", addr, err, s.logs)
 			default:
 			}
@@ -169,6 +173,18 @@ func (s *server) start() {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+	for !strings.Contains(s.logs.String(), "ferry serving") {
+		select {
+		case err := <-s.done:
+			s.cmd = nil // kill must not wait for it again
+			s.t.Fatalf("ferry serve exited before serving (%v):\n%s", err, s.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("ferry serve does not log \"ferry serving\":\n%s", s.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
