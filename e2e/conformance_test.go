@@ -24,13 +24,19 @@ import (
 	"github.com/ferry-project/ferry/client/ftpc"
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/internal/testutil"
+	"github.com/ferry-project/ferry/listen"
 )
 
 // confProto is one protocol of the suite: the client's URL scheme and the
-// service= its server log lines carry.
+// service= its server log lines carry, the listener's name in the plan.
 type confProto struct{ scheme, service string }
 
-var confProtos = []confProto{{"ftpes", "ftp"}, {"ftps", "ftp"}, {"sftp", "sftp"}, {"https", "http"}}
+var confProtos = []confProto{
+	{"ftpes", string(listen.FTP)},
+	{"ftps", string(listen.FTPImplicit)},
+	{"sftp", string(listen.SFTP)},
+	{"https", string(listen.HTTPS)},
+}
 
 const confPass = "conformance-pw"
 
@@ -156,21 +162,14 @@ func (s *server) logsFor(wait time.Duration, match func(map[string]any) bool) []
 
 func str(l map[string]any, k string) string { v, _ := l[k].(string); return v }
 
-// isTransfer tells an upload or download line of any protocol, as the
-// server logs them today: FTP "transfer" op=STOR|APPE|STOU|RETR, SFTP
-// "sftp upload"/"sftp download", HTTPS "upload"/"download".
+// isTransfer tells an upload or download line: every protocol logs file
+// operations with one vocabulary, event=upload|download|mkdir|rmdir|
+// delete|rename|refused (package core).
 func isTransfer(l map[string]any, upload bool) bool {
-	msg, op := str(l, "msg"), str(l, "op")
-	if msg == "transfer" {
-		if upload {
-			return op == "STOR" || op == "APPE" || op == "STOU"
-		}
-		return op == "RETR"
-	}
 	if upload {
-		return msg == "upload" || msg == "sftp upload"
+		return str(l, "event") == "upload"
 	}
-	return msg == "download" || msg == "sftp download"
+	return str(l, "event") == "download"
 }
 
 // checkLogLine checks that a line carries the user, the protocol and the
@@ -191,11 +190,12 @@ func wantOneTransferLog(t *testing.T, e *confEnv, p confProto, user, vpath strin
 		what = "the upload of " + vpath
 	}
 	// A download's line may follow the last byte the client reads.
-	lines := e.s.logsFor(2*time.Second, func(l map[string]any) bool {
+	lines := e.s.logsFor(time.Second, func(l map[string]any) bool {
 		return str(l, "path") == vpath && isTransfer(l, upload)
 	})
 	if len(lines) != 1 {
-		t.Errorf("want exactly one log line for %s over %s, got %d: %v", what, p.scheme, len(lines), lines)
+		t.Errorf("want exactly one event=%s log line for %s over %s, got %d; the lines with path=%s: %v", map[bool]string{true: "upload", false: "download"}[upload],
+			what, p.scheme, len(lines), vpath, e.s.logsFor(0, func(l map[string]any) bool { return str(l, "path") == vpath }))
 		return
 	}
 	checkLogLine(t, p, what, lines[0], user, vpath)
@@ -205,20 +205,21 @@ func wantOneTransferLog(t *testing.T, e *confEnv, p confProto, user, vpath strin
 // reply: the server logs before it answers, so briefly.
 const refusalLogWait = 300 * time.Millisecond
 
-// checkOpLog asserts at most one log line for an operation on a path only
-// it touches, carrying user, protocol and path; no line at all is a gap
-// in what the server records, noted but not failed. The operation's reply
-// has arrived, and the server logs before it replies.
-func checkOpLog(t *testing.T, e *confEnv, p confProto, op, user, vpath string) {
+// wantOneOpLog asserts exactly one event=kind log line for an operation
+// on a path that only it touches, carrying user, protocol and path (and
+// for a rename the new path as target). The operation's reply has
+// arrived, and the server logs before it replies.
+func wantOneOpLog(t *testing.T, e *confEnv, p confProto, kind, user, vpath, target string) {
 	t.Helper()
-	lines := e.s.logsFor(0, func(l map[string]any) bool { return str(l, "path") == vpath })
-	switch len(lines) {
-	case 0:
-		t.Logf("gap: the server logs no line for %s of %s over %s", op, vpath, p.scheme)
-	case 1:
-		checkLogLine(t, p, op+" of "+vpath, lines[0], user, vpath)
-	default:
-		t.Errorf("want one log line for %s of %s over %s, got %d: %v", op, vpath, p.scheme, len(lines), lines)
+	lines := e.s.logsFor(0, func(l map[string]any) bool { return str(l, "path") == vpath && str(l, "event") == kind })
+	if len(lines) != 1 {
+		t.Errorf("want exactly one event=%s log line for %s over %s, got %d; the lines with path=%s: %v",
+			kind, vpath, p.scheme, len(lines), vpath, e.s.logsFor(0, func(l map[string]any) bool { return str(l, "path") == vpath }))
+		return
+	}
+	checkLogLine(t, p, kind+" of "+vpath, lines[0], user, vpath)
+	if target != "" && str(lines[0], "target") != target {
+		t.Errorf("log line for %s of %s over %s lacks target=%s: %v", kind, vpath, p.scheme, target, lines[0])
 	}
 }
 
@@ -231,6 +232,8 @@ type scenario struct {
 
 var scenarios = []scenario{
 	{"RoundTrip", confRoundTrip},
+	{"Operations", confOperations},
+	{"EventLog", confEventLog},
 	{"ReadOnly", confReadOnly},
 	{"NotFound", confNotFound},
 	{"ResumeDownload", confResumeDownload},
@@ -293,11 +296,12 @@ func confRoundTrip(t *testing.T, e *confEnv, p confProto, dir string) {
 	if st, err := c.Stat(f); err != nil || st.Size != int64(len(data)) || st.Dir {
 		t.Fatalf("stat %s: %+v (%v)", f, st, err)
 	}
-	wantOneTransferLog(t, e, p, "alice", f, true)
-	wantOneTransferLog(t, e, p, "alice", f, false)
+}
 
-	// The other operations, each on a path of its own, so its log line
-	// (where the server writes one) can be told from the others.
+// fileOps runs mkdir, rename, delete and rmdir, each on a path of its own
+// in dir, and checks each on disk.
+func fileOps(t *testing.T, e *confEnv, c client.Conn, dir string) {
+	t.Helper()
 	for _, n := range []string{"del.bin", "from.bin"} {
 		os.WriteFile(onDisk(e.home, dir+"/"+n), []byte(n), 0o644)
 	}
@@ -313,19 +317,40 @@ func confRoundTrip(t *testing.T, e *confEnv, p confProto, dir string) {
 		t.Errorf("rename: the file did not move")
 	}
 	if err := c.Remove(dir + "/del.bin"); err != nil {
-		t.Errorf("remove: %v", err)
+		t.Errorf("delete: %v", err)
 	} else if _, err := os.Lstat(onDisk(e.home, dir+"/del.bin")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("remove: the file is still there (%v)", err)
+		t.Errorf("delete: the file is still there (%v)", err)
 	}
 	if err := c.RemoveDir(dir + "/gone"); err != nil {
 		t.Errorf("rmdir: %v", err)
 	} else if _, err := os.Lstat(onDisk(e.home, dir+"/gone")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("rmdir: the folder is still there (%v)", err)
 	}
-	checkOpLog(t, e, p, "mkdir", "alice", dir+"/made")
-	checkOpLog(t, e, p, "rename", "alice", dir+"/from.bin")
-	checkOpLog(t, e, p, "remove", "alice", dir+"/del.bin")
-	checkOpLog(t, e, p, "rmdir", "alice", dir+"/gone")
+}
+
+func confOperations(t *testing.T, e *confEnv, p confProto, dir string) {
+	fileOps(t, e, e.conn(t, p, "alice"), dir)
+}
+
+// confEventLog checks the server's record of each file operation: one
+// line, with the event's kind, the user, the protocol and the path.
+func confEventLog(t *testing.T, e *confEnv, p confProto, dir string) {
+	c := e.conn(t, p, "alice")
+	data := testutil.RandomBytes(100000, 35)
+	f := dir + "/file.bin"
+	if err := upload(c, f, data); err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	if got, err := download(c, f, 0); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("download: %d bytes (%v)", len(got), err)
+	}
+	fileOps(t, e, c, dir)
+	wantOneTransferLog(t, e, p, "alice", f, true)
+	wantOneTransferLog(t, e, p, "alice", f, false)
+	wantOneOpLog(t, e, p, "mkdir", "alice", dir+"/made", "")
+	wantOneOpLog(t, e, p, "rename", "alice", dir+"/from.bin", dir+"/to.bin")
+	wantOneOpLog(t, e, p, "delete", "alice", dir+"/del.bin", "")
+	wantOneOpLog(t, e, p, "rmdir", "alice", dir+"/gone", "")
 }
 
 func confReadOnly(t *testing.T, e *confEnv, p confProto, dir string) {

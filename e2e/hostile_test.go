@@ -601,12 +601,12 @@ func TestHostileShutdownTimeoutAbortsUpload(t *testing.T) {
 	}
 	aborted := false
 	for _, line := range strings.Split(s.Logs(), "\n") {
-		if strings.Contains(line, "op=STOR") && strings.Contains(line, "path=/long.bin") && strings.Contains(line, "result=aborted") {
+		if strings.Contains(line, "event=upload") && strings.Contains(line, "path=/long.bin") && strings.Contains(line, "result=aborted") {
 			aborted = true
 		}
 	}
 	if !aborted {
-		t.Errorf("the log does not say the upload of /long.bin was aborted (a transfer line with op=STOR path=/long.bin result=aborted):\n%s", s.Logs())
+		t.Errorf("the log does not say the upload of /long.bin was aborted (a line with event=upload path=/long.bin result=aborted):\n%s", s.Logs())
 	}
 	if _, err := os.Stat(filepath.Join(home, "long.bin")); err == nil {
 		t.Error("the upload cut by shutdown_timeout was published under its name")
