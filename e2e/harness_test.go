@@ -59,9 +59,6 @@ type server struct {
 	cmd        *exec.Cmd
 	done       chan error
 	logs       *testutil.Buffer
-	// logTail, when set, limits the log printed for a failed test to its
-	// last lines (floods log thousands).
-	logTail int
 }
 
 // newServer prepares (but does not start) a server with every protocol on
@@ -229,12 +226,17 @@ func (s *server) kill() {
 		s.cmd = nil
 	}
 	if s.t.Failed() && s.logs != nil {
-		log := s.logs.String()
-		if lines := strings.SplitAfter(log, "\n"); s.logTail > 0 && len(lines) > s.logTail {
-			log = fmt.Sprintf("[%d lines left out]\n", len(lines)-s.logTail) + strings.Join(lines[len(lines)-s.logTail:], "")
-		}
-		s.t.Logf("ferry serve log:\n%s", log)
+		s.t.Logf("ferry serve log:\n%s", s.logs)
 	}
+}
+
+// PID is the process id of the running `ferry serve`.
+func (s *server) PID() int {
+	s.t.Helper()
+	if s.cmd == nil || s.cmd.Process == nil {
+		s.t.Fatal("ferry serve is not running")
+	}
+	return s.cmd.Process.Pid
 }
 
 // Logs returns what the server has logged so far.
@@ -264,20 +266,11 @@ func run(t *testing.T, stdin string, name string, args ...string) (string, error
 	return string(out), err
 }
 
-// pid is the process id of the running server.
-func (s *server) pid() int {
-	s.t.Helper()
-	if s.cmd == nil || s.cmd.Process == nil {
-		s.t.Fatal("the server is not running")
-	}
-	return s.cmd.Process.Pid
-}
-
 // openFiles is the number of the server's open file descriptors, counted
 // in /proc/PID/fd: sockets, listeners, files, epoll.
 func (s *server) openFiles() int {
 	s.t.Helper()
-	n, err := countOpenFiles(s.pid())
+	n, err := countOpenFiles(s.PID())
 	if err != nil {
 		s.t.Fatalf("counting the server's open files: %v", err)
 	}
@@ -299,7 +292,7 @@ func countOpenFiles(pid int) (int, error) {
 // since start (VmHWM), in bytes, from /proc/PID/status.
 func (s *server) memory() (rss, peak int64) {
 	s.t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid()))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.PID()))
 	if err != nil {
 		s.t.Fatalf("reading the server's memory: %v", err)
 	}
@@ -324,7 +317,7 @@ func (s *server) memory() (rss, peak int64) {
 		}
 	}
 	if rss == 0 || peak == 0 {
-		s.t.Fatalf("no VmRSS/VmHWM in /proc/%d/status", s.pid())
+		s.t.Fatalf("no VmRSS/VmHWM in /proc/%d/status", s.PID())
 	}
 	return rss, peak
 }
@@ -405,4 +398,21 @@ func (s *server) port(scheme string) int {
 func (s *server) dial(scheme, user, password string, timeout time.Duration) (client.Conn, error) {
 	return client.Dial(client.Target{Scheme: scheme, Host: s.host(), Port: s.port(scheme), User: user, Password: password, HasPass: true},
 		client.Options{Insecure: true, Timeout: timeout})
+}
+
+// logTail makes a failed test print only the last n lines of the server's
+// log (a flood logs thousands). Call it after start.
+func (s *server) logTail(n int) {
+	s.t.Cleanup(func() { // runs before kill, which prints the log
+		if !s.t.Failed() || s.logs == nil {
+			return
+		}
+		lines := strings.SplitAfter(s.logs.String(), "\n")
+		if len(lines) <= n {
+			return
+		}
+		tail := &testutil.Buffer{}
+		fmt.Fprintf(tail, "[%d lines left out]\n%s", len(lines)-n, strings.Join(lines[len(lines)-n:], ""))
+		s.logs = tail
+	})
 }

@@ -209,10 +209,10 @@ var legitSchemes = []string{"ftpes", "ftps", "sftp", "https"}
 func TestHostileIdleConnections(t *testing.T) {
 	raiseOpenFiles(t, 8192)
 	s := newServer(t, nil)
-	s.logTail = 150
 	const pw = "idle-flood-legit-pw"
 	s.addUser("alice", pw)
 	s.start()
+	s.logTail(150)
 	ports := []int{s.Cfg.FTP.Port, s.Cfg.FTP.ImplicitPort, s.Cfg.SFTP.Port, s.Cfg.HTTP.HTTPSPort}
 	const n = 1000
 	// Five connections per address (under max_prelogin_per_ip), each
@@ -269,12 +269,12 @@ func partialClientHello() []byte {
 func TestHostileHalfOpenImplicitTLS(t *testing.T) {
 	raiseOpenFiles(t, 8192)
 	s := newServer(t, nil)
-	s.logTail = 150
 	s.start()
+	s.logTail(150)
 	time.Sleep(300 * time.Millisecond) // start's own probe connections end
 	base := s.openFiles()
 	limit := base + s.Cfg.Limits.MaxPreloginPerIP + 30
-	pid := s.pid()
+	pid := s.PID()
 	var peak atomic.Int64
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
@@ -333,11 +333,11 @@ func TestHostilePassiveFlood(t *testing.T) {
 		c.FTP.PassivePorts = testutil.FreeRange(t, 40).String()
 		c.FTP.PassivePerUser = 10
 	})
-	s.logTail = 150
 	const pwA, pwB = "pasv-flood-a", "pasv-flood-b"
 	s.addUser("ann", pwA)
 	s.addUser("ben", pwB)
 	s.start()
+	s.logTail(150)
 	perIP := s.Cfg.Limits.MaxConnectionsPerIP
 	implicit := s.addr(s.Cfg.FTP.ImplicitPort)
 
@@ -513,10 +513,10 @@ func assertRefusesNew(t *testing.T, what, addr, banner string) {
 func TestHostileShutdownFinishesUpload(t *testing.T) {
 	const grace = 10 * time.Second
 	s := newServer(t, func(c *config.Config) { c.Limits.ShutdownTimeout = config.Duration{Duration: grace} })
-	s.logTail = 150
 	const pw = "shutdown-pw"
 	home := s.addUser("alice", pw)
 	s.start()
+	s.logTail(150)
 	c, err := s.dial("ftpes", "alice", pw, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -567,10 +567,10 @@ func TestHostileShutdownFinishesUpload(t *testing.T) {
 func TestHostileShutdownTimeoutAbortsUpload(t *testing.T) {
 	const grace = time.Second
 	s := newServer(t, func(c *config.Config) { c.Limits.ShutdownTimeout = config.Duration{Duration: grace} })
-	s.logTail = 150
 	const pw = "shutdown-pw"
 	home := s.addUser("alice", pw)
 	s.start()
+	s.logTail(150)
 	c, err := s.dial("ftpes", "alice", pw, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -623,10 +623,10 @@ func TestHostileShutdownTimeoutAbortsUpload(t *testing.T) {
 // SFTP even with the right password. Another address still logs in.
 func TestHostileWrongPasswords(t *testing.T) {
 	s := newServer(t, func(c *config.Config) { c.FTP.TLS = config.TLSOptional })
-	s.logTail = 150
 	const pw = "the-right-password"
 	s.addUser("alice", pw)
 	s.start()
+	s.logTail(150)
 	_, base := s.memory()
 	src := hostileAddr(5, 0)
 	ftpAddr := s.addr(s.Cfg.FTP.Port)
