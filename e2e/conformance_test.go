@@ -181,7 +181,7 @@ func checkLogLine(t *testing.T, p confProto, what string, l map[string]any, user
 	}
 }
 
-// wantOneLog asserts exactly one log line of the given transfer direction
+// wantOneTransferLog asserts exactly one log line of the given direction
 // for vpath.
 func wantOneTransferLog(t *testing.T, e *confEnv, p confProto, user, vpath string, upload bool) {
 	t.Helper()
