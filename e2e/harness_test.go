@@ -59,6 +59,9 @@ type server struct {
 	cmd        *exec.Cmd
 	done       chan error
 	logs       *testutil.Buffer
+	// wrap runs `ferry serve` under another command (prlimit ...), which
+	// must exec it in place so that PID is ferry's.
+	wrap []string
 }
 
 // newServer prepares (but does not start) a server with every protocol on
@@ -139,7 +142,8 @@ func (s *server) addUser(name, password string, extra ...string) string {
 func (s *server) start() {
 	s.t.Helper()
 	s.logs = &testutil.Buffer{}
-	s.cmd = exec.Command(ferryBin, "serve", "--config", s.ConfigPath)
+	argv := append(append([]string{}, s.wrap...), ferryBin, "serve", "--config", s.ConfigPath)
+	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
