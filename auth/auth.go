@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -51,6 +52,7 @@ type Authenticator struct {
 
 	once  sync.Once
 	slots chan struct{} // one token per password check running
+	quiet *time.Timer   // fires when no check has run for settleAfter
 	wait  time.Duration
 	// check verifies a password; tests wrap it to count the checks.
 	check func(hash, password string) bool
@@ -74,6 +76,8 @@ func (a *Authenticator) setup(o Options) {
 			o.Wait = defaultWait
 		}
 		a.slots = make(chan struct{}, o.Hashes)
+		a.quiet = time.AfterFunc(time.Hour, a.settle)
+		a.quiet.Stop()
 		a.wait = o.Wait
 		if a.check == nil {
 			a.check = CheckPassword
@@ -97,7 +101,25 @@ func (a *Authenticator) acquire(ctx context.Context) (release func(), err error)
 			return nil, ErrBusy
 		}
 	}
-	return func() { <-a.slots }, nil
+	return func() {
+		<-a.slots
+		a.quiet.Reset(settleAfter)
+	}, nil
+}
+
+// settleAfter is how long password checks must have stopped before the
+// memory of their burst is handed back to the operating system.
+const settleAfter = 2 * time.Second
+
+// settle returns the heap that a burst of argon2id checks (19 MiB each)
+// left free to the operating system. Left to the runtime, the heap goal
+// set during the burst stays until a collection that no idle server
+// triggers: bench/logins.sh measured 200 concurrent logins leaving ferry at
+// 186 MB resident for over 2 minutes, against 34 MB before the burst.
+func (a *Authenticator) settle() {
+	if len(a.slots) == 0 {
+		debug.FreeOSMemory()
+	}
 }
 
 // Password authenticates name/password from ip. The attempt is counted as

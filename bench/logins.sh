@@ -77,8 +77,10 @@ ts = [threading.Thread(target=one) for _ in range(n)]
 print(f"{ok[0]} of {n} logins in {time.time()-t0:.1f} s; failures: {sorted(set(failed))[:3]}")
 PY
 echo "peak during the storm (VmHWM): $(hwm) MB; right after: $(rss) MB"
-for s in 30 60 90 120; do
+last=0
+for s in 5 30 60 90 120; do
 	[ "$s" -le "$IDLE" ] || break
-	sleep 30
+	sleep $((s - last))
+	last=$s
 	echo "after ${s} s idle: $(rss) MB"
 done

@@ -126,7 +126,9 @@ func (cn *Conn) Begin(u store.User, method string) error {
 	c := cn.core
 	c.mu.Lock()
 	switch {
-	case cn.closed:
+	case cn.closed, !cn.session && cn.elem == nil:
+		// Closed, or dropped from the pre-login budget (its connection is
+		// being closed under it).
 		c.mu.Unlock()
 		return net.ErrClosed
 	case !cn.session && c.sessions >= c.cfg.Limits.MaxConnections:

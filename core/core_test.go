@@ -98,15 +98,23 @@ func TestAdmitDropsOldestPrelogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	var raws []net.Conn
+	var oldest *Conn
 	for i := range 3 {
 		raw := d.conn("127.0.1." + string(rune('1'+i)))
-		if _, err := cr.Admit(raw, listen.FTP); err != nil {
+		cn, err := cr.Admit(raw, listen.FTP)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if i == 0 {
+			oldest = cn
 		}
 		raws = append(raws, raw)
 	}
 	if _, err := cr.Admit(d.conn("127.0.2.1"), listen.HTTPS); err != nil {
 		t.Fatalf("newcomer refused instead of dropping the oldest: %v", err)
+	}
+	if err := oldest.Begin(store.User{Name: "u", Home: t.TempDir()}, "test"); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("the dropped connection logged in: %v", err)
 	}
 	raws[0].SetReadDeadline(time.Now().Add(time.Second))
 	if _, err := raws[0].Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {

@@ -245,7 +245,7 @@ func TestClientHTTPS(t *testing.T) {
 	c.fails(4, "ls", fmt.Sprintf("https://nobody@%s/", s.addr(s.Cfg.HTTP.HTTPSPort)))
 
 	// On a terminal (script(1) gives it one) the download draws a bar.
-	need(t, "script")
+	testutil.Need(t, "script")
 	os.WriteFile(filepath.Join(home, "tty.bin"), testutil.RandomBytes(1<<20, 13), 0o644)
 	dst := filepath.Join(t.TempDir(), "tty.bin")
 	line := fmt.Sprintf("%s get %s/tty.bin %s", ferryBin, base, dst)

@@ -19,7 +19,7 @@ import (
 // explicit FTPS is read back over SFTP and over HTTPS, and a file uploaded
 // over SFTP is read back over implicit FTPS.
 func TestOneUserOneFileEveryProtocol(t *testing.T) {
-	need(t, "curl", "sftp", "sshpass")
+	testutil.Need(t, "curl", "sftp", "sshpass")
 	s := newServer(t, nil)
 	const pw = "cross-protocol-pw"
 	home := s.addUser("carol", pw)
@@ -70,7 +70,7 @@ func TestOneUserOneFileEveryProtocol(t *testing.T) {
 // past the limit the address is refused everywhere: FTP answers 421 at
 // connect and SFTP refuses even the right password.
 func TestLockoutSharedAcrossProtocols(t *testing.T) {
-	need(t, "curl", "sftp", "sshpass")
+	testutil.Need(t, "curl", "sftp", "sshpass")
 	s := newServer(t, func(c *config.Config) {
 		c.Lockout.MaxFailures = 3
 		c.Lockout.Window = config.Duration{Duration: time.Minute}

@@ -50,9 +50,7 @@ func newTopology(t *testing.T) *topology {
 	if os.Geteuid() != 0 {
 		t.Skip("network namespaces need root: run the e2e tests as root (CI does)")
 	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("network namespaces need iproute2's ip command: apt-get install iproute2")
-	}
+	testutil.Need(t, "ip")
 	b := make([]byte, 4)
 	rand.Read(b)
 	id := "ferry-" + hex.EncodeToString(b)
@@ -205,7 +203,7 @@ func (n *topology) loadRules(ns string, s *server, args ...string) string {
 }
 
 func TestFirewallNetns(t *testing.T) {
-	need(t, "nft", "curl", "lftp", "sftp", "sshpass", "bash", "timeout", "python3")
+	testutil.Need(t, "nft", "curl", "lftp", "sftp", "sshpass", "bash", "timeout", "python3")
 	n := newTopology(t)
 	const user, password = "ann", "netns-secret"
 

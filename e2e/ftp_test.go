@@ -166,7 +166,7 @@ func curl(t *testing.T, args ...string) string {
 // TestFTPCurl: explicit FTPS (--ssl-reqd), implicit FTPS (ftps://), with
 // EPSV and PASV, 1 MiB, empty and UTF-8-named files byte-exact.
 func TestFTPCurl(t *testing.T) {
-	need(t, "curl")
+	testutil.Need(t, "curl")
 	s, home := ftpServer(t, nil)
 	dir := t.TempDir()
 	files := []struct {
@@ -206,7 +206,7 @@ func TestFTPCurl(t *testing.T) {
 
 // TestFTPCurlActivePlain: curl -P over cleartext FTP (tls = "optional").
 func TestFTPCurlActivePlain(t *testing.T) {
-	need(t, "curl")
+	testutil.Need(t, "curl")
 	s, home := ftpServer(t, func(c *config.Config) { c.FTP.TLS = config.TLSOptional })
 	data := testutil.RandomBytes(1<<20, 2)
 	dir := t.TempDir()
@@ -225,7 +225,7 @@ func TestFTPCurlActivePlain(t *testing.T) {
 // TestFTPLoginBeforeAUTHRefused: under tls = "required" a cleartext login
 // gets 530 with the reason, from curl and from ftplib.
 func TestFTPLoginBeforeAUTHRefused(t *testing.T) {
-	need(t, "curl", "python3")
+	testutil.Need(t, "curl", "python3")
 	s, _ := ftpServer(t, nil)
 	out, err := run(t, "", "curl", "-sS", "-v", "-u", "alice:"+ftpPass, "ftp://"+s.addr(s.Cfg.FTP.Port)+"/")
 	if err == nil || !strings.Contains(out, "530 TLS required") {
@@ -239,7 +239,7 @@ func TestFTPLoginBeforeAUTHRefused(t *testing.T) {
 // TestFTPPassiveReply: PASV replies carry public_host and a port of the
 // configured range.
 func TestFTPPassiveReply(t *testing.T) {
-	need(t, "curl")
+	testutil.Need(t, "curl")
 	s, _ := ftpServer(t, func(c *config.Config) { c.PublicHost = "203.0.113.5" })
 	r := s.Cfg.FTP.PassiveRange()
 	re := regexp.MustCompile(`227 (Entering Passive Mode \([0-9,]+\)\.)`)
@@ -258,7 +258,7 @@ func TestFTPPassiveReply(t *testing.T) {
 
 // TestFTPLftp: lftp with explicit FTPS, passive and active, data protected.
 func TestFTPLftp(t *testing.T) {
-	need(t, "lftp")
+	testutil.Need(t, "lftp")
 	s, home := ftpServer(t, nil)
 	dir := t.TempDir()
 	data := testutil.RandomBytes(1<<20, 3)
@@ -290,7 +290,7 @@ put %s -o "grüße %s.bin"; put %s -o empty-%s; get "grüße %s.bin" -o %s; cls 
 // passive, with the session-reuse subclass; plain ftplib (which never
 // resumes) is refused with 522.
 func TestFTPPythonSessionReuse(t *testing.T) {
-	need(t, "python3")
+	testutil.Need(t, "python3")
 	s, home := ftpServer(t, nil)
 	data := testutil.RandomBytes(1<<20, 4)
 	local := writeFile(t, filepath.Join(t.TempDir(), "py.bin"), data)
@@ -313,7 +313,7 @@ func TestFTPPythonSessionReuse(t *testing.T) {
 // TestFTPActiveSourcePorts: active data connections come from port 20
 // for the control port 21 and from 989 for the implicit port 990.
 func TestFTPActiveSourcePorts(t *testing.T) {
-	need(t, "python3")
+	testutil.Need(t, "python3")
 	for _, p := range []int{21, 990, 20, 989} {
 		if !testutil.PortFree(p) {
 			t.Fatalf("port %d is in use on this machine; this test needs 21/990 and the source ports 20/989", p)
@@ -337,7 +337,7 @@ func TestFTPActiveSourcePorts(t *testing.T) {
 // TestFTPBounceRefused: PORT/EPRT naming another IP or a privileged port
 // are refused; so is a data connection from a foreign IP (127.0.0.2).
 func TestFTPBounceRefused(t *testing.T) {
-	need(t, "python3")
+	testutil.Need(t, "python3")
 	s, _ := ftpServer(t, nil)
 	out := ftplib(t, s, false, false, true, "bounce", "PORT 127,0,0,2,31,144", "PORT 127,0,0,1,0,25", "EPRT |1|10.1.2.3|8080|", "EPRT |1|127.0.0.1|8080|")
 	if strings.Count(out, "refused 500 Illegal") != 3 || !strings.Contains(out, "accepted 200") {
@@ -385,7 +385,7 @@ f.quit()
 `
 
 func TestFTPForeignDataConnection(t *testing.T) {
-	need(t, "python3")
+	testutil.Need(t, "python3")
 	s, home := ftpServer(t, nil)
 	writeFile(t, filepath.Join(home, "x"), []byte("x"))
 	script := writeFile(t, filepath.Join(t.TempDir(), "foreign.py"), []byte(foreignScript))
@@ -407,7 +407,7 @@ func TestFTPForeignDataConnection(t *testing.T) {
 // TestFTPEscapeRefused: "../" and a symbolic link out of the home are
 // refused.
 func TestFTPEscapeRefused(t *testing.T) {
-	need(t, "curl")
+	testutil.Need(t, "curl")
 	s, home := ftpServer(t, nil)
 	outside := t.TempDir()
 	writeFile(t, filepath.Join(outside, "secret.txt"), []byte("TOP SECRET"))
@@ -436,7 +436,7 @@ func TestFTPEscapeRefused(t *testing.T) {
 // under the final name; a resumed upload (curl -C -, ftplib REST+STOR)
 // completes byte-exact.
 func TestFTPKilledUploadAndResume(t *testing.T) {
-	need(t, "curl", "python3")
+	testutil.Need(t, "curl", "python3")
 	s, home := ftpServer(t, nil)
 	dir := t.TempDir()
 	data := testutil.RandomBytes(4<<20, 6)
@@ -474,7 +474,7 @@ func TestFTPKilledUploadAndResume(t *testing.T) {
 
 // TestFTPIPv6: EPSV (explicit FTPS) and EPRT (curl -P) over ::1.
 func TestFTPIPv6(t *testing.T) {
-	need(t, "curl")
+	testutil.Need(t, "curl")
 	s, home := ftpServer(t, func(c *config.Config) {
 		c.ListenAddress = "::1"
 		c.FTP.TLS = config.TLSOptional

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/ferry-project/ferry/client"
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/listen"
@@ -58,6 +59,9 @@ type server struct {
 	cmd        *exec.Cmd
 	done       chan error
 	logs       *testutil.Buffer
+	// wrap runs `ferry serve` under another command (prlimit ...), which
+	// must exec it in place so that PID is ferry's.
+	wrap []string
 }
 
 // newServer prepares (but does not start) a server with every protocol on
@@ -131,11 +135,15 @@ func (s *server) addUser(name, password string, extra ...string) string {
 }
 
 // start runs `ferry serve` and waits until every control port of the plan
-// accepts connections.
+// accepts connections and the server says it serves: a bound port accepts
+// TCP connections before its protocol's accept loop runs (the SFTP host
+// keys are loaded first, or generated), and a test that floods it then
+// measures a backlog, not the server.
 func (s *server) start() {
 	s.t.Helper()
 	s.logs = &testutil.Buffer{}
-	s.cmd = exec.Command(ferryBin, "serve", "--config", s.ConfigPath)
+	argv := append(append([]string{}, s.wrap...), ferryBin, "serve", "--config", s.ConfigPath)
+	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -157,6 +165,7 @@ func (s *server) start() {
 			}
 			select {
 			case err := <-s.done:
+				s.cmd = nil // kill must not wait for it again
 				s.t.Fatalf("ferry serve exited before listening on %s (%v):\n%s", addr, err, s.logs)
 			default:
 			}
@@ -165,6 +174,18 @@ func (s *server) start() {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+	for !strings.Contains(s.logs.String(), "ferry serving") {
+		select {
+		case err := <-s.done:
+			s.cmd = nil // kill must not wait for it again
+			s.t.Fatalf("ferry serve exited before serving (%v):\n%s", err, s.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("ferry serve does not log \"ferry serving\":\n%s", s.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -249,13 +270,153 @@ func run(t *testing.T, stdin string, name string, args ...string) (string, error
 	return string(out), err
 }
 
-// need fails the test when a client program is missing: CI installs them
-// all, so a missing one is a broken machine, not a reason to skip.
-func need(t *testing.T, programs ...string) {
-	t.Helper()
-	for _, p := range programs {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Fatalf("%s is not installed (.ci/run installs it): %v", p, err)
+// openFiles is the number of the server's open file descriptors, counted
+// in /proc/PID/fd: sockets, listeners, files, epoll.
+func (s *server) openFiles() int {
+	s.t.Helper()
+	n, err := countOpenFiles(s.PID())
+	if err != nil {
+		s.t.Fatalf("counting the server's open files: %v", err)
+	}
+	return n
+}
+
+// countOpenFiles counts /proc/PID/fd; safe from any goroutine.
+func countOpenFiles(pid int) (int, error) {
+	d, err := os.Open(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	return len(names), err
+}
+
+// memory returns the server's resident set size now (VmRSS) and its peak
+// since start (VmHWM), in bytes, from /proc/PID/status.
+func (s *server) memory() (rss, peak int64) {
+	s.t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.PID()))
+	if err != nil {
+		s.t.Fatalf("reading the server's memory: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v) // "123456 kB"
+		if len(f) != 2 || f[1] != "kB" {
+			continue
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "VmRSS":
+			rss = n << 10
+		case "VmHWM":
+			peak = n << 10
 		}
 	}
+	if rss == 0 || peak == 0 {
+		s.t.Fatalf("no VmRSS/VmHWM in /proc/%d/status", s.PID())
+	}
+	return rss, peak
+}
+
+// signal sends sig to the server.
+func (s *server) signal(sig os.Signal) {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("signalling the server: %v", err)
+	}
+}
+
+// waitExit waits up to timeout for the server to end and returns its exit
+// status (-1 when a signal ended it). exited is false when it is still
+// running after timeout; it is then left running (kill ends it).
+func (s *server) waitExit(timeout time.Duration) (code int, exited bool) {
+	s.t.Helper()
+	if s.cmd == nil {
+		s.t.Fatal("the server is not running")
+	}
+	select {
+	case <-s.done:
+		code = s.cmd.ProcessState.ExitCode()
+		s.cmd = nil
+		return code, true
+	case <-time.After(timeout):
+		return 0, false
+	}
+}
+
+// raiseOpenFiles lifts the soft RLIMIT_NOFILE of the test process (and so
+// of the servers it starts afterwards) to at least n, up to the hard limit;
+// it fails when the hard limit is lower.
+func raiseOpenFiles(t *testing.T, n uint64) {
+	t.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if lim.Cur >= n {
+		return
+	}
+	if lim.Max < n {
+		t.Fatalf("RLIMIT_NOFILE hard limit %d is below the %d this test needs", lim.Max, n)
+	}
+	old := lim.Cur
+	lim.Cur = n
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatalf("raising RLIMIT_NOFILE to %d: %v", n, err)
+	}
+	t.Cleanup(func() {
+		lim.Cur = old
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	})
+}
+
+// port is the server's port for a client URL scheme.
+func (s *server) port(scheme string) int {
+	switch scheme {
+	case "ftp", "ftpes":
+		return s.Cfg.FTP.Port
+	case "ftps":
+		return s.Cfg.FTP.ImplicitPort
+	case "sftp":
+		return s.Cfg.SFTP.Port
+	case "https":
+		return s.Cfg.HTTP.HTTPSPort
+	case "http":
+		return s.Cfg.HTTP.Port
+	}
+	s.t.Fatalf("no port for scheme %q", scheme)
+	return 0
+}
+
+// dial opens a client.Conn to the server over scheme (ftpes, ftps, sftp,
+// https) as user, trusting the server's certificate and host key; timeout
+// bounds connecting and each wait for the server.
+func (s *server) dial(scheme, user, password string, timeout time.Duration) (client.Conn, error) {
+	return client.Dial(client.Target{Scheme: scheme, Host: s.host(), Port: s.port(scheme), User: user, Password: password, HasPass: true},
+		client.Options{Insecure: true, Timeout: timeout})
+}
+
+// logTail makes a failed test print only the last n lines of the server's
+// log (a flood logs thousands). Call it after start.
+func (s *server) logTail(n int) {
+	s.t.Cleanup(func() { // runs before kill, which prints the log
+		if !s.t.Failed() || s.logs == nil {
+			return
+		}
+		lines := strings.SplitAfter(s.logs.String(), "\n")
+		if len(lines) <= n {
+			return
+		}
+		tail := &testutil.Buffer{}
+		fmt.Fprintf(tail, "[%d lines left out]\n%s", len(lines)-n, strings.Join(lines[len(lines)-n:], ""))
+		s.logs = tail
+	})
 }

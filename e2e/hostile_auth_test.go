@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 // The hostile tests send this many wrong-password requests in each burst.
@@ -126,7 +127,7 @@ func curlBurst(t *testing.T, s *server, n int) (codes map[string]int, retry map[
 // lockout.max_failures passwords checked, the rest are refused unhashed
 // with 429, and the server's peak RSS stays under 300 MB.
 func TestHostileAuthBurst(t *testing.T) {
-	need(t, "curl")
+	testutil.Need(t, "curl")
 	start := time.Now()
 	s := hostileServer(t, nil)
 	maxFailures := s.Cfg.Lockout.MaxFailures
@@ -169,7 +170,7 @@ func TestHostileAuthBurst(t *testing.T) {
 // bounds the work: a burst gets most of its logins refused with 503 and
 // Retry-After, unhashed, and memory stays bounded.
 func TestHostileAuthBusy(t *testing.T) {
-	need(t, "curl")
+	testutil.Need(t, "curl")
 	s := hostileServer(t, func(c *config.Config) {
 		c.Lockout.MaxFailures = 0
 		c.Limits.PasswordHashes = 1

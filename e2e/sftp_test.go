@@ -82,7 +82,7 @@ func sftpKey(t *testing.T, dir string) (private, pubFile string) {
 // key across a restart, exec refused, and `ferry user key` taking effect on
 // the running server.
 func TestSFTP(t *testing.T) {
-	need(t, "sftp", "ssh", "sshpass", "ssh-keygen")
+	testutil.Need(t, "sftp", "ssh", "sshpass", "ssh-keygen")
 	s := newServer(t, nil)
 	dir := t.TempDir()
 	key, pub := sftpKey(t, dir)
@@ -169,7 +169,7 @@ func TestSFTP(t *testing.T) {
 // TestSFTPShutdownFinishesUpload sends SIGTERM during a slow upload: the
 // server stops accepting, lets the upload finish, then exits cleanly.
 func TestSFTPShutdownFinishesUpload(t *testing.T) {
-	need(t, "sftp", "sshpass")
+	testutil.Need(t, "sftp", "sshpass")
 	s := newServer(t, nil)
 	home := s.addUser("alice", "alice-pw")
 	s.start()

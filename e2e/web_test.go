@@ -18,7 +18,7 @@ import (
 // HTTPS directly, and over plain HTTP with the 308 redirect to HTTPS
 // followed.
 func TestWebCurl(t *testing.T) {
-	need(t, "curl")
+	testutil.Need(t, "curl")
 	s := newServer(t, nil)
 	const pw = "web-e2e-password"
 	home := s.addUser("webby", pw)
