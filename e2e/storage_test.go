@@ -16,7 +16,7 @@ import (
 // client gets its protocol's disk-full answer, no answer names a server
 // path, and the server logs no upload as a success.
 func TestDiskFullEveryProtocol(t *testing.T) {
-	need(t, "curl", "sftp", "sshpass")
+	testutil.Need(t, "curl", "sftp", "sshpass")
 	mnt := testutil.Tmpfs(t, "4m")
 	s := newServer(t, nil)
 	const pw = "disk-full-pw"
@@ -69,7 +69,7 @@ func checkNoPath(t *testing.T, what, out, path string) {
 // middle of an upload leaves its temporary file; the next start removes
 // it and says so.
 func TestInterruptedUploadsRemovedAtStart(t *testing.T) {
-	need(t, "curl")
+	testutil.Need(t, "curl")
 	s, home := ftpServer(t, nil)
 	big := writeFile(t, filepath.Join(t.TempDir(), "big.bin"), testutil.RandomBytes(4<<20, 22))
 	cmd := exec.Command("curl", "-sS", "-k", "--ssl-reqd", "--limit-rate", "256K", "-u", "alice:"+ftpPass, "-T", big,

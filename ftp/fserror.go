@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/vfs"
 )
 
@@ -41,7 +42,7 @@ func (s *session) fsReply(err error) (int, string) {
 	for _, r := range fsReplies {
 		if errors.Is(err, r.err) {
 			if r.err == vfs.ErrEscape {
-				s.log.Warn("refused: path leads outside the home", "err", err)
+				s.log.Warn("refused: path leads outside the home", "event", core.EventRefused, "path", vfs.PathOf(err), "reason", "outside the home")
 			}
 			return r.code, r.text
 		}

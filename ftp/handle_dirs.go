@@ -12,7 +12,9 @@ import (
 	"github.com/ferry-project/ferry/vfs"
 )
 
-func (s *session) path(arg string) string { return vfs.Clean(s.cwd, arg) }
+// path is the virtual path arg names: "../" past the home stays in it, so
+// the file system refuses it as the escape it is (vfs.Join).
+func (s *session) path(arg string) string { return vfs.Join(s.cwd, arg) }
 
 func quote(p string) string { return `"` + strings.ReplaceAll(p, `"`, `""`) + `"` }
 
@@ -21,8 +23,10 @@ func (s *session) cmdPWD(string) bool {
 	return true
 }
 
+// cmdCWD changes directory. ".." past the home stays at the home, as in
+// a chroot: clients climb to the top with CDUP until it stops changing.
 func (s *session) cmdCWD(arg string) bool {
-	p := s.path(arg)
+	p := vfs.Clean(s.cwd, arg)
 	fi, err := s.fs.Stat(p)
 	switch {
 	case err != nil:

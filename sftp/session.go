@@ -103,7 +103,7 @@ func (s *session) status(id uint32, err error) error {
 	code, msg := statusOf(err)
 	switch {
 	case errors.Is(err, vfs.ErrEscape):
-		s.log.Warn("refused: path leads outside the home", "err", err)
+		s.log.Warn("refused: path leads outside the home", "event", core.EventRefused, "path", vfs.PathOf(err), "reason", "outside the home")
 	case code == fxFailure && msg == failure:
 		s.log.Error("sftp request failed", "err", err)
 	}
@@ -238,7 +238,7 @@ func (s *session) dispatch(p []byte) error {
 		p := s.path(&d)
 		return s.status(id, s.do(d.err, func() error { return s.fs.Rmdir(p) }))
 	case fxpRealpath:
-		p := s.path(&d)
+		p := vfs.Clean("/", d.str())
 		if d.err != nil {
 			return s.status(id, d.err)
 		}
@@ -286,7 +286,9 @@ func (s *session) do(decodeErr error, op func() error) error {
 }
 
 // path reads a path field and resolves it against the home ("/").
-func (s *session) path(d *decoder) string { return vfs.Clean("/", d.str()) }
+// "../" past the home stays in it, so the file system refuses it as the
+// escape it is (vfs.Join); REALPATH resolves it to the home, as a chroot.
+func (s *session) path(d *decoder) string { return vfs.Join("/", d.str()) }
 
 func (s *session) version() error {
 	b := append(make([]byte, 0, 256), 0, 0, 0, 0, fxpVersion)

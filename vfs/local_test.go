@@ -31,6 +31,24 @@ func TestLocalConformance(t *testing.T) {
 	})
 }
 
+func TestJoin(t *testing.T) {
+	for _, tc := range []struct{ cwd, name, want string }{
+		{"/", "a", "/a"},
+		{"/a", "b/c", "/a/b/c"},
+		{"/a", "/x", "/x"},
+		{"/", "", "/"},
+		{"/a", "..", "/"},
+		{"/", "..", "/.."},
+		{"/a", "../../../etc/passwd", "/../../etc/passwd"},
+		{"/", "/../..", "/../.."},
+		{"/", "./a/./b/", "/a/b"},
+	} {
+		if got := vfs.Join(tc.cwd, tc.name); got != tc.want {
+			t.Errorf("Join(%q, %q) = %q, want %q", tc.cwd, tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestClean(t *testing.T) {
 	for _, tc := range []struct{ cwd, name, want string }{
 		{"/", "a", "/a"},

@@ -128,7 +128,7 @@ func reserved(name string) bool {
 
 // Clean resolves name against the working directory cwd and returns an
 // absolute virtual path ("/" is the home). ".." never climbs above "/",
-// as in a chroot.
+// as in a chroot: for navigation (FTP's CWD, SFTP's REALPATH).
 func Clean(cwd, name string) string {
 	if !strings.HasPrefix(name, "/") {
 		name = path.Join("/", cwd, name)
@@ -136,11 +136,31 @@ func Clean(cwd, name string) string {
 	return path.Clean("/" + name)
 }
 
+// Join resolves name against the working directory cwd like Clean, but a
+// name that climbs above the home keeps its leading ".." ("/../etc"):
+// every FS operation refuses such a path with ErrEscape, so the attempt
+// is answered and logged as one.
+func Join(cwd, name string) string {
+	if strings.HasPrefix(name, "/") {
+		name = name[1:]
+	} else {
+		name = path.Join(strings.TrimPrefix(cwd, "/"), name)
+	}
+	if c := path.Clean(name); c != "." {
+		return "/" + c
+	}
+	return "/"
+}
+
 // rel maps a virtual path to a name relative to the home ("." for the
-// home), or fails with fs.ErrPermission when a component is reserved.
+// home). It fails with ErrEscape for a path that climbs above the home and
+// with fs.ErrPermission when a component is reserved.
 func rel(op, p string) (string, error) {
-	r := strings.TrimPrefix(Clean("/", p), "/")
-	if r == "" {
+	r := path.Clean(strings.TrimPrefix(p, "/"))
+	if r == ".." || strings.HasPrefix(r, "../") {
+		return "", pathErr(op, p, ErrEscape)
+	}
+	if r == "." {
 		return ".", nil
 	}
 	for _, c := range splitTarget(r) { // backslashes too: os.Root splits on them on Windows
@@ -152,6 +172,16 @@ func rel(op, p string) (string, error) {
 }
 
 func pathErr(op, p string, err error) error { return &fs.PathError{Op: op, Path: p, Err: err} }
+
+// PathOf is the virtual path a vfs error names, "" when it names none: for
+// the log line of a refusal.
+func PathOf(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Path
+	}
+	return ""
+}
 
 // maxLinks bounds the symbolic links followed while resolving one path,
 // as Linux's MAXSYMLINKS does (path_resolution(7)).

@@ -86,7 +86,7 @@ func (s *Server) files(rq *request) {
 	p, err := virtualPath(strings.TrimPrefix(rq.r.URL.EscapedPath(), filesPrefix))
 	if errors.Is(err, vfs.ErrEscape) {
 		if rq.authenticate() {
-			rq.fsError(rq.r.URL.EscapedPath(), err)
+			rq.fsError(strings.TrimPrefix(rq.r.URL.Path, filesPrefix), err)
 		}
 		return
 	}
