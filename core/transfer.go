@@ -190,6 +190,27 @@ func (t *Transfer) splice(dst io.ReaderFrom, src *net.TCPConn) (int64, error) {
 	}
 }
 
+// drainTime bounds Drain.
+const drainTime = 10 * time.Second
+
+// Drain reads and drops what the client still sends after storage failed
+// (a full disk), until its end of stream or for drainTime. A connection
+// closed with data unread is reset, and a client that is still sending
+// (curl, over FTP and HTTP alike) then reports the reset instead of
+// reading the answer that says why (452, 507).
+func (t *Transfer) Drain(src io.Reader) {
+	if t.Deadline != nil {
+		t.Deadline(time.Now().Add(drainTime))
+	}
+	bp := Buffer()
+	defer PutBuffer(bp)
+	for {
+		if _, err := src.Read(*bp); err != nil {
+			return
+		}
+	}
+}
+
 // Source wraps a download that something else copies, such as
 // http.ServeContent: each read pushes the deadline and is metered.
 func (t *Transfer) Source(r io.ReadSeeker) io.ReadSeeker { return &source{t: t, r: r} }

@@ -239,3 +239,20 @@ func TestSource(t *testing.T) {
 		t.Errorf("copied %d, metered %d, %d deadline pushes", n, metered, pushes)
 	}
 }
+
+// TestDrain: after storage failed, the rest of the client's data is taken,
+// so the client's sending ends normally and it can read the answer.
+func TestDrain(t *testing.T) {
+	client, server := tcpPair(t)
+	sent := make(chan error, 1)
+	go func() {
+		_, err := client.Write(make([]byte, 8<<20))
+		client.CloseWrite()
+		sent <- err
+	}()
+	(&Transfer{Deadline: server.SetDeadline}).Drain(server)
+	server.Close()
+	if err := <-sent; err != nil {
+		t.Fatalf("the client could not finish sending: %v", err)
+	}
+}

@@ -205,7 +205,7 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 		// core.Transfer finds the upload's io.ReaderFrom.
 		*n, err = t.Receive(j.recv, data)
 		if err != nil && !errors.Is(err, core.ErrPeer) {
-			drain(conn, data)
+			t.Drain(data) // so that the client reads the 452
 		}
 		if tc, ok := data.(*tls.Conn); ok && err == nil {
 			// Answer the client's close_notify: clients that shut TLS down
@@ -223,19 +223,4 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 	}
 	code, msg := s.fsReply(err)
 	return code, msg, err
-}
-
-// drainTime bounds drain.
-const drainTime = 10 * time.Second
-
-// drain reads and drops what the client still sends after the storage
-// failed (a full disk), until its end of stream or for drainTime. Closed
-// with data unread, the connection would be reset, and a client that is
-// still sending (curl) reports the reset instead of reading the 452 on the
-// control connection.
-func drain(conn net.Conn, data io.Reader) {
-	conn.SetDeadline(time.Now().Add(drainTime))
-	bp := core.Buffer()
-	defer core.PutBuffer(bp)
-	io.CopyBuffer(io.Discard, data, *bp)
 }

@@ -299,6 +299,7 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 			rq.fail(http.StatusBadRequest, "upload interrupted; nothing was saved")
 		default:
 			rq.s.log.Warn("upload failed", "user", rq.user.Name, "remote", rq.r.RemoteAddr, "path", p, "bytes", n, "err", err)
+			t.Drain(rq.r.Body) // so that the client reads the answer
 			rq.fsError(p, err)
 		}
 		return
