@@ -4,9 +4,11 @@
 // memory for tests, and package vfstest is the conformance suite both pass
 // (and any later backend must).
 //
-// Paths are virtual ("/" is the home) and never leave it: the local
-// backend resolves every path through an os.Root, so neither "..", an
-// absolute path nor a symbolic link gets out, and a new link is created
+// Paths are virtual ("/" is the home) and never leave it. A path that
+// climbs above the home with ".." (as Join keeps it) is refused as
+// ErrEscape; Clean stops at the home instead, for navigation. The local
+// backend resolves every path through an os.Root, so neither an absolute
+// path nor a symbolic link gets out either, and a new link is created
 // only when its target, resolved through the links on the disk, stays
 // inside. Failures are the sentinel errors of this package and of io/fs,
 // translated from the system's error numbers in one place (kind and the
