@@ -162,7 +162,7 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		cn.fs.Close()
 		cn.event(EventSessionEnd, "user", cn.user.Name, "duration", since(cn.start))
 	}
-	cn.fs, cn.user, cn.method = fsys, u, method
+	cn.fs, cn.user, cn.method = eventFS{FS: fsys, cn: cn}, u, method
 	cn.Log = cn.core.log.With("session", cn.ID, "service", string(cn.Service), "remote", cn.Remote.String(), "user", u.Name)
 	cn.event(EventLoginOK, "method", method, "read_only", u.ReadOnly)
 	return nil

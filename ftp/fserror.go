@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 
-	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/vfs"
 )
 
@@ -42,7 +41,7 @@ func (s *session) fsReply(err error) (int, string) {
 	for _, r := range fsReplies {
 		if errors.Is(err, r.err) {
 			if r.err == vfs.ErrEscape {
-				s.log.Warn("refused: path leads outside the home", "event", core.EventRefused, "path", vfs.PathOf(err), "reason", "outside the home")
+				s.cn.Refuse(vfs.PathOf(err), "outside the home")
 			}
 			return r.code, r.text
 		}

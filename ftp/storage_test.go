@@ -13,7 +13,9 @@ import (
 	"testing"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/core/coretest"
 	"github.com/ferry-project/ferry/internal/testutil"
+	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
 	"github.com/ferry-project/ferry/vfs"
 )
@@ -22,7 +24,9 @@ import (
 // path; escapes and unknown errors are logged.
 func TestFSReplies(t *testing.T) {
 	var logs testutil.Buffer
-	s := &session{log: slog.New(slog.NewTextHandler(&logs, nil))}
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	cn, _, _ := coretest.Conn(t, listen.FTP, store.User{Name: "u", Home: t.TempDir()}, log)
+	s := &session{log: log, cn: cn}
 	for _, tc := range []struct {
 		err  error
 		code int
@@ -49,7 +53,7 @@ func TestFSReplies(t *testing.T) {
 			t.Errorf("%v: %d %q, want %d %q", tc.err, code, text, tc.code, tc.text)
 		}
 	}
-	if l := logs.String(); !strings.Contains(l, "refused: path leads outside the home") || !strings.Contains(l, "something new") {
+	if l := logs.String(); !strings.Contains(l, `event=refused path=/p reason="outside the home"`) || !strings.Contains(l, "something new") {
 		t.Errorf("escape and unknown error not logged:\n%s", l)
 	}
 }
@@ -87,7 +91,7 @@ func TestErrorAnswers(t *testing.T) {
 	if r := c.cmd("RETR f"); r.Code != 554 {
 		t.Errorf("RETR past the end: %d %s", r.Code, r.Text())
 	}
-	if !e.waitLog("refused: path leads outside the home") {
+	if !e.waitLog(`event=refused path=/out reason="outside the home"`) {
 		t.Error("the escape was not logged")
 	}
 }

@@ -103,7 +103,7 @@ func (s *session) status(id uint32, err error) error {
 	code, msg := statusOf(err)
 	switch {
 	case errors.Is(err, vfs.ErrEscape):
-		s.log.Warn("refused: path leads outside the home", "event", core.EventRefused, "path", vfs.PathOf(err), "reason", "outside the home")
+		s.cn.Refuse(vfs.PathOf(err), "outside the home")
 	case code == fxFailure && msg == failure:
 		s.log.Error("sftp request failed", "err", err)
 	}

@@ -5,16 +5,13 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 
-	"github.com/ferry-project/ferry/auth"
-	"github.com/ferry-project/ferry/config"
-	"github.com/ferry-project/ferry/core"
+	"github.com/ferry-project/ferry/core/coretest"
 	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
@@ -57,30 +54,13 @@ type rawClient struct {
 
 func newRawSession(t *testing.T, home string, readOnly bool) *rawClient {
 	t.Helper()
-	cfg := config.Default()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	cr, err := core.New(core.Options{Config: cfg, Auth: &auth.Authenticator{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cli, srv := net.Pipe()
-	cn, err := cr.Admit(srv, listen.SFTP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cn.Begin(store.User{Name: "u", Home: home, ReadOnly: readOnly}, "test"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cn.Close)
+	cn, srv, cli := coretest.Conn(t, listen.SFTP, store.User{Name: "u", Home: home, ReadOnly: readOnly}, nil)
 	var busy atomic.Int32
 	rc := &rawClient{t: t, c: cli, done: make(chan error, 1)}
 	go func() {
 		rc.done <- newSession(cn, srv, &busy).serve()
 		srv.Close()
 	}()
-	t.Cleanup(func() { cli.Close() })
 	return rc
 }
 

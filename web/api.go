@@ -104,13 +104,7 @@ func (s *Server) files(rq *request) {
 	if !rq.authenticate() {
 		return
 	}
-	fsys, err := vfs.NewLocal(rq.user.Home, rq.user.ReadOnly)
-	if err != nil {
-		s.log.Error("open home", "user", rq.user.Name, "err", err)
-		rq.fail(http.StatusInternalServerError, "home folder unavailable")
-		return
-	}
-	defer fsys.Close()
+	fsys := rq.conn().FS() // opened once for the connection's session
 	switch rq.r.Method {
 	case http.MethodGet, http.MethodHead:
 		s.get(rq, fsys, p)
@@ -178,7 +172,12 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 	// The next request on this keep-alive connection starts without one.
 	_ = rc.SetWriteDeadline(time.Time{})
 	if rq.r.Method == http.MethodGet {
-		rq.logAttrs("download", "path", p, "bytes", n, "range", rq.r.Header.Get("Range"), "seconds", time.Since(start).Seconds())
+		result := core.ResultOK
+		if rq.ctx().Err() != nil {
+			result = core.ResultAborted // the client went away
+		}
+		rq.conn().Emit(core.Event{Kind: core.EventDownload, Path: p, Bytes: n, Duration: time.Since(start), Result: result,
+			Attrs: []any{"range", rq.r.Header.Get("Range")}})
 	}
 }
 
@@ -295,10 +294,10 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 		case errors.As(err, &mbe):
 			rq.fail(http.StatusRequestEntityTooLarge, "upload larger than the server's limit (http.max_upload_size)")
 		case errors.Is(err, core.ErrPeer):
-			rq.s.log.Warn("upload aborted", "user", rq.user.Name, "remote", rq.r.RemoteAddr, "path", p, "bytes", n, "err", err)
+			rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), Result: core.ResultAborted, Err: err})
 			rq.fail(http.StatusBadRequest, "upload interrupted; nothing was saved")
 		default:
-			rq.s.log.Warn("upload failed", "user", rq.user.Name, "remote", rq.r.RemoteAddr, "path", p, "bytes", n, "err", err)
+			rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), Err: err})
 			t.Drain(rq.r.Body) // so that the client reads the answer
 			rq.fsError(p, err)
 		}
@@ -306,10 +305,11 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	}
 	_ = rc.SetReadDeadline(time.Time{})
 	if err := up.Commit(); err != nil {
+		rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), Err: err})
 		rq.fsError(p, err)
 		return
 	}
-	rq.logAttrs("upload", "path", p, "bytes", n, "replaced", existed, "seconds", time.Since(start).Seconds())
+	rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), Attrs: []any{"replaced", existed}})
 	if existed {
 		rq.w.WriteHeader(http.StatusNoContent)
 		return
@@ -344,7 +344,6 @@ func (s *Server) delete(rq *request, fsys vfs.FS, p string) {
 		rq.fsError(p, err)
 		return
 	}
-	rq.logAttrs("delete", "path", p)
 	rq.w.WriteHeader(http.StatusNoContent)
 }
 
@@ -357,7 +356,6 @@ func (s *Server) mkdir(rq *request, fsys vfs.FS, p string) {
 		rq.fsError(p, err)
 		return
 	}
-	rq.logAttrs("mkdir", "path", p)
 	rq.w.Header().Set("Location", filesPrefix+escapePath(p))
 	rq.w.WriteHeader(http.StatusCreated)
 }
@@ -396,6 +394,5 @@ func (s *Server) rename(rq *request, fsys vfs.FS, p string) {
 		rq.fsError(p, err)
 		return
 	}
-	rq.logAttrs("rename", "path", p, "to", to)
 	rq.w.WriteHeader(http.StatusNoContent)
 }

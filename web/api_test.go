@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -206,7 +207,7 @@ func TestAPIFileLifecycle(t *testing.T) {
 	resp, body = ts.do(c, "GET", "/api/v1/nope", u, nil)
 	expect(t, "unknown endpoint", resp, body, http.StatusNotFound)
 
-	if !strings.Contains(ts.logs.String(), `msg=upload service=http user=alice`) || !strings.Contains(ts.logs.String(), "msg=rename") {
+	if l := ts.logs.String(); !regexp.MustCompile(`msg=upload .*service=https .*user=alice event=upload path=/`).MatchString(l) || !strings.Contains(l, "event=rename") {
 		t.Errorf("transfers are not logged:\n%s", ts.logs)
 	}
 }

@@ -3,10 +3,8 @@ package web
 import (
 	"errors"
 	"io/fs"
-	"log/slog"
 	"net/http"
 
-	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/vfs"
 )
 
@@ -35,15 +33,6 @@ var fsStatuses = []struct {
 	{vfs.ErrIO, http.StatusInternalServerError, "storage failure"},
 }
 
-// sessionLog is the logger of the request's session (service, remote
-// address, user), or the server's when the request has no connection.
-func (rq *request) sessionLog() *slog.Logger {
-	if cn, ok := rq.r.Context().Value(connKey{}).(*core.Conn); ok && cn != nil {
-		return cn.Log
-	}
-	return rq.s.log
-}
-
 // fsError answers a failed file operation on p (the user's own path). An
 // escape is logged as the attempt it is; an error the table does not know
 // is logged for the administrator and answered 500.
@@ -51,7 +40,7 @@ func (rq *request) fsError(p string, err error) {
 	for _, st := range fsStatuses {
 		if errors.Is(err, st.err) {
 			if st.err == vfs.ErrEscape {
-				rq.sessionLog().Warn("refused: path leads outside the home", "event", core.EventRefused, "path", p, "reason", "outside the home")
+				rq.conn().Refuse(p, "outside the home")
 			}
 			rq.fail(st.status, st.msg+": "+p)
 			return

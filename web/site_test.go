@@ -472,7 +472,7 @@ func TestStalledUploadDropped(t *testing.T) {
 	if !strings.HasPrefix(string(reply), "HTTP/1.1 400") && len(reply) != 0 {
 		t.Errorf("reply to a stalled upload: %q", reply)
 	}
-	if !strings.Contains(ts.logs.String(), "upload aborted") {
+	if !regexp.MustCompile(`event=upload .*result=aborted`).MatchString(ts.logs.String()) {
 		t.Errorf("the server did not abort the stalled upload:\n%s", ts.logs)
 	}
 	entries := testutil.Home(t, home)

@@ -19,7 +19,9 @@ import (
 
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/core"
+	"github.com/ferry-project/ferry/core/coretest"
 	"github.com/ferry-project/ferry/internal/testutil"
+	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
 	"github.com/ferry-project/ferry/vfs"
 )
@@ -28,7 +30,9 @@ import (
 // path; escapes and unknown errors are logged.
 func TestFSStatuses(t *testing.T) {
 	var logs testutil.Buffer
-	s := &Server{log: slog.New(slog.NewTextHandler(&logs, nil))}
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	s := &Server{log: log}
+	cn, _, _ := coretest.Conn(t, listen.HTTPS, store.User{Name: "u", Home: t.TempDir()}, log)
 	for _, tc := range []struct {
 		err    error
 		status int
@@ -51,7 +55,8 @@ func TestFSStatuses(t *testing.T) {
 		{errors.New("/srv/ferry/homes/u: something new"), 500, "internal error: /p"},
 	} {
 		rec := httptest.NewRecorder()
-		rq := &request{s: s, w: rec, r: httptest.NewRequest("GET", "/api/v1/files/p", nil)}
+		r := httptest.NewRequest("GET", "/api/v1/files/p", nil)
+		rq := &request{s: s, w: rec, r: r.WithContext(context.WithValue(r.Context(), connKey{}, cn))}
 		rq.fsError("/p", &fs.PathError{Op: "op", Path: "/p", Err: tc.err})
 		var body struct{ Error string }
 		json.Unmarshal(rec.Body.Bytes(), &body)
@@ -59,7 +64,7 @@ func TestFSStatuses(t *testing.T) {
 			t.Errorf("%v: %d %q, want %d %q", tc.err, rec.Code, body.Error, tc.status, tc.msg)
 		}
 	}
-	if l := logs.String(); !strings.Contains(l, "refused: path leads outside the home") || !strings.Contains(l, "something new") {
+	if l := logs.String(); !strings.Contains(l, `event=refused path=/p reason="outside the home"`) || !strings.Contains(l, "something new") {
 		t.Errorf("escape and unknown error not logged:\n%s", l)
 	}
 }
