@@ -153,7 +153,7 @@ func (cn *Conn) Begin(u store.User, method string) error {
 	if cn.fs != nil && cn.user.Name == u.Name && cn.user.Home == u.Home && cn.user.ReadOnly == u.ReadOnly {
 		return nil
 	}
-	fsys, err := vfs.NewLocal(u.Home, u.ReadOnly)
+	fsys, err := cn.core.openFS(u)
 	if err != nil {
 		cn.Log.Error("login failed: home directory", "event", EventLoginFailed, "user", u.Name, "reason", "home", "err", err.Error())
 		return err

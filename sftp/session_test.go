@@ -52,9 +52,9 @@ type rawClient struct {
 	done chan error
 }
 
-func newRawSession(t *testing.T, home string, readOnly bool) *rawClient {
+func newRawSession(t *testing.T, home string, readOnly bool, fsys ...vfs.FS) *rawClient {
 	t.Helper()
-	cn, srv, cli := coretest.Conn(t, listen.SFTP, store.User{Name: "u", Home: home, ReadOnly: readOnly}, nil)
+	cn, srv, cli := coretest.Conn(t, listen.SFTP, store.User{Name: "u", Home: home, ReadOnly: readOnly}, nil, fsys...)
 	var busy atomic.Int32
 	rc := &rawClient{t: t, c: cli, done: make(chan error, 1)}
 	go func() {
@@ -184,5 +184,37 @@ func TestSessionAtomicWrite(t *testing.T) {
 	ents := testutil.Home(t, home)
 	if len(ents) != 1 || ents[0] != "a.txt" {
 		t.Fatalf("an unclosed upload left files: %v", ents)
+	}
+}
+
+// TestSessionMemoryBackend: the adapter works on any vfs.FS, here the
+// memory backend that object storage will stand beside: an upload appears
+// on CLOSE, and a listing and a stat see it.
+func TestSessionMemoryBackend(t *testing.T) {
+	mem := vfs.NewMemory(false)
+	rc := newRawSession(t, "", false, mem)
+	rc.send([]byte{fxpInit, 0, 0, 0, 3})
+	rc.recv()
+	rc.send(pkt(fxpOpen, 1, "m.txt", uint32(fxfWrite|fxfCreat|fxfTrunc), uint32(0)))
+	typ, body := rc.recv()
+	if typ != fxpHandle {
+		t.Fatalf("open: reply %d", typ)
+	}
+	d := decoder{b: body[4:]}
+	h := d.str()
+	rc.send(pkt(fxpWrite, 2, h, uint64(0), "in memory"))
+	rc.recv()
+	if _, err := mem.Stat("/m.txt"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("visible before CLOSE: %v", err)
+	}
+	rc.send(pkt(fxpClose, 3, h))
+	rc.recv()
+	fi, err := mem.Stat("/m.txt")
+	if err != nil || fi.Size() != int64(len("in memory")) {
+		t.Fatalf("after CLOSE: %v %v", fi, err)
+	}
+	rc.send(pkt(fxpStat, 4, "/m.txt"))
+	if typ, _ := rc.recv(); typ != fxpAttrs {
+		t.Fatalf("stat over SFTP: reply %d", typ)
 	}
 }

@@ -14,12 +14,14 @@ import (
 	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
+	"github.com/ferry-project/ferry/vfs"
 )
 
 // Conn admits the server end of a pipe as a connection of svc, logs u in
-// (opening u's home as its file system) and returns the session with the
+// (opening u's home on disk as its file system, or fsys when given) and
+// returns the session with the
 // server and the client end of the pipe. All are closed when the test ends.
-func Conn(t testing.TB, svc listen.Service, u store.User, log *slog.Logger) (cn *core.Conn, server, client net.Conn) {
+func Conn(t testing.TB, svc listen.Service, u store.User, log *slog.Logger, fsys ...vfs.FS) (cn *core.Conn, server, client net.Conn) {
 	t.Helper()
 	cfg := config.Default()
 	if err := cfg.Validate(); err != nil {
@@ -28,7 +30,11 @@ func Conn(t testing.TB, svc listen.Service, u store.User, log *slog.Logger) (cn 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cr, err := core.New(core.Options{Config: cfg, Auth: auth.New(nil, nil, auth.Options{}), Log: log})
+	o := core.Options{Config: cfg, Auth: auth.New(nil, nil, auth.Options{}), Log: log}
+	if len(fsys) > 0 {
+		o.OpenFS = func(store.User) (vfs.FS, error) { return fsys[0], nil }
+	}
+	cr, err := core.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
