@@ -670,7 +670,7 @@ func TestShutdownLetsTransferFinish(t *testing.T) {
 	if _, err := net.Dial("tcp", e.addr); err == nil {
 		t.Fatal("still accepting after Shutdown")
 	}
-	for _, err := range e.run.Wait() {
+	for _, err := range e.serving.Wait() {
 		if err != net.ErrClosed {
 			t.Fatalf("Serve returned %v", err)
 		}

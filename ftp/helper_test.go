@@ -25,7 +25,7 @@ type env struct {
 	*testserver.Server
 	t        *testing.T
 	srv      *Server
-	run      *testserver.Serving
+	serving  *testserver.Serving
 	addr     string // explicit FTPS control
 	implAddr string // implicit FTPS control
 	home     string // alice's
@@ -54,7 +54,7 @@ func newEnvOn(t *testing.T, ip string, mutate func(c *config.Config)) *env {
 	}
 	ln, iln := s.Listener(listen.FTP), s.Listener(listen.FTPImplicit)
 	e := &env{Server: s, t: t, srv: srv, addr: ln.Addr().String(), implAddr: iln.Addr().String(), home: s.Home("alice")}
-	e.run = s.Serve(srv, net.ErrClosed, func() error { return srv.Serve(ln, false) }, func() error { return srv.Serve(iln, true) })
+	e.serving = s.Serve(srv, net.ErrClosed, func() error { return srv.Serve(ln, false) }, func() error { return srv.Serve(iln, true) })
 	return e
 }
 
