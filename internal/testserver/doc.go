@@ -16,8 +16,8 @@
 //     ferry serve opens it) with three users: alice (read-write) and carol
 //     (read-only) log in with Password, bob with the key in KeyFile only.
 //     AddUser adds more. Password's argon2id hash is computed once per test
-//     binary: each computation takes a noticeable fraction of a second under
-//     the race detector;
+//     binary: each computation takes about a tenth of a second under the
+//     race detector;
 //   - package auth with the lockout, and the session core, both logging at
 //     debug level into Logs, which is printed when the test fails;
 //   - a self-signed certificate, generated once per test binary and copied
