@@ -199,3 +199,14 @@ func keyFor(e Entry) string {
 	}
 	return string(e.Service)
 }
+
+// URL is how a client names a control entry of the plan at host, in the
+// schemes of ferry's client: ftp:// (or ftpes:// when TLS is required),
+// ftps://, sftp://, http://, https://.
+func (p *Plan) URL(e Entry, host string) string {
+	scheme := map[Service]string{FTP: "ftp", FTPImplicit: "ftps", SFTP: "sftp", HTTP: "http", HTTPS: "https"}[e.Service]
+	if e.Service == FTP && e.TLS == "explicit" {
+		scheme = "ftpes"
+	}
+	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(e.Ports.Low)) + "/"
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 
@@ -104,7 +105,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			return err
 		}
 		e.listeners[ent.Service] = ln
-		log.Info("listening", "service", ent.Service, "addr", ln.Addr().String(), "purpose", ent.Purpose)
+		log.Info("listening", "service", ent.Service, "addr", ln.Addr().String(), "purpose", ent.Purpose, "url", plan.URL(ent, urlHost(cfg)))
 	}
 
 	var wg sync.WaitGroup
@@ -152,7 +153,12 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			running = append(running, p)
 		}
 	}
-	log.Info("ferry serving", "data_dir", cfg.DataDir)
+	source := cfg.Source
+	if source == "" {
+		source = "embedded defaults (no --config, $FERRY_CONFIG or " + config.SystemPath + ")"
+	}
+	dataDir, _ := filepath.Abs(cfg.DataDir)
+	log.Info("ferry serving", "config", source, "data_dir", dataDir)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down: no new sessions; waiting for running transfers", "deadline", cfg.Limits.ShutdownTimeout.Duration.String())
@@ -163,4 +169,20 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		shutdown()
 		return err
 	}
+}
+
+// urlHost is the host the start-up log puts in each service's URL: the
+// public address when one is set, else the listening address, else this
+// machine's name.
+func urlHost(cfg *config.Config) string {
+	switch {
+	case cfg.PublicHost != "":
+		return cfg.PublicHost
+	case cfg.ListenAddress != "":
+		return cfg.ListenAddress
+	}
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "localhost"
 }

@@ -27,7 +27,7 @@ func runServe(args []string) error {
 	if len(rest) > 0 {
 		return fmt.Errorf("unexpected argument %q", rest[0])
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := config.Load(config.Resolve(*cfgPath))
 	if err != nil {
 		return err
 	}
@@ -37,8 +37,11 @@ func runServe(args []string) error {
 }
 
 func newLogger(cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel)) // validated: debug, info, warn or error
+	o := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+		return slog.New(slog.NewJSONHandler(os.Stderr, o))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	return slog.New(slog.NewTextHandler(os.Stderr, o))
 }

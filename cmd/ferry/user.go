@@ -43,12 +43,25 @@ func runUser(args []string) error {
 
 // openStore loads the configuration and opens its user store.
 func openStore(cfgPath string) (*config.Config, store.Store, error) {
-	cfg, err := config.Load(cfgPath)
+	cfg, err := config.Load(config.Resolve(cfgPath))
 	if err != nil {
 		return nil, nil, err
 	}
 	st, err := store.Open(cfg)
 	return cfg, st, err
+}
+
+// newPasswordHash reads a new password for name, checks it against the
+// password policy and hashes it.
+func newPasswordHash(cfg *config.Config, name string, fromStdin bool) (string, error) {
+	pw, err := readPassword(fromStdin)
+	if err != nil {
+		return "", err
+	}
+	if err := auth.CheckPolicy(name, pw, cfg.Users.MinPasswordLength); err != nil {
+		return "", err
+	}
+	return auth.HashPassword(pw)
 }
 
 // readPassword reads a password from standard input (--password-stdin) or
@@ -97,12 +110,13 @@ func userAdd(args []string) error {
 	home := fs.String("home", "", "home directory (default DATA_DIR/homes/NAME)")
 	keyFile := fs.String("key", "", "authorized_keys file with the user's SSH public keys")
 	readOnly := fs.Bool("read-only", false, "the user may read but not write, rename or delete")
+	anyHome := fs.Bool("allow-any-home", false, "accept a home of / or one that contains data_dir")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) != 1 {
-		return errors.New("usage: ferry user add NAME [--config FILE] [--password-stdin] [--home DIR] [--key FILE] [--read-only]")
+		return errors.New("usage: ferry user add NAME [--config FILE] [--password-stdin] [--home DIR] [--key FILE] [--read-only] [--allow-any-home]")
 	}
 	name := rest[0]
 	if err := store.ValidName(name); err != nil {
@@ -118,29 +132,29 @@ func userAdd(args []string) error {
 			return fmt.Errorf("%s: %w", *keyFile, err)
 		}
 	}
+	cfg, err := config.Load(config.Resolve(*cfgPath))
+	if err != nil {
+		return err
+	}
 	var hash string
 	if *pwStdin || *keyFile == "" {
-		pw, err := readPassword(*pwStdin)
-		if err != nil {
-			return err
-		}
-		if hash, err = auth.HashPassword(pw); err != nil {
+		if hash, err = newPasswordHash(cfg, name, *pwStdin); err != nil {
 			return err
 		}
 	}
-	cfg, st, err := openStore(*cfgPath)
+	st, err := store.Open(cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	dir, err := store.MakeHome(cfg, name, *home)
+	dir, err := store.MakeHome(cfg, name, *home, *anyHome)
 	if err != nil {
 		return err
 	}
 	if err := st.Add(context.Background(), store.User{Name: name, PasswordHash: hash, Home: dir, ReadOnly: *readOnly, Keys: keys}); err != nil {
 		return err
 	}
-	fmt.Printf("added user %s (home %s)\n", name, dir)
+	fmt.Printf("added user %s (home %s) to %s\n", name, dir, store.Location(cfg))
 	return nil
 }
 
@@ -213,7 +227,7 @@ func userPasswd(args []string) error {
 	if err != nil {
 		return err
 	}
-	_, st, err := openStore(*cfgPath)
+	cfg, st, err := openStore(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -221,11 +235,7 @@ func userPasswd(args []string) error {
 	if _, err := st.Get(context.Background(), name); err != nil {
 		return err
 	}
-	pw, err := readPassword(*pwStdin)
-	if err != nil {
-		return err
-	}
-	hash, err := auth.HashPassword(pw)
+	hash, err := newPasswordHash(cfg, name, *pwStdin)
 	if err != nil {
 		return err
 	}
