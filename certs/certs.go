@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -127,9 +128,39 @@ func Fingerprint(der []byte) string {
 // ServerConfig is the base TLS configuration of every server: TLS 1.2 or
 // newer, AEAD cipher suites only for TLS 1.2.
 func ServerConfig(cert tls.Certificate) *tls.Config {
+	c := baseConfig()
+	c.Certificates = []tls.Certificate{cert}
+	return c
+}
+
+// Holder hands the current certificate to every TLS handshake, so that a
+// renewed certificate (a reload) is served from the next handshake on,
+// without a restart and without touching connections already up.
+type Holder struct {
+	cur atomic.Pointer[tls.Certificate]
+}
+
+// NewHolder holds cert.
+func NewHolder(cert tls.Certificate) *Holder {
+	h := &Holder{}
+	h.Set(cert)
+	return h
+}
+
+// Set makes cert the certificate of the next handshakes.
+func (h *Holder) Set(cert tls.Certificate) { h.cur.Store(&cert) }
+
+// ServerConfig is ServerConfig's base with the held certificate; clones of
+// it (per FTP session, per listener) follow Set too.
+func (h *Holder) ServerConfig() *tls.Config {
+	c := baseConfig()
+	c.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return h.cur.Load(), nil }
+	return c
+}
+
+func baseConfig() *tls.Config {
 	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
+		MinVersion: tls.VersionTLS12,
 		CipherSuites: []uint16{
 			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,

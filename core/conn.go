@@ -63,7 +63,7 @@ func (cn *Conn) IP() net.IP { return cn.Remote.Addr().AsSlice() }
 // the lockout and the bounded hashing of package auth, and logs a failure.
 // Errors are auth.ErrDenied, auth.ErrLocked, auth.ErrBusy or a store error.
 func (cn *Conn) Password(ctx context.Context, name, password string) (store.User, error) {
-	ctx, cancel := context.WithTimeout(ctx, cn.core.cfg.Limits.LoginTimeout.Duration)
+	ctx, cancel := context.WithTimeout(ctx, cn.core.limits.Load().LoginTimeout.Duration)
 	defer cancel()
 	u, err := cn.core.auth.Password(ctx, cn.IP(), name, password)
 	if err != nil {
@@ -76,7 +76,7 @@ func (cn *Conn) Password(ctx context.Context, name, password string) (store.User
 // match is not a failed login (clients offer every key they hold); an SSH
 // connection that ends with no method accepted calls Failed.
 func (cn *Conn) PublicKey(ctx context.Context, name string, key ssh.PublicKey) (store.User, error) {
-	ctx, cancel := context.WithTimeout(ctx, cn.core.cfg.Limits.LoginTimeout.Duration)
+	ctx, cancel := context.WithTimeout(ctx, cn.core.limits.Load().LoginTimeout.Duration)
 	defer cancel()
 	return cn.core.auth.PublicKey(ctx, cn.IP(), name, key)
 }
@@ -131,7 +131,7 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		// being closed under it).
 		c.mu.Unlock()
 		return net.ErrClosed
-	case !cn.session && c.sessions >= c.cfg.Limits.MaxConnections:
+	case !cn.session && c.sessions >= c.limits.Load().MaxConnections:
 		c.mu.Unlock()
 		c.warn.log(slog.LevelWarn, "refused.sessions", "login refused", "event", EventRefused, "service", string(cn.Service),
 			"remote", cn.Remote.String(), "user", u.Name, "reason", ErrTooMany.Error())

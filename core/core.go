@@ -40,12 +40,13 @@ type Options struct {
 // Core admits connections, logs users in and emits events for every
 // protocol. It is safe for concurrent use.
 type Core struct {
-	cfg    *config.Config
 	auth   *auth.Authenticator
 	log    *slog.Logger
 	openFS func(store.User) (vfs.FS, error)
 	warn   *throttle
 	ids    atomic.Uint64
+
+	limits atomic.Pointer[config.Limits] // admission's budgets; SetLimits swaps them
 
 	mu       sync.Mutex
 	closing  bool
@@ -69,15 +70,17 @@ func New(o Options) (*Core, error) {
 	if openFS == nil {
 		openFS = func(u store.User) (vfs.FS, error) { return vfs.NewLocal(u.Home, u.ReadOnly) }
 	}
-	return &Core{
+	c := &Core{
 		openFS:  openFS,
-		cfg:     o.Config,
 		auth:    o.Auth,
 		log:     log,
 		warn:    newThrottle(log, warnEvery),
 		preByIP: map[netip.Addr]int{},
 		allByIP: map[netip.Addr]int{},
-	}, nil
+	}
+	lim := o.Config.Limits
+	c.limits.Store(&lim)
+	return c, nil
 }
 
 // warnEvery is how often one kind of repeated warning reaches the log; the
@@ -107,7 +110,7 @@ func (c *Core) Admit(nc net.Conn, svc listen.Service) (*Conn, error) {
 		c.refused(svc, remote, "locked out")
 		return nil, auth.ErrLocked
 	}
-	lim := c.cfg.Limits
+	lim := c.limits.Load()
 	c.mu.Lock()
 	var err error
 	switch {
@@ -159,6 +162,10 @@ func (c *Core) refused(svc listen.Service, remote netip.AddrPort, reason string)
 	c.warn.log(slog.LevelWarn, "refused."+reason, "connection refused", "event", EventRefused,
 		"service", string(svc), "remote", remote.String(), "reason", reason)
 }
+
+// SetLimits applies new connection budgets (a reload) from the next
+// admission on; connections already admitted keep their slots.
+func (c *Core) SetLimits(l config.Limits) { c.limits.Store(&l) }
 
 // Close is the first phase of shutdown: from now on Admit refuses every
 // connection. The caller closes the listeners, then lets the protocols

@@ -34,6 +34,11 @@ func runUser(args []string) error {
 	if len(args) == 0 {
 		return errors.New("usage: ferry user add|list|del|passwd|key ... [--config FILE]")
 	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Println("usage: ferry user add|list|del|passwd|key ... [--config FILE]\n\nrun 'ferry user SUBCOMMAND -h' for a subcommand's flags")
+		return nil
+	}
 	run, ok := userCommands[args[0]]
 	if !ok {
 		return fmt.Errorf("unknown subcommand %q: use add, list, del, passwd or key", args[0])
