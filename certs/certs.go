@@ -41,10 +41,10 @@ func Load(certFile, keyFile, dataDir string, hosts []string) (cert tls.Certifica
 	}
 	certFile, keyFile = filepath.Join(dataDir, GeneratedCert), filepath.Join(dataDir, GeneratedKey)
 	cert, err = tls.LoadX509KeyPair(certFile, keyFile)
-	if err == nil {
+	if err == nil && time.Until(cert.Leaf.NotAfter) > renewBefore {
 		return cert, false, nil
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return cert, false, fmt.Errorf("tls: load generated certificate %s: %w", certFile, err)
 	}
 	if err := generate(certFile, keyFile, hosts); err != nil {
@@ -56,6 +56,15 @@ func Load(certFile, keyFile, dataDir string, hosts []string) (cert tls.Certifica
 	}
 	return cert, true, nil
 }
+
+// The generated certificate lives one year, as browsers accept for a
+// certificate they are told to trust, and is replaced at start when it has
+// less than renewBefore left (its fingerprint changes: clients that pinned
+// it are asked again).
+const (
+	selfSignedLifetime = 365 * 24 * time.Hour
+	renewBefore        = 30 * 24 * time.Hour
+)
 
 func generate(certFile, keyFile string, hosts []string) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -71,7 +80,7 @@ func generate(certFile, keyFile string, hosts []string) error {
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: "ferry " + name, Organization: []string{"ferry self-signed"}},
 		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(10, 0, 0),
+		NotAfter:              time.Now().Add(selfSignedLifetime),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
