@@ -21,6 +21,7 @@ type Config struct {
 	ListenAddress string `toml:"listen_address"`
 	LogFormat     string `toml:"log_format"`
 	LogLevel      string `toml:"log_level"`
+	RunAs         string `toml:"run_as"`
 	// Source is the file the configuration was read from ("" for the
 	// embedded defaults); not a key.
 	Source string `toml:"-"`
@@ -432,6 +433,9 @@ func (c *Config) Validate() error {
 				}
 			}
 		}
+	}
+	if c.RunAs != "" && c.FTP.Enabled && c.FTP.PassiveRange().Low < 1024 {
+		return keyErr("ftp.passive_ports", "ports below 1024 cannot be opened after ferry drops to run_as %q", c.RunAs)
 	}
 	if c.FTP.PassivePerUser < 1 {
 		return keyErr("ftp.passive_per_user", "must be at least 1")

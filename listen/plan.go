@@ -71,6 +71,9 @@ type Plan struct {
 	pool   *Pool       // the passive range, shared by FTP and implicit FTPS
 	public *hostAddr   // PublicHost, nil when ""
 	over   []*hostAddr // Overrides[i].Address, nil when ""
+	// privileged dials active connections from ports below 1024 once
+	// ferry runs without root (DialPrivileged); nil dials directly.
+	privileged DialFunc
 }
 
 // New computes the plan for a validated configuration.

@@ -124,6 +124,12 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		log.Info("listening", "service", ent.Service, "addr", ln.Addr().String(), "purpose", ent.Purpose, "url", plan.URL(ent, urlHost(cfg)))
 	}
 
+	stopHelper, err := dropPrivileges(cfg, plan, log)
+	if err != nil {
+		return err
+	}
+	defer stopHelper()
+
 	var wg sync.WaitGroup
 	fatal := make(chan error, 8)
 	e.serve = func(name string, loop func() error) {
