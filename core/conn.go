@@ -36,6 +36,7 @@ type Conn struct {
 	elem    *list.Element // in core.pre while pre-login
 	session bool
 	closed  bool
+	tracked string // the user it is filed under in core.byUser
 
 	mu     sync.Mutex // guards the fields below against Close
 	user   store.User
@@ -162,6 +163,11 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		cn.fs.Close()
 		cn.event(EventSessionEnd, "user", cn.user.Name, "duration", since(cn.start))
 	}
+	c.mu.Lock()
+	if !cn.closed {
+		c.track(cn, u.Name)
+	}
+	c.mu.Unlock()
 	cn.fs, cn.user, cn.method = eventFS{FS: fsys, cn: cn}, u, method
 	cn.Log = cn.core.log.With("session", cn.ID, "service", string(cn.Service), "remote", cn.Remote.String(), "user", u.Name)
 	cn.event(EventLoginOK, "method", method, "read_only", u.ReadOnly)
@@ -209,6 +215,7 @@ func (cn *Conn) Close() {
 	}
 	c.live--
 	session := cn.session
+	c.track(cn, "")
 	c.mu.Unlock()
 	cn.timer.Stop()
 	cn.mu.Lock()

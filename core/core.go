@@ -55,6 +55,7 @@ type Core struct {
 	allByIP  map[netip.Addr]int
 	sessions int
 	live     int
+	byUser   map[string]map[*Conn]struct{} // logged-in sessions by user name
 }
 
 // New returns a core for a validated configuration.
@@ -77,6 +78,7 @@ func New(o Options) (*Core, error) {
 		warn:    newThrottle(log, warnEvery),
 		preByIP: map[netip.Addr]int{},
 		allByIP: map[netip.Addr]int{},
+		byUser:  map[string]map[*Conn]struct{}{},
 	}
 	lim := o.Config.Limits
 	c.limits.Store(&lim)
@@ -166,6 +168,41 @@ func (c *Core) refused(svc listen.Service, remote netip.AddrPort, reason string)
 // SetLimits applies new connection budgets (a reload) from the next
 // admission on; connections already admitted keep their slots.
 func (c *Core) SetLimits(l config.Limits) { c.limits.Store(&l) }
+
+// EndUser ends every live session of user name in every protocol: the
+// account was changed, disabled or deleted, and what it was allowed before
+// must not go on. It returns how many sessions it ended.
+func (c *Core) EndUser(name, reason string) int {
+	c.mu.Lock()
+	var conns []*Conn
+	for cn := range c.byUser[name] {
+		conns = append(conns, cn)
+	}
+	c.mu.Unlock()
+	for _, cn := range conns {
+		cn.logger().Warn("session ended by the administrator", "event", EventSessionEnd, "reason", reason)
+		cn.nc.Close()
+	}
+	return len(conns)
+}
+
+// track files a session under user name ("" to drop it); the caller holds
+// c.mu.
+func (c *Core) track(cn *Conn, name string) {
+	if old := cn.tracked; old != "" {
+		delete(c.byUser[old], cn)
+		if len(c.byUser[old]) == 0 {
+			delete(c.byUser, old)
+		}
+	}
+	cn.tracked = name
+	if name != "" {
+		if c.byUser[name] == nil {
+			c.byUser[name] = map[*Conn]struct{}{}
+		}
+		c.byUser[name][cn] = struct{}{}
+	}
+}
 
 // Close is the first phase of shutdown: from now on Admit refuses every
 // connection. The caller closes the listeners, then lets the protocols

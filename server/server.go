@@ -183,6 +183,9 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	log.Info("ferry serving", "config", source, "data_dir", dataDir)
 	unpid := writePID(cfg, log)
 	defer unpid()
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watchUsers(wctx, st, e.core, running, log)
 	for {
 		select {
 		case <-o.Reload:

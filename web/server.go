@@ -210,3 +210,10 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 	}
 	return ctx
 }
+
+// DropUser ends the browser sessions and bearer tokens of user name (the
+// account was changed, disabled or deleted).
+func (s *Server) DropUser(name string) {
+	s.sessions.dropUser(name)
+	s.tokens.dropUser(name)
+}

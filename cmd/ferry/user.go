@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
@@ -28,20 +29,22 @@ var userCommands = map[string]func(args []string) error{
 	"list":   userList,
 	"del":    userDel,
 	"passwd": userPasswd,
+	"set":    userSet,
+	"show":   userShow,
 }
 
 func runUser(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: ferry user add|list|del|passwd|key ... [--config FILE]")
+		return errors.New("usage: ferry user add|list|show|set|del|passwd|key ... [--config FILE]")
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
-		fmt.Println("usage: ferry user add|list|del|passwd|key ... [--config FILE]\n\nrun 'ferry user SUBCOMMAND -h' for a subcommand's flags")
+		fmt.Println("usage: ferry user add|list|show|set|del|passwd|key ... [--config FILE]\n\nrun 'ferry user SUBCOMMAND -h' for a subcommand's flags")
 		return nil
 	}
 	run, ok := userCommands[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown subcommand %q: use add, list, del, passwd or key", args[0])
+		return fmt.Errorf("unknown subcommand %q: use add, list, show, set, del, passwd or key", args[0])
 	}
 	return run(args[1:])
 }
@@ -185,6 +188,9 @@ func userList(args []string) error {
 		if u.ReadOnly {
 			access = "read-only"
 		}
+		if u.Disabled {
+			access += " (disabled)"
+		}
 		if u.PasswordHash == "" {
 			pw = "no"
 		}
@@ -248,5 +254,86 @@ func userPasswd(args []string) error {
 		return err
 	}
 	fmt.Printf("password of %s changed\n", name)
+	return nil
+}
+
+func userSet(args []string) error {
+	fs := flag.NewFlagSet("user set", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file")
+	home := fs.String("home", "", "new home directory")
+	anyHome := fs.Bool("allow-any-home", false, "accept a home of / or one that contains data_dir")
+	ro := fs.Bool("read-only", false, "the user may read but not write, rename or delete")
+	rw := fs.Bool("read-write", false, "the user may write again")
+	off := fs.Bool("disabled", false, "refuse every login of the user (live sessions end at once)")
+	on := fs.Bool("enabled", false, "allow the user's logins again")
+	name, err := oneUser(fs, args)
+	if err != nil {
+		return err
+	}
+	if *ro && *rw || *off && *on {
+		return errors.New("--read-only and --read-write, or --disabled and --enabled, exclude each other")
+	}
+	cfg, st, err := openStore(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Get(context.Background(), name); err != nil {
+		return err
+	}
+	var ch store.Change
+	if *home != "" {
+		dir, err := store.MakeHome(cfg, name, *home, *anyHome)
+		if err != nil {
+			return err
+		}
+		ch.Home = &dir
+	}
+	if *ro || *rw {
+		ch.ReadOnly = ro
+	}
+	if *off || *on {
+		ch.Disabled = off
+	}
+	if ch == (store.Change{}) {
+		return errors.New("nothing to change: give --home, --read-only/--read-write or --disabled/--enabled")
+	}
+	if err := st.Update(context.Background(), name, ch); err != nil {
+		return err
+	}
+	fmt.Printf("changed user %s in %s; a running server ends the user's live sessions within seconds\n", name, store.Location(cfg))
+	return nil
+}
+
+func userShow(args []string) error {
+	fs := flag.NewFlagSet("user show", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file")
+	name, err := oneUser(fs, args)
+	if err != nil {
+		return err
+	}
+	_, st, err := openStore(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.Get(context.Background(), name)
+	if err != nil {
+		return err
+	}
+	access, state, pw := "read-write", "enabled", "yes"
+	if u.ReadOnly {
+		access = "read-only"
+	}
+	if u.Disabled {
+		state = "disabled"
+	}
+	if u.PasswordHash == "" {
+		pw = "no"
+	}
+	fmt.Printf("name:     %s\nhome:     %s\naccess:   %s\nstate:    %s\npassword: %s\ncreated:  %s\n", u.Name, u.Home, access, state, pw, u.Created.UTC().Format(time.RFC3339))
+	for _, k := range u.Keys {
+		fmt.Printf("key:      %s\n", auth.KeyFingerprint(k))
+	}
 	return nil
 }
