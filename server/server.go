@@ -191,6 +191,9 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	dataDir, _ := filepath.Abs(cfg.DataDir)
 	log.Info("ferry serving", "config", source, "data_dir", dataDir)
+	if err := notifyReady(); err != nil {
+		log.Warn("cannot tell systemd the server is ready", "err", err.Error())
+	}
 	unpid := writePID(cfg, log)
 	defer unpid()
 	wctx, stopWatch := context.WithCancel(ctx)
