@@ -50,6 +50,7 @@ type Server struct {
 	plan    *listen.Plan
 	pool    *listen.Pool
 	pasvTTL time.Duration
+	issuers *issuers // whom the TLS sessions were issued to
 
 	mu        sync.Mutex
 	closing   bool
@@ -83,6 +84,7 @@ func New(o Options) (*Server, error) {
 		plan:      o.Plan,
 		pool:      pool,
 		pasvTTL:   passiveTimeout,
+		issuers:   newIssuers(),
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[*session]struct{}{},
 	}
