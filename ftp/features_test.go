@@ -167,6 +167,7 @@ func TestSessionReuse(t *testing.T) {
 func sessionReuse(t *testing.T, v uint16, mode string) {
 	e := newEnv(t, func(c *config.Config) { c.FTP.TLSSessionReuse = mode })
 	e.users.Add(context.Background(), store.User{Name: "bob", PasswordHash: testHash, Home: e.home})
+	e.srv.issuers.wait.Store(int64(200 * time.Millisecond)) // the stranger below never logs in
 	// Each client below holds, in its cache, a ticket of its own session.
 	session := func(user string, from ...string) *client {
 		var o *client

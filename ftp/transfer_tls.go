@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-project/ferry/config"
@@ -51,12 +52,20 @@ var issuerTag = []byte("ferry-ftp-issuer/1:")
 // session they issued. A ticket of a forgotten issuer resumes nothing.
 const issuerMemory = time.Hour
 
+// issuerLogin bounds how long a data connection waits for the issuer of
+// the session it resumes to log in. rclone opens control connections in
+// parallel and its shared cache hands out the newest ticket, often one of
+// a sibling that has finished AUTH TLS but not PASS yet (measured: 2 and 3
+// of 200 uploads refused without the wait).
+const issuerLogin = 5 * time.Second
+
 // issuer is a control connection as far as the tickets it issued go.
 type issuer struct {
-	id    uint64
-	addr  netip.Addr
-	user  string    // set once at login, under issuers.mu
-	ended time.Time // zero while the control connection lives
+	id      uint64
+	addr    netip.Addr
+	settled chan struct{} // closed at login or at the end, whichever is first
+	user    string        // set once at login, under issuers.mu
+	ended   time.Time     // zero while the control connection lives
 }
 
 // issuers is the server's book of the control connections that tickets
@@ -65,6 +74,7 @@ type issuer struct {
 // hours and accepts for 7 days.
 type issuers struct {
 	keys *tls.Config
+	wait atomic.Int64 // issuerLogin in nanoseconds; shorter in tests
 
 	mu   sync.Mutex
 	next uint64
@@ -72,7 +82,9 @@ type issuers struct {
 }
 
 func newIssuers() *issuers {
-	return &issuers{keys: &tls.Config{}, m: map[uint64]*issuer{}}
+	b := &issuers{keys: &tls.Config{}, m: map[uint64]*issuer{}}
+	b.wait.Store(int64(issuerLogin))
+	return b
 }
 
 // open registers a new control connection and forgets those that ended
@@ -87,21 +99,25 @@ func (b *issuers) open(addr netip.Addr) *issuer {
 		}
 	}
 	b.next++
-	is := &issuer{id: b.next, addr: addr}
+	is := &issuer{id: b.next, addr: addr, settled: make(chan struct{})}
 	b.m[is.id] = is
 	return is
 }
 
 func (b *issuers) login(is *issuer, user string) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	is.user = user
-	b.mu.Unlock()
+	close(is.settled)
 }
 
 func (b *issuers) end(is *issuer) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	is.ended = time.Now()
-	b.mu.Unlock()
+	if is.user == "" {
+		close(is.settled)
+	}
 }
 
 // check says whether the data connection of control connection own may
@@ -117,9 +133,18 @@ func (b *issuers) check(mode string, id uint64, own *issuer) error {
 		return errOtherSession
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	is, ok := b.m[id]
-	if !ok || is.user == "" || is.user != own.user || is.addr != own.addr {
+	b.mu.Unlock()
+	if !ok || is.addr != own.addr {
+		return errOtherUser
+	}
+	select {
+	case <-is.settled:
+	case <-time.After(time.Duration(b.wait.Load())):
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if is.user == "" || is.user != own.user {
 		return errOtherUser
 	}
 	return nil
