@@ -40,6 +40,7 @@ type FTP struct {
 	ActiveSourcePort int               `toml:"active_source_port"`
 	TLSSessionReuse  string            `toml:"tls_session_reuse"`
 	PassivePerUser   int               `toml:"passive_per_user"` // passive ports one account may hold at once
+	PassiveSharing   bool              `toml:"passive_sharing"`  // clients from different addresses may wait on one port
 	PassiveOverride  []PassiveOverride `toml:"passive_override"`
 	passive          PortRange
 }
@@ -142,6 +143,7 @@ func Default() *Config {
 			ActiveSourcePort: -1,
 			TLSSessionReuse:  ReuseUser,
 			PassivePerUser:   20,
+			PassiveSharing:   true,
 		},
 		SFTP: SFTP{Enabled: true, Port: 22},
 		HTTP: HTTP{Enabled: true, Port: 80, HTTPSPort: 443},

@@ -76,6 +76,7 @@ func New(o Options) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	pool.SetLog(log.With("service", "ftp"))
 	s := &Server{
 		cfg:       o.Config,
 		core:      o.Core,

@@ -163,7 +163,7 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 		s.reply(150, j.opening)
 	} else {
 		s.reply(150, j.opening)
-		conn, err = x.pasv.accept(x.ctx, s.remote.Addr(), s.log)
+		conn, err = x.pasv.accept(x.ctx)
 		if err != nil {
 			return 425, "Cannot open the data connection", err
 		}

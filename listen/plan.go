@@ -98,7 +98,7 @@ func New(c *config.Config) *Plan {
 			p.Entries = append(p.Entries, Entry{FTPImplicit, Control, one(f.ImplicitPort), "implicit", "implicit FTPS control"})
 		}
 		p.PassivePerUser = f.PassivePerUser
-		p.pool = newPool(f.PassiveRange(), f.PassivePerUser)
+		p.pool = newPool(f.PassiveRange(), f.PassivePerUser, f.PassiveSharing)
 		for _, o := range f.PassiveOverride {
 			p.Overrides = append(p.Overrides, Override{Networks: prefixes(o.IPNets()), Address: o.Address})
 			var h *hostAddr
