@@ -352,9 +352,15 @@ func warnings(plan *listen.Plan, o Options) []string {
 	}
 	pr := passive.Ports
 	if o.Side != Client {
-		if n := plan.MaxConnections; pr.Size() < n {
-			ws = append(ws, fmt.Sprintf("the passive range %s has %d ports, but the limits allow %d concurrent sessions (limits.max_connections; %d per client IP): a passive port is held from PASV or EPSV until its data connection arrives, and more than %d sessions waiting for one at once get 425. Widen ftp.passive_ports.",
-				pr, pr.Size(), n, plan.MaxConnectionsPerIP, pr.Size()))
+		switch n := plan.MaxConnectionsPerIP; {
+		case plan.PassiveSharing && pr.Size() < n:
+			// Sessions from different addresses share the ports; the
+			// sessions of one address need a port each.
+			ws = append(ws, fmt.Sprintf("the passive range %s has %d ports, but one client address may hold %d sessions (limits.max_connections_per_ip): sessions from different addresses share the passive ports (ftp.passive_sharing), but those of one address need a port each while they wait for a data connection, so more than %d of one address waiting at once get 425. Widen ftp.passive_ports or lower limits.max_connections_per_ip.",
+				pr, pr.Size(), n, pr.Size()))
+		case !plan.PassiveSharing && pr.Size() < plan.MaxConnections:
+			ws = append(ws, fmt.Sprintf("the passive range %s has %d ports, but the limits allow %d concurrent sessions (limits.max_connections; %d per client IP) and ftp.passive_sharing is off: a passive port is held from PASV or EPSV until its data connection arrives, and more than %d sessions waiting for one at once get 425. Widen ftp.passive_ports or turn ftp.passive_sharing on.",
+				pr, pr.Size(), plan.MaxConnections, n, pr.Size()))
 		}
 	}
 	_, active := plan.Find(listen.FTP, listen.Active)

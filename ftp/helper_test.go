@@ -154,7 +154,7 @@ func newEnvOn(t *testing.T, ip string, mutate func(c *config.Config)) *env {
 	logs := &testutil.Buffer{}
 	lock := auth.NewLockout(c.Lockout.MaxFailures, c.Lockout.Window.Duration, c.Lockout.Duration.Duration)
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	cr, err := core.New(core.Options{Config: c, Auth: auth.New(st, lock, auth.Options{}), Log: log})
+	cr, err := core.New(core.Options{Config: c, Auth: auth.New(st, lock, auth.Options{Hashes: c.Limits.PasswordHashes, Wait: c.Limits.PasswordWait.Duration}), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
