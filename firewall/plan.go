@@ -50,6 +50,11 @@ type Options struct {
 	// LocalAddrs are the server's own addresses, used when listen_address is
 	// empty to tell whether the server sits on a private network.
 	LocalAddrs []net.IP
+	// DefaultDrop makes the nft, iptables and ufw outputs complete host
+	// rulesets that drop what they do not accept, keeping Keep open. Without
+	// it they only add accept rules and leave the host's policy alone.
+	DefaultDrop bool
+	Keep        []Keep
 }
 
 // unprivileged is the client's default active-mode listening range.
@@ -105,9 +110,11 @@ type Ruleset struct {
 	Forwards []Forward `json:"forwards,omitempty"`
 	Warnings []string  `json:"warnings,omitempty"`
 
-	groups     []group
-	publicHost string
-	forwardTo  string
+	groups      []group
+	publicHost  string
+	forwardTo   string
+	defaultDrop bool
+	keep        []Keep
 }
 
 // Plan computes the rules of one side for the listener plan that `ferry
@@ -125,7 +132,7 @@ func Plan(plan *listen.Plan, o Options) (*Ruleset, error) {
 	if o.ActivePorts.Low == 0 {
 		o.ActivePorts = unprivileged
 	}
-	rs := &Ruleset{Side: o.Side, Stateful: !o.Stateless, publicHost: plan.PublicHost}
+	rs := &Ruleset{Side: o.Side, Stateful: !o.Stateless, publicHost: plan.PublicHost, defaultDrop: o.DefaultDrop, keep: o.Keep}
 
 	server := "SERVER"
 	switch o.Side {

@@ -4,7 +4,7 @@
 # warning: ftp.active = true: clients that use active mode must accept inbound data connections from this server, so their firewalls need inbound rules (see --side client --mode active). Passive mode needs none; set ftp.active = false if no client needs active mode.
 # The NAT router in front of this server (public_host 203.0.113.7) must forward TCP ports 2121, 40000-40009, 9990, 2222, 8080, 8443
 # to the server's private address; its nft ruleset: ferry firewall --side router --forward-to ADDR --format nft
-ufw default deny incoming
+# Only allow rules: the default policy is left as it is (--default-drop sets deny incoming).
 ufw allow in proto tcp from any to any port 2121 comment 'FTP control (explicit FTPS)'
 ufw allow in proto tcp from any to any port 40000:40009 comment 'FTP passive data; implicit FTPS passive data'
 ufw allow out proto tcp from any port 2120 to any comment 'FTP active data (server connects out)'
