@@ -3,8 +3,8 @@ package firewall
 import (
 	"bytes"
 	"flag"
-	"net"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
