@@ -3,7 +3,6 @@ package ftp
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
@@ -18,7 +17,10 @@ import (
 
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/ftp/wire"
+	"github.com/ferry-project/ferry/internal/testserver"
+	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/store"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // barrier lets n goroutines wait until all of them arrived.
@@ -53,11 +55,20 @@ func (b *barrier) arrive() error {
 func TestPassiveSharing(t *testing.T) {
 	const n = 200
 	e := newEnv(t, func(c *config.Config) {
-		c.FTP.PassivePorts = freeRange(t, "127.0.0.1", 4).String()
-		c.Limits.PasswordWait = config.Duration{Duration: time.Minute} // 200 logins at once under -race
+		c.FTP.PassivePorts = testutil.FreeRange(t, 4).String()
+		// 200 logins at once, under -race too.
+		c.Limits.PasswordWait = config.Duration{Duration: 2 * time.Minute}
+		c.Limits.LoginTimeout = config.Duration{Duration: 2 * time.Minute}
+		c.Limits.IdleTimeout = config.Duration{Duration: 2 * time.Minute}
 	})
+	// bcrypt at its lowest cost, which ferry accepts: the test is about
+	// passive ports, not the cost of 200 argon2id checks.
+	hash, err := bcrypt.GenerateFromPassword([]byte(testserver.Password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range n {
-		e.users.Add(context.Background(), store.User{Name: fmt.Sprintf("u%03d", i), PasswordHash: testHash, Home: e.home})
+		e.AddUser(store.User{Name: fmt.Sprintf("u%03d", i), Home: e.home, PasswordHash: string(hash)})
 	}
 	up, down := newBarrier(n), newBarrier(n)
 	errs := make(chan error, n)
@@ -121,7 +132,7 @@ func shareRoundTrip(addr string, from netip.Addr, user string, data []byte, up, 
 	for _, c := range []struct {
 		line string
 		code int
-	}{{"USER " + user, 331}, {"PASS " + testPass, 230}, {"PBSZ 0", 200}, {"PROT P", 200}} {
+	}{{"USER " + user, 331}, {"PASS " + testserver.Password, 230}, {"PBSZ 0", 200}, {"PROT P", 200}} {
 		if _, err := cmd(c.line, c.code); err != nil {
 			return err
 		}

@@ -74,6 +74,9 @@ type Plan struct {
 	pool   *Pool       // the passive range, shared by FTP and implicit FTPS
 	public *hostAddr   // PublicHost, nil when ""
 	over   []*hostAddr // Overrides[i].Address, nil when ""
+	// privileged dials active connections from ports below 1024 once
+	// ferry runs without root (DialPrivileged); nil dials directly.
+	privileged DialFunc
 }
 
 // New computes the plan for a validated configuration.
@@ -201,4 +204,15 @@ func keyFor(e Entry) string {
 		return "http.https_port"
 	}
 	return string(e.Service)
+}
+
+// URL is how a client names a control entry of the plan at host, in the
+// schemes of ferry's client: ftp:// (or ftpes:// when TLS is required),
+// ftps://, sftp://, http://, https://.
+func (p *Plan) URL(e Entry, host string) string {
+	scheme := map[Service]string{FTP: "ftp", FTPImplicit: "ftps", SFTP: "sftp", HTTP: "http", HTTPS: "https"}[e.Service]
+	if e.Service == FTP && e.TLS == "explicit" {
+		scheme = "ftpes"
+	}
+	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(e.Ports.Low)) + "/"
 }

@@ -109,7 +109,6 @@ func (s *Server) ServeHTTPS(ln net.Listener) error {
 	if s.cfg.HTTP.HTTPSPort == 0 {
 		return errors.New("web: HTTPS is off (http.https_port = 0)")
 	}
-	s.log.Info("listening", "addr", ln.Addr().String(), "tls", true)
 	return s.https.ServeTLS(s.admitting(core.BatchListener(ln), listen.HTTPS), "", "")
 }
 
@@ -118,8 +117,6 @@ func (s *Server) ServeHTTPS(ln net.Listener) error {
 func (s *Server) ServeHTTP(ln net.Listener) error {
 	if s.cfg.HTTP.HTTPSPort == 0 {
 		s.log.Warn("HTTPS is off (http.https_port = 0): passwords, cookies and files cross the network in clear text", "addr", ln.Addr().String())
-	} else {
-		s.log.Info("listening", "addr", ln.Addr().String(), "redirect_to_https", s.cfg.HTTP.HTTPSPort)
 	}
 	return s.http.Serve(s.admitting(ln, listen.HTTP))
 }
@@ -212,4 +209,11 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 		return context.WithValue(ctx, connKey{}, ac.cn)
 	}
 	return ctx
+}
+
+// DropUser ends the browser sessions and bearer tokens of user name (the
+// account was changed, disabled or deleted).
+func (s *Server) DropUser(name string) {
+	s.sessions.dropUser(name)
+	s.tokens.dropUser(name)
 }
