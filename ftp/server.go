@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -76,7 +77,11 @@ func New(o Options) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	pool.SetLog(log.With("service", "ftp"))
+	pool.OnRefused(func(port int, from netip.AddrPort) {
+		// Someone racing for the port, or a client whose command failed
+		// before its data connection arrived.
+		o.Core.Warn("passive.refused", "passive data connection refused: no session waits for its address on this port", "service", "ftp", "port", port, "from", from.String())
+	})
 	s := &Server{
 		cfg:       o.Config,
 		core:      o.Core,

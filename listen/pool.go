@@ -6,7 +6,6 @@ package listen
 
 import (
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -37,10 +36,10 @@ type Pool struct {
 	perOwner int
 	share    bool
 
-	mu     sync.Mutex
-	log    *slog.Logger
-	open   map[int]*port  // port -> its listener and waits
-	owners map[string]int // owner -> waits
+	mu      sync.Mutex
+	refused func(port int, from netip.AddrPort)
+	open    map[int]*port  // port -> its listener and waits
+	owners  map[string]int // owner -> waits
 }
 
 // port is one open port of the range.
@@ -52,14 +51,16 @@ type port struct {
 }
 
 func newPool(ports config.PortRange, perOwner int, share bool) *Pool {
-	return &Pool{ports: ports, perOwner: perOwner, share: share, log: slog.Default(),
+	return &Pool{ports: ports, perOwner: perOwner, share: share,
 		open: map[int]*port{}, owners: map[string]int{}}
 }
 
-// SetLog sets where refused data connections are logged.
-func (p *Pool) SetLog(l *slog.Logger) {
+// OnRefused sets what is called, after the connection is closed, for
+// each data connection that no wait takes: a stranger can repeat it at
+// will, so the caller logs it rate-limited.
+func (p *Pool) OnRefused(fn func(port int, from netip.AddrPort)) {
 	p.mu.Lock()
-	p.log = l
+	p.refused = fn
 	p.mu.Unlock()
 }
 
@@ -150,11 +151,13 @@ func (p *Pool) serve(pt *port) {
 			delete(pt.waits, from.Addr()) // one data connection per PASV/EPSV
 			w.conn <- c
 		}
-		log := p.log
+		refused := p.refused
 		p.mu.Unlock()
 		if w == nil {
-			log.Warn("passive data connection refused: no session waits for its address on this port", "port", pt.n, "from", from.String())
 			c.Close()
+			if refused != nil {
+				refused(pt.n, from)
+			}
 		}
 	}
 }

@@ -2,12 +2,10 @@ package listen
 
 import (
 	"errors"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -142,8 +140,8 @@ func TestPoolSharing(t *testing.T) {
 	l.Close()
 
 	pool := planWith(t, func(c *config.Config) { c.FTP.PassivePorts = r.String(); c.FTP.PassivePerUser = 1 }).Passive(FTP)
-	logs := &testutil.Buffer{}
-	pool.SetLog(slog.New(slog.NewTextHandler(logs, nil)))
+	refused := make(chan netip.AddrPort, 1)
+	pool.OnRefused(func(port int, from netip.AddrPort) { refused <- from })
 	w2, err := pool.Listen(loopback, a2, "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -187,8 +185,13 @@ func TestPoolSharing(t *testing.T) {
 	if _, err := stranger.Read(b); err == nil {
 		t.Fatal("the connection from an address nobody waits for was not closed")
 	}
-	if !strings.Contains(logs.String(), "passive data connection refused") || !strings.Contains(logs.String(), "127.0.0.4") {
-		t.Errorf("refusal not logged: %s", logs)
+	select {
+	case from := <-refused:
+		if from.Addr() != netip.MustParseAddr("127.0.0.4") {
+			t.Errorf("refusal reported for %v, want 127.0.0.4", from)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("refusal not reported")
 	}
 	w2.SetDeadline(time.Now().Add(100 * time.Millisecond))
 	if _, err := w2.Accept(); !errors.Is(err, os.ErrDeadlineExceeded) {
