@@ -753,3 +753,17 @@ func TestListPath(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionReuseEndedSibling: rclone closes idle control connections
+// while their tickets stay in its cache; under "user" a data connection
+// still resumes the session of a sibling that has ended.
+func TestSessionReuseEndedSibling(t *testing.T) {
+	e := newEnv(t, nil)
+	sibling := e.dial()
+	sibling.secure(clientTLS(0))
+	sibling.login("alice")
+	sibling.do("QUIT", 221)
+	c := e.ready()
+	c.tls = sibling.tls
+	c.list("NLST") // 226, not 522
+}
