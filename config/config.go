@@ -78,6 +78,12 @@ type HTTP struct {
 type TLS struct {
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
+	// ACMEDomains turns on automatic certificates (RFC 8555) for these
+	// names, used by HTTPS and both FTPS ports.
+	ACMEDomains   []string `toml:"acme_domains"`
+	ACMEEmail     string   `toml:"acme_email"`
+	ACMEDirectory string   `toml:"acme_directory"` // "" = Let's Encrypt's production directory
+	ACMECAFile    string   `toml:"acme_ca_file"`   // extra CA for a private ACME server's own HTTPS
 }
 
 // Users holds the policy for accounts that `ferry user` creates.
@@ -160,6 +166,7 @@ func Default() *Config {
 		},
 		SFTP:  SFTP{Enabled: true, Port: 22},
 		HTTP:  HTTP{Enabled: true, Port: 80, HTTPSPort: 443},
+		TLS:   TLS{ACMEDomains: []string{}},
 		Users: Users{MinPasswordLength: 12},
 		Limits: Limits{
 			MaxConnections:      1000,
@@ -199,7 +206,7 @@ func Load(path string) (*Config, error) {
 	}
 	c.Source, _ = filepath.Abs(path)
 	dir := filepath.Dir(path)
-	for _, p := range []*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile} {
+	for _, p := range []*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.ACMECAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -451,6 +458,19 @@ func (c *Config) Validate() error {
 	}
 	if c.FTP.PassivePerUser < 1 {
 		return keyErr("ftp.passive_per_user", "must be at least 1")
+	}
+	if len(c.TLS.ACMEDomains) > 0 {
+		switch {
+		case c.TLS.CertFile != "":
+			return keyErr("tls.acme_domains", "automatic certificates and tls.cert_file exclude each other")
+		case !c.HTTP.Enabled || c.HTTP.Port == 0 && c.HTTP.HTTPSPort == 0:
+			return keyErr("tls.acme_domains", "the ACME challenges (RFC 8555 §8.3, RFC 8737) need the HTTP or HTTPS listener")
+		}
+		for _, d := range c.TLS.ACMEDomains {
+			if d == "" || strings.ContainsAny(d, "/: ") || net.ParseIP(d) != nil {
+				return keyErr("tls.acme_domains", "%q is not a host name", d)
+			}
+		}
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return keyErr("tls.cert_file", "cert_file and key_file go together: set both or neither")

@@ -140,3 +140,41 @@ func TestReloadCertificate(t *testing.T) {
 		t.Errorf("after a refused reload HTTPS serves %s, want %s", fp, fpB)
 	}
 }
+
+// TestReloadPassiveAddress: a reload that changes public_host changes the
+// address of the next passive reply, with no restart.
+func TestReloadPassiveAddress(t *testing.T) {
+	s := newServer(t, func(c *config.Config) { c.PublicHost = "127.0.0.8" })
+	const pw = "reload-test-password"
+	s.addUser("alice", pw)
+	s.start()
+	pasv := func() string {
+		f, err := dialFTPRaw(nil, s.addr(s.Cfg.FTP.ImplicitPort), true, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := f.login("alice", pw); err != nil {
+			t.Fatal(err)
+		}
+		code, text, err := f.cmd("PASV")
+		if err != nil || code != 227 {
+			t.Fatalf("PASV: %d %s %v", code, text, err)
+		}
+		return text
+	}
+	if r := pasv(); !strings.Contains(r, "(127,0,0,8,") {
+		t.Fatalf("PASV before the reload: %s", r)
+	}
+	b, _ := os.ReadFile(s.ConfigPath)
+	os.WriteFile(s.ConfigPath, []byte(strings.Replace(string(b), `public_host = "127.0.0.8"`, `public_host = "127.0.0.9"`, 1)), 0o644)
+	if out, err := s.ferry("", "reload"); err != nil {
+		t.Fatalf("ferry reload: %v\n%s", err, out)
+	}
+	if !s.waitLog("applied=public_host", 5*time.Second) {
+		t.Fatalf("public_host not applied:\n%s", s.Logs())
+	}
+	if r := pasv(); !strings.Contains(r, "(127,0,0,9,") {
+		t.Fatalf("PASV after the reload: %s", r)
+	}
+}

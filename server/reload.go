@@ -18,6 +18,8 @@ import (
 // other change waits for a restart and is named in the log.
 var reloadable = map[string]bool{
 	"log_level":                     true,
+	"public_host":                   true,
+	"ftp.passive_override":          true,
 	"tls.cert_file":                 true,
 	"tls.key_file":                  true,
 	"limits.max_connections":        true,
@@ -54,6 +56,7 @@ func (e *env) reload() {
 	lim.MaxConnections, lim.MaxConnectionsPerIP = next.Limits.MaxConnections, next.Limits.MaxConnectionsPerIP
 	lim.MaxPrelogin, lim.MaxPreloginPerIP = next.Limits.MaxPrelogin, next.Limits.MaxPreloginPerIP
 	e.core.SetLimits(lim)
+	e.plan.SetAdvertised(next)
 	if e.certs != nil {
 		cert, _, err := certs.Load(next.TLS.CertFile, next.TLS.KeyFile, e.cfg.DataDir, []string{e.cfg.PublicHost})
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/ferry-project/ferry/auth"
@@ -28,7 +29,8 @@ type env struct {
 	log       *slog.Logger
 	listeners map[listen.Service]net.Listener
 	plan      *listen.Plan
-	certs     *certs.Holder  // nil without TLS
+	certs     *certs.Holder  // nil without TLS, or with ACME
+	acme      *certs.ACME    // automatic certificates; nil without
 	level     *slog.LevelVar // the log's level, set again by a reload; may be nil
 	// serve runs a protocol's accept loop in the background.
 	serve func(name string, loop func() error)
@@ -95,7 +97,15 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		level:     o.Level,
 		listeners: map[listen.Service]net.Listener{},
 	}
-	if needsTLS(cfg) {
+	if len(cfg.TLS.ACMEDomains) > 0 {
+		a, err := certs.NewACME(certs.ACMEOptions{Domains: cfg.TLS.ACMEDomains, Email: cfg.TLS.ACMEEmail,
+			Directory: cfg.TLS.ACMEDirectory, CAFile: cfg.TLS.ACMECAFile, DataDir: cfg.DataDir})
+		if err != nil {
+			return err
+		}
+		e.acme, e.tls = a, a.ServerConfig()
+		log.Info("tls certificates from ACME", "domains", strings.Join(cfg.TLS.ACMEDomains, ","), "directory", cfg.TLS.ACMEDirectory)
+	} else if needsTLS(cfg) {
 		cert, generated, err := certs.Load(cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.DataDir, []string{cfg.PublicHost})
 		if err != nil {
 			return err
@@ -181,6 +191,9 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	dataDir, _ := filepath.Abs(cfg.DataDir)
 	log.Info("ferry serving", "config", source, "data_dir", dataDir)
+	if err := notifyReady(); err != nil {
+		log.Warn("cannot tell systemd the server is ready", "err", err.Error())
+	}
 	unpid := writePID(cfg, log)
 	defer unpid()
 	wctx, stopWatch := context.WithCancel(ctx)

@@ -20,7 +20,13 @@ type Options struct {
 	Config *config.Config
 	Core   *core.Core  // admission, login and events, shared with the other protocols
 	TLS    *tls.Config // base server config with the shared certificate
-	Log    *slog.Logger
+	// ACME, when set, answers the challenges of automatic certificates:
+	// HTTP-01 on the plain listener, TLS-ALPN-01 on HTTPS.
+	ACME interface {
+		HTTPHandler(fallback http.Handler) http.Handler
+		ALPNProtos() []string
+	}
+	Log *slog.Logger
 }
 
 // Server is the HTTPS site and the plain-HTTP listener beside it.
@@ -86,11 +92,17 @@ func New(o Options) (*Server, error) {
 	if o.Config.HTTP.HTTPSPort != 0 {
 		t := o.TLS.Clone()
 		t.NextProtos = []string{"http/1.1"}
+		if o.ACME != nil {
+			t.NextProtos = append(t.NextProtos, o.ACME.ALPNProtos()...)
+		}
 		s.https.TLSConfig = t
 	}
 	var plain http.Handler = http.HandlerFunc(s.redirect)
 	if o.Config.HTTP.HTTPSPort == 0 {
 		plain = s.site(false)
+	}
+	if o.ACME != nil {
+		plain = o.ACME.HTTPHandler(plain)
 	}
 	s.http = &http.Server{
 		Handler:           plain,
