@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"path"
 	"strconv"
@@ -19,6 +20,10 @@ type httpConn struct {
 	user, pass string
 	token      string // bearer token, once issued
 	hc         *http.Client
+	// clone: the token belongs to the connection this one was cloned
+	// from, which revokes it.
+	borrowed bool
+	rt       time.Duration // TCP connect time of the first request
 }
 
 const apiFiles = "/api/v1/files"
@@ -61,12 +66,34 @@ func dialHTTP(t Target, o *Options) (Conn, error) {
 	return c, nil
 }
 
+// clone is another connection of the same client: its own TCP (and TLS)
+// connection, so that transfers run side by side instead of sharing one
+// stream, with the same bearer token (no second login) and the same TLS
+// configuration, whose session cache resumes the first TLS session.
+func (c *httpConn) clone() (Conn, error) {
+	tr := c.hc.Transport.(*http.Transport).Clone()
+	hc := *c.hc
+	hc.Transport = tr
+	return &httpConn{base: c.base, user: c.user, pass: c.pass, token: c.token, hc: &hc, borrowed: true, rt: c.rt}, nil
+}
+
+func (c *httpConn) rtt() time.Duration { return c.rt }
+
 // login trades the password for a bearer token (POST /api/v1/token).
 func (c *httpConn) login() error {
 	req, err := http.NewRequest(http.MethodPost, c.base+"/api/v1/token", nil)
 	if err != nil {
 		return withKind(ErrUsage, err)
 	}
+	var connStart time.Time
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		ConnectStart: func(string, string) { connStart = time.Now() },
+		ConnectDone: func(_, _ string, err error) {
+			if err == nil && !connStart.IsZero() {
+				c.rt = time.Since(connStart)
+			}
+		},
+	}))
 	resp, err := c.send(req)
 	if err != nil {
 		return err
@@ -175,6 +202,7 @@ type apiEntry struct {
 	Type     string    `json:"type"`
 	Size     int64     `json:"size"`
 	Modified time.Time `json:"modified"`
+	Link     bool      `json:"link"`
 }
 
 func (c *httpConn) List(p string) ([]Entry, error) {
@@ -194,7 +222,10 @@ func (c *httpConn) List(p string) ([]Entry, error) {
 	}
 	out := make([]Entry, 0, len(l.Entries))
 	for _, e := range l.Entries {
-		out = append(out, Entry{Name: e.Name, Size: e.Size, ModTime: e.Modified, Dir: e.Type == "dir"})
+		// A link is listed as its target (type "other" when the target
+		// is missing or outside the home).
+		out = append(out, Entry{Name: e.Name, Size: e.Size, ModTime: e.Modified, Dir: e.Type == "dir",
+			Link: e.Link, Special: e.Type != "dir" && e.Type != "file", resolved: e.Link})
 	}
 	return out, nil
 }
@@ -228,6 +259,20 @@ func (c *httpConn) Open(p string, offset int64) (io.ReadCloser, error) {
 		return nil, err
 	}
 	if offset > 0 && resp.StatusCode != http.StatusPartialContent {
+		resp.Body.Close()
+		return nil, withKind(ErrRemote, fmt.Errorf("http: server ignored the range request for %s (status %d)", p, resp.StatusCode))
+	}
+	return resp.Body, nil
+}
+
+// openSection asks for bytes off to off+n-1 (Range).
+func (c *httpConn) openSection(p string, off, n int64) (io.ReadCloser, error) {
+	rng := "bytes=" + strconv.FormatInt(off, 10) + "-" + strconv.FormatInt(off+n-1, 10)
+	resp, err := c.do(http.MethodGet, p, nil, nil, "Range", rng)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusPartialContent {
 		resp.Body.Close()
 		return nil, withKind(ErrRemote, fmt.Errorf("http: server ignored the range request for %s (status %d)", p, resp.StatusCode))
 	}
@@ -289,7 +334,7 @@ func (c *httpConn) Rename(from, to string) error {
 // Close revokes the token and drops idle connections.
 func (c *httpConn) Close() error {
 	var err error
-	if c.token != "" {
+	if c.token != "" && !c.borrowed {
 		var req *http.Request
 		if req, err = http.NewRequest(http.MethodDelete, c.base+"/api/v1/token", nil); err == nil {
 			var resp *http.Response

@@ -94,9 +94,14 @@ type clientSummary struct {
 func (c *ferryClient) summary(args ...string) clientSummary {
 	c.t.Helper()
 	out, errOut, code := c.run(append(args, "--json")...)
+	// One JSON line per file, then the summary: the last value.
 	var s clientSummary
-	if err := json.Unmarshal([]byte(out), &s); err != nil {
-		c.t.Fatalf("ferry %s --json: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+	dec := json.NewDecoder(strings.NewReader(out))
+	for dec.More() {
+		s = clientSummary{}
+		if err := dec.Decode(&s); err != nil {
+			c.t.Fatalf("ferry %s --json: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+		}
 	}
 	if code != 0 || !s.OK || s.Exit != 0 {
 		c.t.Fatalf("ferry %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)

@@ -63,6 +63,7 @@ type Conn struct {
 	noEPRT  bool
 	busy    bool // a data transfer is open
 	resumed bool // the last TLS data connection resumed the session
+	rtt     time.Duration
 }
 
 // Error is a failure reply from the server.
@@ -102,11 +103,12 @@ func Dial(cfg Config) (*Conn, error) {
 		}
 	}
 	d := net.Dialer{Timeout: cfg.Timeout}
+	start := time.Now()
 	nc, err := d.Dial("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("ftp: connect %s: %w", cfg.Addr, err)
 	}
-	c := &Conn{cfg: cfg, ctrl: nc, r: bufio.NewReader(nc)}
+	c := &Conn{cfg: cfg, ctrl: nc, r: bufio.NewReader(nc), rtt: time.Since(start)}
 	if cfg.Security == Implicit {
 		if err := c.startTLS(); err != nil {
 			nc.Close()
@@ -183,6 +185,9 @@ func parseFeat(lines []string) map[string]string {
 	}
 	return feat
 }
+
+// ConnectTime is how long the TCP connect took: one round trip.
+func (c *Conn) ConnectTime() time.Duration { return c.rtt }
 
 // Feature reports whether FEAT listed name, and its argument.
 func (c *Conn) Feature(name string) (string, bool) {

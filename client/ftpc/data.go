@@ -250,6 +250,7 @@ type dataStream struct {
 	idle    time.Duration
 	done    bool
 	written bool // an upload: Close must end it gracefully
+	eof     bool // a download read to its end
 }
 
 func (s *dataStream) Read(b []byte) (int, error) {
@@ -257,6 +258,9 @@ func (s *dataStream) Read(b []byte) (int, error) {
 	n, err := s.dc.Read(b)
 	if err != nil && isCleanEnd(err) {
 		err = io.EOF
+	}
+	if err == io.EOF {
+		s.eof = true
 	}
 	return n, err
 }
@@ -274,6 +278,8 @@ func (s *dataStream) Close() error {
 	s.done = true
 	if s.written {
 		s.endUpload()
+	} else if !s.eof {
+		return s.abandon()
 	}
 	cerr := s.dc.Close()
 	err := s.c.finish()
@@ -281,6 +287,37 @@ func (s *dataStream) Close() error {
 		err = fmt.Errorf("ftp: closing data connection: %w", cerr)
 	}
 	return err
+}
+
+// abandon ends a download before its end (a segment of a file, or a
+// reader the caller no longer wants): it closes the data connection, takes
+// the server's final reply whatever it says (426 as a rule, 226 when the
+// server had sent everything already), then resynchronises the dialogue
+// with NOOP so that a server that sends a second reply cannot shift the
+// replies of later commands. A control connection that cannot be
+// resynchronised is closed.
+func (s *dataStream) abandon() error {
+	s.dc.Close()
+	c := s.c
+	c.busy = false
+	if _, err := c.read(); err != nil {
+		c.ctrl.Close()
+		return err
+	}
+	if err := c.send("NOOP"); err != nil {
+		c.ctrl.Close()
+		return err
+	}
+	for {
+		rep, err := c.read()
+		if err != nil {
+			c.ctrl.Close()
+			return err
+		}
+		if rep.Code == 200 {
+			return nil
+		}
+	}
 }
 
 // endUpload signals the end of an upload (TLS close_notify, then TCP FIN)
