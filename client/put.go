@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -73,10 +74,17 @@ func (x *Transfer) putFile(pool *Pool, c Conn, j job) (File, error) {
 	if src.err != nil {
 		return rec, withKind(ErrLocal, src.err)
 	}
+	if n == 0 && offset == 0 && (errors.Is(err, ErrRemote) || err == nil && errors.Is(cerr, ErrRemote)) {
+		// Refused before a byte was stored (HTTP answers a PUT at its end).
+		return rec, missingParent(c, j.remote, cmp.Or(err, cerr))
+	}
 	if err != nil {
 		return rec, withKind(ErrIncomplete, fmt.Errorf("upload of %s interrupted after %d bytes (run again with -c to continue): %v", j.local, offset+n, err))
 	}
 	if cerr != nil {
+		if errors.Is(cerr, ErrRemote) {
+			return rec, missingParent(c, j.remote, cerr)
+		}
 		return rec, withKind(ErrIncomplete, fmt.Errorf("upload of %s: %w", j.local, cerr))
 	}
 	rec.Transferred = n

@@ -87,10 +87,13 @@ func (x *Transfer) walkRemote(pool *Pool, root string, follow bool) (*tree, erro
 			go func() {
 				defer wg.Done()
 				for n := range work {
-					kids, files, err := x.listNode(pool, n, follow)
+					kids, files, walked, err := x.listNode(pool, n, follow)
 					mu.Lock()
 					if err != nil && first == nil {
 						first = err
+					}
+					if walked && n.rel != "" {
+						t.dirs = append(t.dirs, n.item)
 					}
 					next = append(next, kids...)
 					t.files = append(t.files, files...)
@@ -106,35 +109,31 @@ func (x *Transfer) walkRemote(pool *Pool, root string, follow bool) (*tree, erro
 		if first != nil {
 			return nil, first
 		}
-		slices.SortFunc(next, func(a, b *rnode) int { return strings.Compare(a.rel, b.rel) })
-		for _, n := range next {
-			t.dirs = append(t.dirs, n.item)
-		}
 		level = next
 	}
+	// Parents sort before their children.
+	slices.SortFunc(t.dirs, func(a, b item) int { return strings.Compare(a.rel, b.rel) })
 	slices.SortFunc(t.files, func(a, b item) int { return strings.Compare(a.rel, b.rel) })
 	return t, nil
 }
 
 // listNode lists one folder and sorts its entries into folders to walk and
-// files.
-func (x *Transfer) listNode(pool *Pool, n *rnode, follow bool) ([]*rnode, []item, error) {
+// files; walked is false when the folder turns out to be a loop.
+func (x *Transfer) listNode(pool *Pool, n *rnode, follow bool) (kids []*rnode, files []item, walked bool, err error) {
 	c, err := pool.Get()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	defer func() { pool.release(c, err) }()
 	es, err := c.List(n.path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	fp := listingSum(es)
 	if n.blind && slices.Contains(n.fps, fp) {
 		x.notice("skipping %s: a symbolic link to a folder that contains it (a loop)", n.path)
-		return nil, nil, nil
+		return nil, nil, false, nil
 	}
-	var kids []*rnode
-	var files []item
 	for _, e := range es {
 		if !safeName(e.Name) {
 			x.notice("skipping unsafe name %q in %s", e.Name, n.path)
@@ -148,7 +147,9 @@ func (x *Transfer) listNode(pool *Pool, n *rnode, follow bool) ([]*rnode, []item
 		}
 		if e.Link && !e.resolved {
 			st, err := c.Stat(it.path)
-			if err != nil {
+			if err != nil || st.Link && !st.Dir {
+				// Not followed: a server that describes the link itself
+				// could not follow it either.
 				x.notice("skipping %s: a symbolic link that leads nowhere the server serves", it.path)
 				continue
 			}
@@ -174,7 +175,7 @@ func (x *Transfer) listNode(pool *Pool, n *rnode, follow bool) ([]*rnode, []item
 		kid.fps = append(slices.Clip(n.fps), fp)
 		kids = append(kids, kid)
 	}
-	return kids, files, nil
+	return kids, files, true, nil
 }
 
 // child makes the node of a sub-folder, or says why it is not walked.
