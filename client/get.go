@@ -39,6 +39,11 @@ func (x *Transfer) segmentsFor(pool *Pool, c Conn, n int64, up bool) int {
 	return max(1, min(want, int(n/minSeg)))
 }
 
+// resumeConns is how many connections continue the segments of st.
+func (x *Transfer) resumeConns(pool *Pool, c Conn, st *segState, up bool) int {
+	return max(1, x.segmentsFor(pool, c, st.Size-st.done(), up))
+}
+
 // autoSegments chooses segments from the round trip: enough streams to
 // keep 1 Gbit/s in flight when one stream carries 2 MiB per round trip
 // (the SSH channel window; about what one TCP stream gets from Linux's
@@ -60,7 +65,7 @@ func (x *Transfer) getFile(pool *Pool, c Conn, j job) (File, error) {
 	if x.Resume {
 		if st, ok := loadState(part+stateSuffix, j.size, j.mtime); ok {
 			if _, err := os.Stat(part); err == nil {
-				return x.getSegments(pool, c, j, rec, st)
+				return x.getSegments(pool, c, j, rec, st, x.resumeConns(pool, c, st, false))
 			}
 		}
 		if fi, err := os.Stat(part); err == nil {
@@ -84,7 +89,7 @@ func (x *Transfer) getFile(pool *Pool, c Conn, j job) (File, error) {
 	}
 	os.Remove(part + stateSuffix)
 	if n := x.segmentsFor(pool, c, j.size-offset, false); n > 1 {
-		return x.getSegments(pool, c, j, rec, newState(part+stateSuffix, j.size, j.mtime, offset, n))
+		return x.getSegments(pool, c, j, rec, newState(part+stateSuffix, j.size, j.mtime, offset, n), n)
 	}
 	flags := os.O_WRONLY | os.O_CREATE
 	if offset == 0 {
@@ -192,11 +197,11 @@ func finishDownload(part string, j job) error {
 	return nil
 }
 
-// getSegments downloads the unfinished segments of st at once, one
-// connection each (c and what the pool can lend), writing each into its
-// place in the part file. The state file beside the part records how far
-// each segment got, so that -c continues every one.
-func (x *Transfer) getSegments(pool *Pool, c Conn, j job, rec File, st *segState) (File, error) {
+// getSegments downloads the unfinished segments of st at once, each on
+// its own connection (c and what the pool can lend), writing each into its
+// place in the part file. The record beside the part says how far each
+// segment got, so that -c continues every one.
+func (x *Transfer) getSegments(pool *Pool, c Conn, j job, rec File, st *segState, conns int) (File, error) {
 	part := j.local + partSuffix
 	flags := os.O_RDWR | os.O_CREATE
 	if st.fresh() {
@@ -212,19 +217,20 @@ func (x *Transfer) getSegments(pool *Pool, c Conn, j job, rec File, st *segState
 	}
 	before := st.done()
 	rec.ResumedFrom = before
-	pending := st.pending()
-	rec.Segments = len(st.Segments)
 	m := x.meter(path.Base(j.remote), j.size, before)
-	err = runSegments(pool, c, pending, st, func(c Conn, s *segment) error {
+	err = runSegments(pool, c, st, conns, func(c Conn, s *segment) error {
 		from := s.Start + s.done.Load()
-		w := &countWriter{w: io.NewOffsetWriter(f, from), m: m, n: &s.done}
-		k, err := copySection(c, j.remote, from, s.End-from, w)
-		if err != nil {
-			return transferErr("download", j.remote, from+k, k, err)
+		k, err := copySection(c, j.remote, from, s.remaining(), &segWriter{f: f, s: s, m: m})
+		switch {
+		case errors.Is(err, errSegmentDone), err == nil && s.remaining() <= 0:
+			return nil
+		case err == nil:
+			err = io.ErrUnexpectedEOF
 		}
-		return nil
+		return transferErr("download", j.remote, from+k, k, err)
 	})
 	m.Finish()
+	rec.Segments = len(st.Segments)
 	rec.Transferred = st.done() - before
 	if err != nil {
 		return rec, err
@@ -242,29 +248,21 @@ func (x *Transfer) getSegments(pool *Pool, c Conn, j job, rec File, st *segState
 	return rec, nil
 }
 
-// runSegments moves the pending segments, each on its own connection: c
-// and as many more as the pool lends now. The state is saved twice a
-// second and at the end; the first failure is returned once every
-// segment has stopped.
-func runSegments(pool *Pool, c Conn, pending []*segment, st *segState, move func(Conn, *segment) error) error {
-	conns := []Conn{c}
-	for len(conns) < len(pending) {
-		c2, ok := pool.tryGet()
-		if !ok {
-			break
-		}
-		conns = append(conns, c2)
-	}
-	queue := make(chan *segment, len(pending))
-	for _, s := range pending {
-		queue <- s
-	}
-	close(queue)
+// stealMin is the least a connection takes over from another's segment.
+const stealMin = 4 << 20
+
+// runSegments moves the segments of st over up to conns connections: c at
+// once, and others as the pool lends them (dialled side by side). Each
+// takes a segment nobody moves; when none is left it takes over half of
+// the largest one still moving. The record is saved five times a second
+// and at the end; the first failure is returned once every connection has
+// stopped.
+func runSegments(pool *Pool, c Conn, st *segState, conns int, move func(Conn, *segment) error) error {
 	stopSave := make(chan struct{})
 	saved := make(chan struct{})
 	go func() {
 		defer close(saved)
-		t := time.NewTicker(500 * time.Millisecond)
+		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
 		for {
 			select {
@@ -278,27 +276,43 @@ func runSegments(pool *Pool, c Conn, pending []*segment, st *segState, move func
 	var mu sync.Mutex
 	var first error
 	var wg sync.WaitGroup
-	for i, conn := range conns {
+	work := func(conn Conn) error {
+		for {
+			mu.Lock()
+			failed := first != nil
+			mu.Unlock()
+			if failed {
+				return nil
+			}
+			s := st.next()
+			if s == nil {
+				s = st.steal(stealMin)
+			}
+			if s == nil {
+				return nil
+			}
+			err := move(conn, s)
+			s.claimed.Store(false)
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+				return err
+			}
+		}
+	}
+	for i := 1; i < conns; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var err error
-			for s := range queue {
-				if err = move(conn, s); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					break
-				}
-				s.finished.Store(true)
-			}
-			if i > 0 {
-				pool.release(conn, err)
+			if c2, ok := pool.tryGet(); ok {
+				pool.release(c2, work(c2))
 			}
 		}()
 	}
+	work(c)
 	wg.Wait()
 	close(stopSave)
 	<-saved

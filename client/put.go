@@ -15,7 +15,7 @@ import (
 // rangePutter writes a byte range of a file with many requests in flight
 // (SFTP); see sftpConn.putRange.
 type rangePutter interface {
-	putRange(p string, flags int, off, n int64, r io.ReaderAt, sent func(int64)) error
+	putRange(p string, flags int, off int64, r io.Reader) error
 	unacked() int64
 }
 
@@ -26,7 +26,7 @@ func (x *Transfer) putFile(pool *Pool, c Conn, j job) (File, error) {
 	var offset int64
 	if x.Resume {
 		if st, ok := x.loadUpState(c, j); ok {
-			return x.putSegments(pool, c, j, rec, st)
+			return x.putSegments(pool, c, j, rec, st, x.resumeConns(pool, c, st, true))
 		}
 		if e, err := c.Stat(j.remote); err == nil && !e.Dir {
 			switch {
@@ -41,7 +41,7 @@ func (x *Transfer) putFile(pool *Pool, c Conn, j job) (File, error) {
 	}
 	if offset == 0 {
 		if n := x.segmentsFor(pool, c, j.size, true); n > 1 {
-			return x.putSegments(pool, c, j, rec, newState(x.upStateFile(c, j), j.size, j.mtime, 0, n))
+			return x.putSegments(pool, c, j, rec, newState(x.upStateFile(c, j), j.size, j.mtime, 0, n), n)
 		}
 	}
 	f, err := os.Open(j.local)
@@ -145,11 +145,11 @@ func (x *Transfer) loadUpState(c Conn, j job) (*segState, bool) {
 	return st, true
 }
 
-// putSegments uploads the unfinished segments of st at once, one
-// connection each, into j.remote+".part" on the server, written in place
-// at each segment's offsets; the part is renamed over j.remote once
-// complete and checked. The record lives in the user's cache folder.
-func (x *Transfer) putSegments(pool *Pool, c Conn, j job, rec File, st *segState) (File, error) {
+// putSegments uploads the unfinished segments of st at once, each on its
+// own connection, into j.remote+".part" on the server, written in place at
+// each segment's offsets; the part is renamed over j.remote once complete
+// and checked. The record lives in the user's cache folder.
+func (x *Transfer) putSegments(pool *Pool, c Conn, j job, rec File, st *segState, conns int) (File, error) {
 	ow := c.(offsetWriter)
 	part := j.remote + partSuffix
 	if st.fresh() {
@@ -170,26 +170,28 @@ func (x *Transfer) putSegments(pool *Pool, c Conn, j job, rec File, st *segState
 	}
 	before := st.done()
 	rec.ResumedFrom = before
-	rec.Segments = len(st.Segments)
 	m := x.meter(filepath.Base(j.local), j.size, before)
-	err = runSegments(pool, c, st.pending(), st, func(c Conn, s *segment) error {
+	err = runSegments(pool, c, st, conns, func(c Conn, s *segment) error {
 		rp, ok := c.(rangePutter)
 		if !ok {
 			return errors.New("this connection cannot write at offsets")
 		}
+		s.lag.Store(rp.unacked())
 		from := s.Start + s.done.Load()
-		s.lag = rp.unacked()
-		err := rp.putRange(part, os.O_WRONLY, from, s.End-from, f, func(k int64) {
-			s.done.Add(k)
-			m.Add(k)
-		})
-		if err != nil {
+		src := &segReader{f: f, s: s, m: m}
+		if err := rp.putRange(part, os.O_WRONLY, from, src); err != nil {
+			if src.err != nil {
+				return withKind(ErrLocal, src.err)
+			}
 			return transferErr("upload", j.local, from, 1, err)
 		}
-		s.done.Store(s.End - s.Start)
+		if s.remaining() > 0 {
+			return withKind(ErrLocal, fmt.Errorf("%s: %w", j.local, io.ErrUnexpectedEOF))
+		}
 		return nil
 	})
 	m.Finish()
+	rec.Segments = len(st.Segments)
 	rec.Transferred = st.done() - before
 	if err != nil {
 		return rec, err

@@ -1,9 +1,13 @@
 package client
 
 import (
+	"cmp"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,15 +17,87 @@ import (
 // file: where each segment starts, ends and how far it got.
 const stateSuffix = ".segments"
 
-// segment is one range of a file, [Start, End), done bytes of it moved
-// (every byte below Start+done is in place).
+// segment is one range of a file, [Start, end), done bytes of it moved
+// (every byte below Start+done is in place). end shrinks when an idle
+// connection takes over the second half of the range.
 type segment struct {
-	Start, End int64
-	done       atomic.Int64
-	finished   atomic.Bool
+	Start   int64
+	end     atomic.Int64
+	done    atomic.Int64
+	claimed atomic.Bool // a connection is moving it
 	// lag is how many of done bytes may not be acknowledged yet (an
 	// upload): a saved state counts them as not done.
-	lag int64
+	lag atomic.Int64
+}
+
+func newSegment(start, end int64) *segment {
+	s := &segment{Start: start}
+	s.end.Store(end)
+	return s
+}
+
+// remaining is how many bytes the segment still has to move.
+func (s *segment) remaining() int64 { return s.end.Load() - s.Start - s.done.Load() }
+
+// errSegmentDone stops a copy at the end of its segment.
+var errSegmentDone = errors.New("segment complete")
+
+// segWriter writes a download's bytes into the segment's place in the
+// part file, up to the segment's end (which may move closer meanwhile).
+type segWriter struct {
+	f io.WriterAt
+	s *segment
+	m Meter
+}
+
+func (w *segWriter) Write(b []byte) (int, error) {
+	pos, lim := w.s.Start+w.s.done.Load(), w.s.end.Load()
+	if pos >= lim {
+		return 0, errSegmentDone
+	}
+	cut := int64(len(b)) > lim-pos
+	if cut {
+		b = b[:lim-pos]
+	}
+	n, err := w.f.WriteAt(b, pos)
+	w.s.done.Add(int64(n))
+	w.m.Add(int64(n))
+	switch {
+	case err != nil:
+		return n, &writeError{err}
+	case cut:
+		return n, errSegmentDone
+	}
+	return n, nil
+}
+
+// limit is where the segment ends now: no need to ask for bytes beyond.
+func (w *segWriter) limit() int64 { return w.s.end.Load() }
+
+// segReader reads an upload's bytes of the segment from the local file.
+type segReader struct {
+	f   io.ReaderAt
+	s   *segment
+	m   Meter
+	err error
+}
+
+func (r *segReader) Read(b []byte) (int, error) {
+	pos, lim := r.s.Start+r.s.done.Load(), r.s.end.Load()
+	if pos >= lim {
+		return 0, io.EOF
+	}
+	b = b[:min(int64(len(b)), lim-pos)]
+	n, err := r.f.ReadAt(b, pos)
+	r.s.done.Add(int64(n))
+	r.m.Add(int64(n))
+	if err == io.EOF && n == len(b) {
+		err = nil
+	}
+	if err != nil {
+		r.err = err
+	}
+	return n, err
 }
 
 // segState is a segmented transfer's record, saved as JSON.
@@ -53,15 +129,14 @@ func newState(file string, size int64, mtime time.Time, from int64, n int) *segS
 	if from > 0 {
 		// What a single stream already brought counts as a finished
 		// first segment.
-		s := &segment{Start: 0, End: from}
+		s := newSegment(0, from)
 		s.done.Store(from)
-		s.finished.Store(true)
 		st.Segments = append(st.Segments, s)
 		st.started = from
 	}
 	step := (size - from + int64(n) - 1) / int64(n)
 	for off := from; off < size; off += step {
-		st.Segments = append(st.Segments, &segment{Start: off, End: min(off+step, size)})
+		st.Segments = append(st.Segments, newSegment(off, min(off+step, size)))
 	}
 	return st
 }
@@ -84,9 +159,8 @@ func loadState(file string, size int64, mtime time.Time) (*segState, bool) {
 			return nil, false
 		}
 		end = s.End
-		seg := &segment{Start: s.Start, End: s.End}
+		seg := newSegment(s.Start, s.End)
 		seg.done.Store(s.Done)
-		seg.finished.Store(s.Done == s.End-s.Start)
 		st.Segments = append(st.Segments, seg)
 		st.started += s.Done
 	}
@@ -109,22 +183,51 @@ func (st *segState) fresh() bool { return st.started == 0 }
 
 // done is the number of bytes in place.
 func (st *segState) done() int64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	var n int64
 	for _, s := range st.Segments {
-		n += s.done.Load()
+		n += min(s.done.Load(), s.end.Load()-s.Start)
 	}
 	return n
 }
 
-// pending lists the segments not finished.
-func (st *segState) pending() []*segment {
-	var out []*segment
+// next claims a segment no connection moves yet.
+func (st *segState) next() *segment {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	for _, s := range st.Segments {
-		if s.done.Load() < s.End-s.Start {
-			out = append(out, s)
+		if s.remaining() > 0 && !s.claimed.Load() {
+			s.claimed.Store(true)
+			return s
 		}
 	}
-	return out
+	return nil
+}
+
+// steal splits the segment with most left to move and claims its second
+// half, so that a connection that finished early helps the slowest; nil
+// when no segment has at least 2*least left.
+func (st *segState) steal(least int64) *segment {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var big *segment
+	for _, s := range st.Segments {
+		if s.claimed.Load() && (big == nil || s.remaining() > big.remaining()) {
+			big = s
+		}
+	}
+	if big == nil || big.remaining() < 2*least {
+		return nil
+	}
+	end := big.end.Load()
+	mid := (big.Start + big.done.Load() + big.remaining()/2) &^ (64<<10 - 1)
+	big.end.Store(mid)
+	s := newSegment(mid, end)
+	s.claimed.Store(true)
+	st.Segments = append(st.Segments, s)
+	slices.SortFunc(st.Segments, func(a, b *segment) int { return cmp.Compare(a.Start, b.Start) })
+	return s
 }
 
 // save writes the record (to a temporary file renamed over the old one,
@@ -134,11 +237,12 @@ func (st *segState) save() error {
 	defer st.mu.Unlock()
 	j := segJSON{Version: 1, Size: st.Size, Modified: st.Modified}
 	for _, s := range st.Segments {
-		d := s.done.Load()
-		if !s.finished.Load() {
-			d = max(0, d-s.lag)
+		end := s.end.Load()
+		d := min(s.done.Load(), end-s.Start)
+		if d < end-s.Start {
+			d = max(0, d-s.lag.Load())
 		}
-		j.Segments = append(j.Segments, segSave{Start: s.Start, End: s.End, Done: d})
+		j.Segments = append(j.Segments, segSave{Start: s.Start, End: end, Done: d})
 	}
 	b, err := json.Marshal(j)
 	if err != nil {

@@ -199,12 +199,20 @@ func (s *sftpConn) getRange(p string, off, n int64, w io.Writer) (int64, error) 
 		}()
 		return ch
 	}
+	// A segment's writer may end it earlier than n while it runs.
+	limit := func() int64 { return off + n }
+	if l, ok := w.(interface{ limit() int64 }); ok {
+		limit = l.limit
+	}
 	var written int64
 	next := int64(0)
-	for i := int64(0); i < count; i++ {
-		for next < count && next < i+int64(s.limits.depth) {
+	for i := int64(0); ; i++ {
+		for next < count && next < i+int64(s.limits.depth) && off+next*chunk < limit() {
 			results = append(results, issue(next))
 			next++
+		}
+		if i >= next {
+			break
 		}
 		r := <-results[i]
 		results[i] = nil
@@ -222,14 +230,13 @@ func (s *sftpConn) getRange(p string, off, n int64, w io.Writer) (int64, error) 
 	return written, nil
 }
 
-// putRange writes n bytes from r (at the same offsets) into p from off,
-// with limits.depth WRITE requests in flight. flags open the file (with
-// os.O_TRUNC for a new upload; without it to fill a part in place). The
-// requests leave in the order of their offsets and SFTP servers apply them
-// in order, so what the server holds of the range is always a prefix of
-// it. sent is told how many bytes have left; at most unacked of those
-// may still be unacknowledged.
-func (s *sftpConn) putRange(p string, flags int, off, n int64, r io.ReaderAt, sent func(k int64)) (err error) {
+// putRange writes what r gives into p from off on, with limits.depth
+// WRITE requests in flight. flags open the file (with os.O_TRUNC for a new
+// upload; without it to fill a part in place). The requests leave in the
+// order of their offsets and SFTP servers apply them in order, so what the
+// server holds of the range is always a prefix of it; of the bytes read
+// from r, at most unacked() may not be acknowledged when it fails.
+func (s *sftpConn) putRange(p string, flags int, off int64, r io.Reader) (err error) {
 	f, err := s.c.OpenFile(p, flags)
 	if err != nil {
 		return sftpErr("create", p, err)
@@ -242,15 +249,8 @@ func (s *sftpConn) putRange(p string, flags int, off, n int64, r io.ReaderAt, se
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return sftpErr("seek", p, err)
 	}
-	src := &sentReader{r: io.NewSectionReader(r, off, n), sent: sent}
-	k, err := f.ReadFromWithConcurrency(src, s.limits.depth)
-	switch {
-	case src.err != nil:
-		return &readError{src.err}
-	case err != nil:
+	if _, err := f.ReadFromWithConcurrency(r, s.limits.depth); err != nil {
 		return sftpErr("write", p, err)
-	case k != n:
-		return &readError{io.ErrUnexpectedEOF}
 	}
 	return nil
 }
@@ -258,24 +258,6 @@ func (s *sftpConn) putRange(p string, flags int, off, n int64, r io.ReaderAt, se
 // unacked bounds the bytes of a putRange not yet acknowledged: the
 // requests in flight and the one waiting to be.
 func (s *sftpConn) unacked() int64 { return int64(s.limits.depth+1) * int64(s.limits.chunk) }
-
-// sentReader counts what an upload reads from the local file.
-type sentReader struct {
-	r    io.Reader
-	sent func(int64)
-	err  error
-}
-
-func (s *sentReader) Read(b []byte) (int, error) {
-	n, err := s.r.Read(b)
-	if n > 0 && s.sent != nil {
-		s.sent(int64(n))
-	}
-	if err != nil && err != io.EOF {
-		s.err = err
-	}
-	return n, err
-}
 
 // readError marks a failure to read the local file of an upload.
 type readError struct{ err error }

@@ -432,6 +432,7 @@ func missingParent(c Conn, p string, err error) error {
 type writeError struct{ err error }
 
 func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 type countWriter struct {
 	w io.Writer

@@ -46,6 +46,7 @@ func TestClientFixes(t *testing.T) {
 	s.start()
 	for _, sc := range clientSchemes(s) {
 		t.Run(sc.scheme, func(t *testing.T) {
+			t.Parallel()
 			base := fmt.Sprintf("%s://fred@%s/%s", sc.scheme, s.addr(sc.port), sc.scheme)
 			dir := filepath.Join(home, sc.scheme)
 			if err := os.MkdirAll(dir, 0o755); err != nil {
