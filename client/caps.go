@@ -49,6 +49,7 @@ type linkReader interface {
 // next time that the file is unchanged.
 type timeSetter interface {
 	setModTime(p string, t time.Time) error
+	canSetTimes() bool
 }
 
 // renamer replaces an existing file by rename, which Conn.Rename may

@@ -198,6 +198,11 @@ func (f *ftpConn) setModTime(p string, t time.Time) error {
 	return ftpErr(ErrConnect, err)
 }
 
+func (f *ftpConn) canSetTimes() bool {
+	_, ok := f.c.Feature("MFMT")
+	return ok
+}
+
 func (f *ftpConn) clone() (Conn, error) { return dialFTP(f.t, f.o) }
 
 func (f *ftpConn) rtt() time.Duration { return f.c.ConnectTime() }

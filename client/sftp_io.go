@@ -148,6 +148,8 @@ func (s *sftpConn) setModTime(p string, t time.Time) error {
 	return sftpErr("setstat", p, s.c.Chtimes(p, t, t))
 }
 
+func (s *sftpConn) canSetTimes() bool { return true }
+
 func (s *sftpConn) truncate(p string, size int64) error {
 	f, err := s.c.OpenFile(p, os.O_WRONLY|os.O_CREATE)
 	if err != nil {

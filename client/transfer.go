@@ -482,7 +482,7 @@ type Summary struct {
 	Exit    int      `json:"exit_code"`
 	Files   []File   `json:"files,omitempty"`
 	Entries []Entry  `json:"entries,omitempty"`
-	Deleted []string `json:"deleted,omitempty"`
+	Actions []Action `json:"actions,omitempty"`
 	Bytes   int64    `json:"bytes"`
 	Seconds float64  `json:"seconds"`
 }
