@@ -188,6 +188,7 @@ func (x *Transfer) putSegments(pool *Pool, c Conn, j job, rec File, st *segState
 		if s.remaining() > 0 {
 			return withKind(ErrLocal, fmt.Errorf("%s: %w", j.local, io.ErrUnexpectedEOF))
 		}
+		s.acked.Store(true)
 		return nil
 	})
 	m.Finish()

@@ -73,7 +73,15 @@ func sameBytes(t *testing.T, file string, want []byte) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("%s: %d bytes, want %d, not byte-exact", file, len(got), len(want))
+		i := 0
+		for i < len(got) && i < len(want) && got[i] == want[i] {
+			i++
+		}
+		j := i
+		for j < len(got) && j < len(want) && got[j] != want[j] {
+			j++
+		}
+		t.Fatalf("%s: %d bytes, want %d, not byte-exact: first difference at %d, differing up to %d", file, len(got), len(want), i, j)
 	}
 }
 
@@ -125,16 +133,18 @@ func segmentsAndResume(t *testing.T, p peer, dir string) {
 	if !p.canPut {
 		return
 	}
+	// The record counts what the server may not have acknowledged yet (a
+	// few MiB a segment) as not sent: cut later, so something is left.
 	up := path.Join(dir, "cut-up.bin")
-	x = &Transfer{Pool: p.pool(t, 4), Segments: 4}
-	x.Progress = &interruptAt{x: x, at: int64(len(data)) / 3}
+	x = &Transfer{Pool: p.pool(t, 4), Segments: 2}
+	x.Progress = &interruptAt{x: x, at: int64(len(data)) * 3 / 4}
 	if err := x.Put(src, up); ExitCode(err) != ExitIncomplete {
 		t.Fatalf("interrupted upload: %v (exit %d), want exit %d", err, ExitCode(err), ExitIncomplete)
 	}
 	if _, err := os.Stat(p.onDisk(up)); !os.IsNotExist(err) {
 		t.Fatalf("an interrupted segmented upload is visible under its name: %v", err)
 	}
-	x = &Transfer{Pool: p.pool(t, 4), Segments: 4, Resume: true}
+	x = &Transfer{Pool: p.pool(t, 4), Segments: 2, Resume: true}
 	if err := x.Put(src, up); err != nil {
 		t.Fatalf("resumed upload: %v", err)
 	}

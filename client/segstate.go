@@ -26,8 +26,9 @@ type segment struct {
 	done    atomic.Int64
 	claimed atomic.Bool // a connection is moving it
 	// lag is how many of done bytes may not be acknowledged yet (an
-	// upload): a saved state counts them as not done.
-	lag atomic.Int64
+	// upload): until acked, a saved state counts them as not done.
+	lag   atomic.Int64
+	acked atomic.Bool
 }
 
 func newSegment(start, end int64) *segment {
@@ -239,7 +240,7 @@ func (st *segState) save() error {
 	for _, s := range st.Segments {
 		end := s.end.Load()
 		d := min(s.done.Load(), end-s.Start)
-		if d < end-s.Start {
+		if !s.acked.Load() {
 			d = max(0, d-s.lag.Load())
 		}
 		j.Segments = append(j.Segments, segSave{Start: s.Start, End: end, Done: d})

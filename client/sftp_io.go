@@ -257,9 +257,11 @@ func (s *sftpConn) putRange(p string, flags int, off int64, r io.Reader) (err er
 	return nil
 }
 
-// unacked bounds the bytes of a putRange not yet acknowledged: the
-// requests in flight and the one waiting to be.
-func (s *sftpConn) unacked() int64 { return int64(s.limits.depth+1) * int64(s.limits.chunk) }
+// unacked bounds the bytes a putRange has read but the server may not
+// have: pkg/sftp keeps depth requests in flight, one more sent and waiting
+// for a worker, one chunk read and not yet sent, and after a failure reads
+// one more before it stops; two chunks spare.
+func (s *sftpConn) unacked() int64 { return int64(s.limits.depth+5) * int64(s.limits.chunk) }
 
 // readError marks a failure to read the local file of an upload.
 type readError struct{ err error }

@@ -18,8 +18,11 @@ type sftpLimits struct {
 	// limits@openssh.com max-read/max-write-length, else the 32 KiB every
 	// server takes (draft-ietf-secsh-filexfer-02).
 	chunk int
-	// depth is how many requests one file keeps in flight: enough bytes to
-	// fill a path of 100 ms round trip at 1 Gbit/s (12.5 MB).
+	// depth is how many requests one file keeps in flight on one session:
+	// 4 MiB, more than the 2 MiB an SSH channel's window lets travel at
+	// once, so that the window, not the client, is the limit. A path of
+	// 100 ms at 1 Gbit/s (12.5 MB in flight) is filled by segments on
+	// several connections, as the round trip tells (autoSegments).
 	depth int
 	// handles is the server's max-open-handles (0: not said).
 	handles int
@@ -27,7 +30,7 @@ type sftpLimits struct {
 
 const (
 	safeChunk   = 32 << 10
-	pipeTarget  = 12_500_000 // bytes in flight per file: 100 ms at 1 Gbit/s
+	pipeTarget  = 4 << 20 // bytes in flight per session
 	sftpVersion = 3
 	fxpInit     = 1
 	fxpVersion  = 2
@@ -37,7 +40,7 @@ const (
 )
 
 func limitsFor(chunk, handles int) sftpLimits {
-	return sftpLimits{chunk: chunk, depth: (pipeTarget + chunk - 1) / chunk, handles: handles}
+	return sftpLimits{chunk: chunk, depth: max(4, (pipeTarget+chunk-1)/chunk), handles: handles}
 }
 
 // startSFTP starts the sftp subsystem on sc and returns a client sized by
