@@ -114,6 +114,10 @@ port = $ferry_port
 max_connections = $((SESSIONS + 100))
 max_connections_per_ip = $((SESSIONS + 50))
 CONF
+# As sshd's MaxStartups above: let every idle session log in at once.
+if grep -aq max_prelogin_per_ip "$work/ferry"; then
+	printf 'max_prelogin = %d\nmax_prelogin_per_ip = %d\n' $((SESSIONS + 50)) $((SESSIONS + 50)) >>"$work/ferry.toml"
+fi
 mkdir -p "$work/home"
 ln "$work/src.bin" "$work/home/src.bin"
 "$work/ferry" user add bench --key "$work/id.pub" --home "$work/home" --config "$work/ferry.toml" >/dev/null

@@ -40,7 +40,7 @@ type Conn struct {
 	mu     sync.Mutex // guards the fields below against Close
 	user   store.User
 	method string
-	fs     *vfs.FS
+	fs     vfs.FS
 }
 
 // loginExpired closes a connection still not logged in after
@@ -153,7 +153,7 @@ func (cn *Conn) Begin(u store.User, method string) error {
 	if cn.fs != nil && cn.user.Name == u.Name && cn.user.Home == u.Home && cn.user.ReadOnly == u.ReadOnly {
 		return nil
 	}
-	fsys, err := vfs.New(u.Home, u.ReadOnly)
+	fsys, err := cn.core.openFS(u)
 	if err != nil {
 		cn.Log.Error("login failed: home directory", "event", EventLoginFailed, "user", u.Name, "reason", "home", "err", err.Error())
 		return err
@@ -162,7 +162,7 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		cn.fs.Close()
 		cn.event(EventSessionEnd, "user", cn.user.Name, "duration", since(cn.start))
 	}
-	cn.fs, cn.user, cn.method = fsys, u, method
+	cn.fs, cn.user, cn.method = eventFS{FS: fsys, cn: cn}, u, method
 	cn.Log = cn.core.log.With("session", cn.ID, "service", string(cn.Service), "remote", cn.Remote.String(), "user", u.Name)
 	cn.event(EventLoginOK, "method", method, "read_only", u.ReadOnly)
 	return nil
@@ -176,7 +176,7 @@ func (cn *Conn) User() store.User {
 }
 
 // FS is the session's file system (nil before Begin).
-func (cn *Conn) FS() *vfs.FS {
+func (cn *Conn) FS() vfs.FS {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	return cn.fs

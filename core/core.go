@@ -13,6 +13,8 @@ import (
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/listen"
+	"github.com/ferry-project/ferry/store"
+	"github.com/ferry-project/ferry/vfs"
 )
 
 // Errors of admission and login. Adapters map them to their protocol's
@@ -29,16 +31,21 @@ type Options struct {
 	Config *config.Config
 	Auth   *auth.Authenticator
 	Log    *slog.Logger
+	// OpenFS opens a user's file system at login; nil is the local disk
+	// (vfs.NewLocal on the user's home). Tests give the memory backend,
+	// and object storage plugs in here.
+	OpenFS func(u store.User) (vfs.FS, error)
 }
 
 // Core admits connections, logs users in and emits events for every
 // protocol. It is safe for concurrent use.
 type Core struct {
-	cfg  *config.Config
-	auth *auth.Authenticator
-	log  *slog.Logger
-	warn *throttle
-	ids  atomic.Uint64
+	cfg    *config.Config
+	auth   *auth.Authenticator
+	log    *slog.Logger
+	openFS func(store.User) (vfs.FS, error)
+	warn   *throttle
+	ids    atomic.Uint64
 
 	mu       sync.Mutex
 	closing  bool
@@ -58,7 +65,12 @@ func New(o Options) (*Core, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	openFS := o.OpenFS
+	if openFS == nil {
+		openFS = func(u store.User) (vfs.FS, error) { return vfs.NewLocal(u.Home, u.ReadOnly) }
+	}
 	return &Core{
+		openFS:  openFS,
 		cfg:     o.Config,
 		auth:    o.Auth,
 		log:     log,

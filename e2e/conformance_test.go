@@ -25,6 +25,7 @@ import (
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/listen"
+	"github.com/ferry-project/ferry/vfs"
 )
 
 // confProto is one protocol of the suite: the client's URL scheme and the
@@ -456,7 +457,9 @@ func confEscapeDotDot(t *testing.T, e *confEnv, p confProto, dir string) {
 		t.Fatalf("read %s over %s: the server's /etc/passwd came through", f, p.scheme)
 	}
 	wantKind(t, p, "reading "+f, err, "permission")
-	lines := e.s.logsFor(refusalLogWait, func(l map[string]any) bool { return strings.Contains(str(l, "path"), "etc/passwd") })
+	lines := e.s.logsFor(refusalLogWait, func(l map[string]any) bool {
+		return strings.Contains(str(l, "path"), "etc/passwd") && str(l, "service") == p.service
+	})
 	if len(lines) == 0 {
 		t.Errorf("the server logs no line (with a path=...etc/passwd) for the refused read of %s over %s", f, p.scheme)
 	} else if l := lines[0]; str(l, "user") != "alice" || str(l, "service") != p.service {
@@ -569,7 +572,7 @@ func TestConformanceDiskFull(t *testing.T) {
 				t.Errorf("a failed upload was published under its name (%d of %d bytes)", fi.Size(), len(data))
 			}
 			var leaks []string
-			for _, leak := range []string{tiny, s.Dir, s.Cfg.DataDir, ".ferry-upload-"} {
+			for _, leak := range []string{tiny, s.Dir, s.Cfg.DataDir, vfs.TempDir} {
 				if strings.Contains(err.Error(), leak) {
 					leaks = append(leaks, leak)
 				}
@@ -577,7 +580,7 @@ func TestConformanceDiskFull(t *testing.T) {
 			if len(leaks) > 0 {
 				t.Errorf("the error of the failed upload names the server's paths %q: %v", leaks, err)
 			}
-			if left, _ := filepath.Glob(filepath.Join(tiny, ".ferry-upload-*")); len(left) > 0 {
+			if left := testutil.Uploading(tiny); len(left) > 0 {
 				t.Logf("note: %d temporary upload file(s) left in the home", len(left))
 			}
 		})

@@ -455,7 +455,7 @@ func TestFTPKilledUploadAndResume(t *testing.T) {
 	if line := regexp.MustCompile(`.*event=upload path=/big.bin .*`).FindString(s.Logs()); strings.Contains(line, "result=ok") {
 		t.Errorf("cut upload logged as complete: %s", line)
 	}
-	entries, _ := os.ReadDir(home)
+	entries := testutil.Home(t, home)
 	if len(entries) != 0 {
 		t.Fatalf("a killed upload left %v in the home", entries)
 	}

@@ -448,13 +448,13 @@ func trickle(w io.WriteCloser, data []byte, chunk int, gap time.Duration) <-chan
 	return done
 }
 
-// waitUploadStarted waits until an upload in progress shows in home as a
-// hidden temporary file.
+// waitUploadStarted waits until an upload in progress shows in home's
+// reserved directory of temporary files.
 func waitUploadStarted(t *testing.T, s *server, home string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if m, _ := filepath.Glob(filepath.Join(home, ".ferry-upload-*")); len(m) > 0 {
+		if len(testutil.Uploading(home)) > 0 {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -611,7 +611,7 @@ func TestHostileShutdownTimeoutAbortsUpload(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "long.bin")); err == nil {
 		t.Error("the upload cut by shutdown_timeout was published under its name")
 	}
-	if m, _ := filepath.Glob(filepath.Join(home, ".ferry-upload-*")); len(m) > 0 {
+	if m := testutil.Uploading(home); len(m) > 0 {
 		t.Logf("note: the cut upload left %d temporary file(s) in the home", len(m))
 	}
 }

@@ -189,8 +189,7 @@ func TestSFTPShutdownFinishesUpload(t *testing.T) {
 	}()
 	waitUpload := time.Now().Add(20 * time.Second)
 	for {
-		m, _ := filepath.Glob(filepath.Join(home, ".ferry-upload-*"))
-		if len(m) > 0 {
+		if len(testutil.Uploading(home)) > 0 {
 			break
 		}
 		if time.Now().After(waitUpload) {

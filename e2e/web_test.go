@@ -102,7 +102,7 @@ func TestWebCurl(t *testing.T) {
 			t.Fatalf("curl %v: %q, want %d", step.args, out, step.code)
 		}
 	}
-	if entries, _ := os.ReadDir(home); len(entries) != 1 || entries[0].Name() != "up.bin" {
+	if entries := testutil.Home(t, home); len(entries) != 1 || entries[0] != "up.bin" {
 		t.Fatalf("home after mkdir/rename/delete: %v", entries)
 	}
 

@@ -1,13 +1,5 @@
 package ftp
 
-import (
-	"errors"
-	"io/fs"
-	"strings"
-
-	"github.com/ferry-project/ferry/vfs"
-)
-
 // command describes one verb: login says it needs a logged-in user, arg
 // that it needs an argument, anytime that it is answered while a transfer
 // runs (every other command waits for the transfer to end).
@@ -81,25 +73,4 @@ var helpText = []string{
 	"RNTO SIZE STAT STOR STOU STRU SYST TYPE",
 	"USER XCUP XCWD XMKD XPWD XRMD",
 	"Help OK",
-}
-
-// fsError turns a vfs error into reply text that names no server path.
-func fsError(err error) string {
-	switch {
-	case errors.Is(err, vfs.ErrReadOnly):
-		return "Permission denied: read-only account"
-	case errors.Is(err, fs.ErrNotExist):
-		return "No such file or directory"
-	case errors.Is(err, fs.ErrExist):
-		return "File exists"
-	case errors.Is(err, fs.ErrPermission):
-		return "Permission denied"
-	case strings.Contains(err.Error(), "escapes"):
-		return "Permission denied: the path leads outside your home directory"
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return capital(pe.Err.Error())
-	}
-	return "Requested action not taken"
 }

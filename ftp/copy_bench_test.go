@@ -5,13 +5,17 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
+
+	"github.com/ferry-project/ferry/core"
+	"github.com/ferry-project/ferry/vfs"
 )
 
-// BenchmarkCopy compares the kernel's sendfile/splice path (io.Copy
-// between *os.File and *net.TCPConn) with pump's large-buffer copy, for
-// downloads (file to socket) and uploads (socket to file), over loopback.
+// BenchmarkCopy compares the kernel's sendfile path (io.Copy from an
+// *os.File to a *net.TCPConn) with core.Transfer's large-buffer copy for
+// downloads (file to socket), and core.Transfer's splice path (the local
+// upload's io.ReaderFrom) with its buffered copy for uploads (socket to
+// file), over loopback, through the vfs local backend as transfers are.
 // Run: go test -run NONE -bench Copy -benchtime 20x ./ftp
 func BenchmarkCopy(b *testing.B) {
 	const size = 256 << 20
@@ -43,7 +47,7 @@ func BenchmarkCopy(b *testing.B) {
 		return c.(*net.TCPConn), s.(*net.TCPConn)
 	}
 	drain := func(c net.Conn, done chan<- int64) {
-		buf := make([]byte, bufSize)
+		buf := make([]byte, core.BufSize)
 		var n int64
 		for {
 			r, err := c.Read(buf)
@@ -54,7 +58,11 @@ func BenchmarkCopy(b *testing.B) {
 			}
 		}
 	}
-	var count atomic.Int64
+	fsys, err := vfs.NewLocal(dir, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fsys.Close()
 	for _, mode := range []string{"download-sendfile", "download-buffer", "upload-splice", "upload-buffer"} {
 		b.Run(mode, func(b *testing.B) {
 			b.SetBytes(size)
@@ -65,13 +73,15 @@ func BenchmarkCopy(b *testing.B) {
 				switch mode {
 				case "download-sendfile", "download-buffer":
 					go drain(client, done)
-					file, _ := os.Open(src)
 					if mode == "download-sendfile" {
+						file, _ := os.Open(src)
 						_, err = io.Copy(server, file)
+						file.Close()
 					} else {
-						_, err = pump(server, file, server, getBuffer(), true, &count)
+						file, _ := fsys.Open("/src")
+						_, err = (&core.Transfer{}).Send(server, file)
+						file.Close()
 					}
-					file.Close()
 					server.Close()
 				default:
 					go func() {
@@ -81,13 +91,13 @@ func BenchmarkCopy(b *testing.B) {
 						client.Close()
 						done <- n
 					}()
-					dst, _ := os.Create(filepath.Join(dir, "dst"))
+					up, _ := fsys.Create("/dst")
 					if mode == "upload-splice" {
-						_, err = io.Copy(dst, server)
+						_, err = (&core.Transfer{}).Receive(up, server)
 					} else {
-						_, err = pump(dst, server, server, getBuffer(), false, &count)
+						_, err = (&core.Transfer{}).Receive(struct{ io.Writer }{up}, server) // hides io.ReaderFrom
 					}
-					dst.Close()
+					up.Commit()
 					server.Close()
 				}
 				if err != nil {

@@ -12,7 +12,9 @@ import (
 	"github.com/ferry-project/ferry/vfs"
 )
 
-func (s *session) path(arg string) string { return vfs.Clean(s.cwd, arg) }
+// path is the virtual path arg names: "../" past the home stays in it, so
+// the file system refuses it as the escape it is (vfs.Join).
+func (s *session) path(arg string) string { return vfs.Join(s.cwd, arg) }
 
 func quote(p string) string { return `"` + strings.ReplaceAll(p, `"`, `""`) + `"` }
 
@@ -21,12 +23,14 @@ func (s *session) cmdPWD(string) bool {
 	return true
 }
 
+// cmdCWD changes directory. ".." past the home stays at the home, as in
+// a chroot: clients climb to the top with CDUP until it stops changing.
 func (s *session) cmdCWD(arg string) bool {
-	p := s.path(arg)
+	p := vfs.Clean(s.cwd, arg)
 	fi, err := s.fs.Stat(p)
 	switch {
 	case err != nil:
-		s.reply(550, fsError(err))
+		s.fsFail(err)
 	case !fi.IsDir():
 		s.reply(550, "Not a directory")
 	default:
@@ -41,7 +45,7 @@ func (s *session) cmdCDUP(string) bool { return s.cmdCWD("..") }
 func (s *session) cmdMKD(arg string) bool {
 	p := s.path(arg)
 	if err := s.fs.Mkdir(p); err != nil {
-		s.reply(550, fsError(err))
+		s.fsFail(err)
 		return true
 	}
 	s.reply(257, quote(p)+" directory created")
@@ -58,7 +62,7 @@ func (s *session) cmdDELE(arg string) bool {
 
 func (s *session) simple(err error, ok string) bool {
 	if err != nil {
-		s.reply(550, fsError(err))
+		s.fsFail(err)
 		return true
 	}
 	s.reply(250, ok)
@@ -68,7 +72,7 @@ func (s *session) simple(err error, ok string) bool {
 func (s *session) cmdRNFR(arg string) bool {
 	p := s.path(arg)
 	if _, err := s.fs.Lstat(p); err != nil {
-		s.reply(550, fsError(err))
+		s.fsFail(err)
 		return true
 	}
 	s.rnfr = p
@@ -88,7 +92,7 @@ func (s *session) cmdSIZE(arg string) bool {
 	fi, err := s.fs.Stat(s.path(arg))
 	switch {
 	case err != nil:
-		s.reply(550, fsError(err))
+		s.fsFail(err)
 	case !fi.Mode().IsRegular():
 		s.reply(550, "Not a regular file")
 	default:
@@ -102,7 +106,7 @@ const mdtmLayout = "20060102150405"
 func (s *session) cmdMDTM(arg string) bool {
 	fi, err := s.fs.Stat(s.path(arg))
 	if err != nil {
-		s.reply(550, fsError(err))
+		s.fsFail(err)
 		return true
 	}
 	s.reply(213, fi.ModTime().UTC().Format(mdtmLayout))
@@ -125,7 +129,7 @@ func (s *session) cmdMFMT(arg string) bool {
 	}
 	p := s.path(name)
 	if err := s.fs.Chtimes(p, t); err != nil {
-		s.reply(550, fsError(err))
+		s.fsFail(err)
 		return true
 	}
 	s.reply(213, "Modify="+t.Format(mdtmLayout)+"; "+p)

@@ -3,7 +3,6 @@ package ftp
 // Transfer commands: RETR, STOR, APPE, STOU, the listings, ABOR.
 
 import (
-	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -26,12 +25,12 @@ func (s *session) cmdRETR(arg string) bool {
 	f, err := s.fs.Open(p)
 	if err != nil {
 		x.release()
-		s.reply(550, fsError(err))
+		s.fsFail(err)
 		return true
 	}
 	fi, err := f.Stat()
 	if err == nil && offset > fi.Size() {
-		err = fmt.Errorf("REST offset %d is beyond the end of the file (%d bytes)", offset, fi.Size())
+		err = vfs.ErrBadOffset
 	}
 	if err == nil && offset > 0 {
 		_, err = f.Seek(offset, io.SeekStart)
@@ -39,7 +38,7 @@ func (s *session) cmdRETR(arg string) bool {
 	if err != nil {
 		f.Close()
 		x.release()
-		s.reply(554, capital(err.Error()))
+		s.fsFail(err)
 		return true
 	}
 	s.launch(x, job{
@@ -56,15 +55,15 @@ func (s *session) cmdSTOR(arg string) bool {
 	s.rest = 0
 	p := s.path(arg)
 	if offset > 0 {
-		return s.store("STOR", p, func() (*vfs.Upload, error) { return s.fs.OpenAt(p, offset) })
+		return s.store("STOR", p, func() (vfs.Upload, error) { return s.fs.OpenAt(p, offset) })
 	}
-	return s.store("STOR", p, func() (*vfs.Upload, error) { return s.fs.Create(p) })
+	return s.store("STOR", p, func() (vfs.Upload, error) { return s.fs.Create(p) })
 }
 
 func (s *session) cmdAPPE(arg string) bool {
 	s.rest = 0
 	p := s.path(arg)
-	return s.store("APPE", p, func() (*vfs.Upload, error) { return s.fs.OpenAt(p, -1) })
+	return s.store("APPE", p, func() (vfs.Upload, error) { return s.fs.OpenAt(p, -1) })
 }
 
 func (s *session) cmdSTOU(string) bool {
@@ -75,7 +74,7 @@ func (s *session) cmdSTOU(string) bool {
 		if _, err := s.fs.Lstat(p); err == nil {
 			continue
 		}
-		return s.store("STOU", p, func() (*vfs.Upload, error) { return s.fs.Create(p) })
+		return s.store("STOU", p, func() (vfs.Upload, error) { return s.fs.Create(p) })
 	}
 	s.reply(450, "Cannot find a unique name")
 	return true
@@ -84,7 +83,7 @@ func (s *session) cmdSTOU(string) bool {
 // store receives an upload. Create uploads are published by Commit only
 // when the data connection ended normally and the client is still there to
 // hear "226"; otherwise Abort discards them.
-func (s *session) store(verb, p string, open func() (*vfs.Upload, error)) bool {
+func (s *session) store(verb, p string, open func() (vfs.Upload, error)) bool {
 	x := s.prepare(verb, p)
 	if x == nil {
 		return true
@@ -92,11 +91,7 @@ func (s *session) store(verb, p string, open func() (*vfs.Upload, error)) bool {
 	up, err := open()
 	if err != nil {
 		x.release()
-		code := 550
-		if strings.Contains(err.Error(), "beyond") {
-			code = 554 // REST past the end of the file (RFC 3659 §5.5)
-		}
-		s.reply(code, fsError(err))
+		s.fsFail(err)
 		return true
 	}
 	opening := "Ok to send data for " + p
@@ -105,7 +100,7 @@ func (s *session) store(verb, p string, open func() (*vfs.Upload, error)) bool {
 	}
 	s.launch(x, job{
 		opening: opening,
-		recv:    up.File,
+		recv:    up,
 		finish: func(x *transfer, err error) error {
 			if err != nil || x.aborted.Load() || s.controlGone() {
 				up.Abort()
@@ -121,28 +116,30 @@ func (s *session) store(verb, p string, open func() (*vfs.Upload, error)) bool {
 	return true
 }
 
-// sendListing sends a listing built before the data connection opens.
+// sendListing sends a listing as it is read from the directory; errors
+// that can be known before the data connection opens are answered
+// before it.
 func (s *session) sendListing(verb, arg string) bool {
 	s.rest = 0
 	x := s.prepare(verb, s.cwd)
 	if x == nil {
 		return true
 	}
-	b, err := s.listing(arg, verb)
+	l, err := s.openListing(arg, verb)
 	if err != nil {
 		x.release()
-		code := 550
-		if errors.Is(err, errNotDir) {
-			code = 501
+		if verb == "MLSD" && errors.Is(err, vfs.ErrNotDir) {
+			s.reply(501, "Not a directory") // MLSD lists directories; MLST describes a file
+			return true
 		}
-		s.reply(code, fsError(err))
+		s.fsFail(err)
 		return true
 	}
-	x.path = s.path(listPath(arg))
+	x.path = l.path
 	s.launch(x, job{
 		opening: "Here comes the directory listing",
-		send:    bytes.NewReader(b),
-		finish:  func(*transfer, error) error { return nil },
+		send:    l,
+		finish:  func(*transfer, error) error { return l.Close() },
 		ok:      "Directory send OK",
 	})
 	return true

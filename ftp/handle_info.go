@@ -68,13 +68,7 @@ func (s *session) cmdSTAT(arg string) bool {
 			s.reply(530, "Please log in with USER and PASS first")
 			return true
 		}
-		b, err := s.listing(arg, "LIST")
-		if err != nil {
-			s.reply(550, fsError(err))
-			return true
-		}
-		lines := append([]string{"Status of " + arg + ":"}, strings.Split(strings.TrimSuffix(string(b), "\r\n"), "\r\n")...)
-		s.reply(213, append(lines, "End of status")...)
+		s.statListing(arg)
 		return true
 	}
 	lines := []string{"ferry FTP server status:", "Connected from " + s.remote.Addr().String()}

@@ -1,9 +1,8 @@
 package ftp
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"strconv"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/ferry-project/ferry/vfs"
 )
-
-var errNotDir = errors.New("not a directory")
 
 // listPath drops the ls options ("-la") that clients put before the path
 // of LIST and NLST.
@@ -30,8 +27,29 @@ func (s *session) cmdLIST(arg string) bool { return s.sendListing("LIST", arg) }
 func (s *session) cmdNLST(arg string) bool { return s.sendListing("NLST", arg) }
 func (s *session) cmdMLSD(arg string) bool { return s.sendListing("MLSD", arg) }
 
-// listing renders a directory (or one file) for LIST, NLST and MLSD.
-func (s *session) listing(arg, verb string) ([]byte, error) {
+// listing renders a directory (or one file) for LIST, NLST, MLSD and
+// STAT as it is read: one batch of entries is in memory at a time,
+// however large the directory.
+type listing struct {
+	s    *session
+	verb string
+	name string // the argument as given: NLST of one file echoes it
+	path string // the listed path
+	dir  string // the directory of the entries
+	ls   vfs.Lister
+	one  fs.FileInfo // the file listed when ls is nil
+	now  time.Time
+	buf  []byte
+	off  int
+	err  error
+}
+
+// listBatch is how many entries are read from a directory at a time.
+const listBatch = 256
+
+// openListing opens what LIST, NLST or MLSD arg names: a directory's
+// entries, or one file (not for MLSD: vfs.ErrNotDir).
+func (s *session) openListing(arg, verb string) (*listing, error) {
 	name := arg
 	if verb != "MLSD" {
 		name = listPath(arg)
@@ -41,40 +59,128 @@ func (s *session) listing(arg, verb string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var entries []fs.FileInfo
-	dir := p
+	l := &listing{s: s, verb: verb, name: name, path: p, dir: p, now: time.Now()}
 	if fi.IsDir() {
-		if entries, err = s.fs.ReadDir(p); err != nil {
-			return nil, err
-		}
-	} else {
-		if verb == "MLSD" {
-			return nil, &fs.PathError{Op: "MLSD", Path: p, Err: errNotDir}
-		}
-		if fi, err = s.fs.Lstat(p); err != nil {
-			return nil, err
-		}
-		entries, dir = []fs.FileInfo{fi}, path.Dir(p)
+		l.ls, err = s.fs.ReadDir(p)
+		return l, err
 	}
-	var b bytes.Buffer
-	now := time.Now()
-	for _, e := range entries {
-		full := path.Join(dir, e.Name())
-		switch verb {
-		case "NLST":
-			if fi.IsDir() {
-				b.WriteString(e.Name())
-			} else {
-				b.WriteString(name)
-			}
-		case "MLSD":
-			b.WriteString(s.factLine(e, full) + " " + e.Name())
-		default:
-			b.WriteString(s.lsLine(e, full, now))
-		}
-		b.WriteString("\r\n")
+	if verb == "MLSD" {
+		return nil, &fs.PathError{Op: "MLSD", Path: p, Err: vfs.ErrNotDir}
 	}
-	return b.Bytes(), nil
+	if l.one, err = s.fs.Lstat(p); err != nil {
+		return nil, err
+	}
+	l.dir = path.Dir(p)
+	return l, nil
+}
+
+// lines renders the next batch of entries; io.EOF at the end.
+func (l *listing) lines() ([]string, error) {
+	if l.ls == nil {
+		if l.one == nil {
+			return nil, io.EOF
+		}
+		fi := l.one
+		l.one = nil
+		return []string{l.line(fi)}, nil
+	}
+	infos, err := l.ls.Next(listBatch)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(infos))
+	for i, fi := range infos {
+		out[i] = l.line(fi)
+	}
+	return out, nil
+}
+
+func (l *listing) line(e fs.FileInfo) string {
+	full := path.Join(l.dir, e.Name())
+	switch l.verb {
+	case "NLST":
+		if l.ls == nil {
+			return l.name
+		}
+		return e.Name()
+	case "MLSD":
+		return l.s.factLine(e, full) + " " + e.Name()
+	}
+	return l.s.lsLine(e, full, l.now)
+}
+
+// Read gives the listing to the data connection, CRLF after each line.
+func (l *listing) Read(p []byte) (int, error) {
+	for l.off == len(l.buf) {
+		if l.err != nil {
+			return 0, l.err
+		}
+		var lines []string
+		lines, l.err = l.lines()
+		l.buf, l.off = l.buf[:0], 0
+		for _, ln := range lines {
+			l.buf = append(append(l.buf, ln...), "\r\n"...)
+		}
+	}
+	n := copy(p, l.buf[l.off:])
+	l.off += n
+	return n, nil
+}
+
+func (l *listing) Close() error {
+	if l.ls == nil {
+		return nil
+	}
+	return l.ls.Close()
+}
+
+// statListing answers STAT with a path: the LIST lines as a 213 reply on
+// the control connection (RFC 959 §4.1.3), written as they are read, in
+// the layout of wire.Reply (continuation lines indented, line breaks in
+// names removed so that a name cannot forge a reply).
+func (s *session) statListing(arg string) {
+	l, err := s.openListing(arg, "LIST")
+	if err != nil {
+		s.fsFail(err)
+		return
+	}
+	defer l.Close()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.hungUp {
+		return
+	}
+	write := func(text string) bool {
+		s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := io.WriteString(s.conn, text); err != nil {
+			s.raw.Close() // a control connection that cannot take a reply is dead
+			return false
+		}
+		return true
+	}
+	if !write("213-Status of " + lineBreaks.Replace(arg) + ":\r\n") {
+		return
+	}
+	end := "End of status"
+	for {
+		lines, err := l.lines()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			_, text := s.fsReply(err)
+			end = "End of status, cut short: " + text
+			break
+		}
+		var b strings.Builder
+		for _, ln := range lines {
+			b.WriteString(" " + lineBreaks.Replace(ln) + "\r\n")
+		}
+		if !write(b.String()) {
+			return
+		}
+	}
+	write("213 " + end + "\r\n")
 }
 
 // lsLine is one line in the `ls -l` format that clients parse.
@@ -204,7 +310,7 @@ func (s *session) cmdMLST(arg string) bool {
 	p := s.path(arg)
 	fi, err := s.fs.Lstat(p)
 	if err != nil {
-		s.reply(550, fsError(err))
+		s.fsFail(err)
 		return true
 	}
 	s.reply(250, "Listing "+p, s.factLine(fi, p)+" "+p, "End")

@@ -5,8 +5,12 @@ import (
 	"crypto/tls"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ferry-project/ferry/internal/testserver"
+	"github.com/ferry-project/ferry/vfs"
 )
 
 func TestLoginNeedsTLS(t *testing.T) {
@@ -24,11 +28,11 @@ func TestLoginNeedsTLS(t *testing.T) {
 	c.do("PASS wrong", 530)
 	c.login("alice")
 	c.do("PWD", 257)
-	if strings.Contains(e.logs.String(), testPass) || strings.Contains(e.logs.String(), "wrong") {
-		t.Fatalf("a password reached the log:\n%s", e.logs)
+	if strings.Contains(e.Logs.String(), testserver.Password) || strings.Contains(e.Logs.String(), "wrong") {
+		t.Fatalf("a password reached the log:\n%s", e.Logs)
 	}
 	if !e.waitLog("login failed") || !e.waitLog("msg=login") {
-		t.Fatalf("login events not logged:\n%s", e.logs)
+		t.Fatalf("login events not logged:\n%s", e.Logs)
 	}
 }
 
@@ -59,17 +63,19 @@ func TestRoundTrip(t *testing.T) {
 				}
 			}
 			ls := c.list("LIST -la")
-			if !strings.Contains(ls, " 1048576 ") || !strings.Contains(ls, "grüße €.txt\r\n") || !strings.HasPrefix(ls, "-rw-r--r--") {
+			if !strings.Contains(ls, " 1048576 ") || !strings.Contains(ls, "grüße €.txt\r\n") || !strings.HasPrefix(ls, "-rw-r--r--") || strings.Contains(ls, vfs.TempDir) {
 				t.Errorf("LIST:\n%s", ls)
 			}
-			if nl := c.list("NLST"); nl != "big.bin\r\nempty\r\ngrüße €.txt\r\n" {
+			// Listings come in directory order, not sorted.
+			nl := strings.Split(strings.TrimSuffix(c.list("NLST"), "\r\n"), "\r\n")
+			if slices.Sort(nl); !slices.Equal(nl, []string{"big.bin", "empty", "grüße €.txt"}) {
 				t.Errorf("NLST = %q", nl)
 			}
 			if ml := c.list("MLSD"); !strings.Contains(ml, "type=file;size=1048576;modify=") || !strings.Contains(ml, "perm=radfw;UNIX.mode=0644; big.bin\r\n") {
 				t.Errorf("MLSD:\n%s", ml)
 			}
 			if !e.waitLog("event=download path=/big.bin bytes=1048576 duration=") {
-				t.Errorf("transfer not logged:\n%s", e.logs)
+				t.Errorf("transfer not logged:\n%s", e.Logs)
 			}
 		})
 	}

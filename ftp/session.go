@@ -43,7 +43,7 @@ type session struct {
 	secure   bool
 	user     string
 	loggedIn bool
-	fs       *vfs.FS
+	fs       vfs.FS
 	cwd      string
 	protP    bool
 	epsvAll  bool

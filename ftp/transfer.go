@@ -4,16 +4,16 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/ferry-project/ferry/core"
+	"github.com/ferry-project/ferry/vfs"
 )
 
 // transfer is one data transfer in flight.
@@ -59,19 +59,12 @@ func (x *transfer) mode() string {
 	return "active"
 }
 
-// localError marks a failure on the server's side (disk), answered 451
-// rather than 426.
-type localError struct{ err error }
-
-func (e localError) Error() string { return e.err.Error() }
-func (e localError) Unwrap() error { return e.err }
-
 // job is what a transfer does once the data connection is up: send or
 // receive, then finish (close the file, publish or discard an upload).
 type job struct {
 	opening string // the 150 text
 	send    io.Reader
-	recv    io.Writer
+	recv    vfs.Upload
 	finish  func(x *transfer, err error) error
 	ok      string // the 226 text
 }
@@ -121,7 +114,7 @@ func (s *session) transfer(x *transfer, j job) {
 	code, msg, err := s.moveData(x, j, &n)
 	if ferr := j.finish(x, err); ferr != nil && err == nil {
 		err = ferr
-		code, msg = 451, "Local error: "+ferr.Error()
+		code, msg = s.fsReply(ferr)
 	}
 	result := "ok"
 	switch {
@@ -178,7 +171,7 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 	}
 	defer conn.Close()
 	data := conn
-	bc := &batchConn{Conn: conn}
+	bc := &core.BatchConn{Conn: conn}
 	if x.protP {
 		tc, err := secureData(x.ctx, bc, s.tlsCfg, s.srv.cfg.FTP.TLSSessionReuse != "off")
 		if err != nil {
@@ -189,14 +182,17 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 		}
 		data = tc // abort still closes the TCP connection: a TLS close would wait to send close_notify
 	}
-	buf := getBuffer()
-	defer putBuffer(buf)
+	t := &core.Transfer{
+		Stall:    s.srv.cfg.Limits.StallTimeout.Duration,
+		Deadline: conn.SetDeadline,
+		Meter:    func(m int64) { x.bytes.Add(m) },
+	}
 	if j.send != nil {
 		tc, isTLS := data.(*tls.Conn)
-		bc.batch(isTLS)
-		*n, err = pump(data, j.send, conn, buf, true, &x.bytes)
-		if ferr := bc.batch(false); err == nil {
-			err = ferr
+		bc.Batch(isTLS)
+		*n, err = t.Send(data, j.send)
+		if ferr := bc.Batch(false); err == nil && ferr != nil {
+			err = fmt.Errorf("%w: %w", core.ErrPeer, ferr)
 		}
 		if err == nil && isTLS {
 			// close_notify lets the client tell the end from a cut. Every
@@ -205,12 +201,11 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 			tc.Close()
 		}
 	} else {
-		f, isFile := j.recv.(*os.File)
-		tcp, isTCP := data.(*net.TCPConn)
-		if isFile && isTCP {
-			*n, err = spliceIn(f, tcp, &x.bytes)
-		} else {
-			*n, err = pump(j.recv, data, conn, buf, false, &x.bytes)
+		// A cleartext upload into the local disk moves with splice(2):
+		// core.Transfer finds the upload's io.ReaderFrom.
+		*n, err = t.Receive(j.recv, data)
+		if err != nil && !errors.Is(err, core.ErrPeer) {
+			t.Drain(data) // so that the client reads the 452
 		}
 		if tc, ok := data.(*tls.Conn); ok && err == nil {
 			// Answer the client's close_notify: clients that shut TLS down
@@ -221,146 +216,11 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 	switch {
 	case err == nil:
 		return 226, j.ok, nil
-	case errors.As(err, new(localError)):
-		return 451, "Local error: " + err.Error(), err
+	case errors.Is(err, core.ErrStall):
+		return 426, "Data connection stalled; transfer aborted", err
+	case errors.Is(err, core.ErrPeer):
+		return 426, "Data connection closed; transfer aborted", err
 	}
-	return 426, "Data connection closed; transfer aborted", err
+	code, msg := s.fsReply(err)
+	return code, msg, err
 }
-
-// pump copies src to dst with a large buffer, refreshing the data
-// connection's deadline as data moves so that only a stalled transfer
-// times out. srcLocal says which side's errors are the server's own. From
-// the network it gathers at least half a buffer before writing: a TLS
-// read returns one 16 KiB record, and one file write per record is slow.
-func pump(dst io.Writer, src io.Reader, dc net.Conn, buf []byte, srcLocal bool, count *atomic.Int64) (int64, error) {
-	var n int64
-	var last time.Time
-	want := 1
-	if !srcLocal {
-		want = len(buf) / 2
-	}
-	for {
-		r := 0
-		var rerr error
-		for r < want && rerr == nil {
-			if now := time.Now(); now.Sub(last) > time.Second {
-				dc.SetDeadline(now.Add(dataTimeout))
-				last = now
-			}
-			var m int
-			m, rerr = src.Read(buf[r:])
-			r += m
-		}
-		if r > 0 {
-			w, werr := dst.Write(buf[:r])
-			n += int64(w)
-			count.Store(n)
-			if werr != nil {
-				return n, side(werr, !srcLocal)
-			}
-		}
-		if rerr == io.EOF {
-			return n, nil
-		}
-		if rerr != nil {
-			return n, side(rerr, srcLocal)
-		}
-	}
-}
-
-// spliceIn receives a cleartext upload with splice(2), socket to file
-// without a copy through user space: bench/ftp.sh measured it faster than
-// pump for uploads (pump stays faster for downloads, and for TLS there is
-// no choice). It moves spliceChunk at a time to refresh the deadline.
-func spliceIn(f *os.File, c *net.TCPConn, count *atomic.Int64) (int64, error) {
-	var n int64
-	for {
-		c.SetDeadline(time.Now().Add(dataTimeout))
-		m, err := io.CopyN(f, c, spliceChunk)
-		n += m
-		count.Store(n)
-		switch {
-		case err == io.EOF:
-			return n, nil
-		case err != nil:
-			return n, side(err, diskErrno(err))
-		}
-	}
-}
-
-const spliceChunk = 16 << 20
-
-// diskErrno tells the errors of a file system from those of a socket.
-func diskErrno(err error) bool {
-	for _, e := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EFBIG, syscall.EROFS} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
-}
-
-func side(err error, local bool) error {
-	if local {
-		return localError{err}
-	}
-	return err
-}
-
-// batchConn gathers the 16 KiB records that crypto/tls writes one by one
-// into large writes while a download is sending: one system call per
-// record costs more than the encryption. Off during handshakes.
-type batchConn struct {
-	net.Conn
-	buf []byte
-	on  bool
-}
-
-// batchSize is the most a batchConn holds before it writes.
-const batchSize = 256 << 10
-
-func (b *batchConn) Write(p []byte) (int, error) {
-	if !b.on {
-		return b.Conn.Write(p)
-	}
-	if len(b.buf)+len(p) > batchSize {
-		if err := b.flush(); err != nil {
-			return 0, err
-		}
-	}
-	if len(p) >= batchSize {
-		return b.Conn.Write(p)
-	}
-	b.buf = append(b.buf, p...)
-	return len(p), nil
-}
-
-func (b *batchConn) flush() error {
-	if len(b.buf) == 0 {
-		return nil
-	}
-	_, err := b.Conn.Write(b.buf)
-	b.buf = b.buf[:0]
-	return err
-}
-
-// batch turns batching on or off; turning it off writes what is held.
-func (b *batchConn) batch(on bool) error {
-	if on && b.buf == nil {
-		b.buf = make([]byte, 0, batchSize)
-	}
-	b.on = on
-	if on {
-		return nil
-	}
-	return b.flush()
-}
-
-// bufSize is the copy buffer of a transfer. BenchmarkCopy and
-// bench/ftp.sh measured pump against sendfile for downloads: pump won.
-const bufSize = 1 << 20
-
-var buffers = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
-
-func getBuffer() []byte  { return *buffers.Get().(*[]byte) }
-func putBuffer(b []byte) { buffers.Put(&b) }

@@ -64,6 +64,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		abs, _ := filepath.Abs(cfg.DataDir)
 		log.Warn("no users yet: nobody can log in. Add one with: ferry user add NAME [--config FILE]", "data_dir", abs)
 	}
+	if err := cleanUploads(ctx, st, log); err != nil {
+		return err
+	}
 	lockout := auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)
 	a := auth.New(st, lockout, auth.Options{Hashes: cfg.Limits.PasswordHashes, Wait: cfg.Limits.PasswordWait.Duration})
 	cr, err := core.New(core.Options{Config: cfg, Auth: a, Log: log})

@@ -1,8 +1,6 @@
 package sftp
 
 import (
-	"errors"
-	"io"
 	"io/fs"
 	"time"
 )
@@ -26,24 +24,20 @@ func (s *session) setstat(p string, a attrs) error {
 	return nil
 }
 
+// opendir opens a directory's lister: READDIR then reads it in batches,
+// so a session holds one batch of a large directory, not all of it.
 func (s *session) opendir(id uint32, d *decoder) error {
 	p := s.path(d)
 	if d.err != nil {
 		return s.status(id, d.err)
 	}
-	fi, err := s.fs.Stat(p)
-	if err == nil && !fi.IsDir() {
-		err = errors.New("not a directory")
-	}
+	ls, err := s.fs.ReadDir(p)
 	if err != nil {
 		return s.status(id, err)
 	}
-	list, err := s.fs.ReadDir(p)
+	k, err := s.addHandle(&handle{path: p, dir: ls})
 	if err != nil {
-		return s.status(id, err)
-	}
-	k, err := s.addHandle(&handle{path: p, isDir: true, dir: list})
-	if err != nil {
+		ls.Close()
 		return s.status(id, err)
 	}
 	return s.handleReply(id, k)
@@ -58,14 +52,13 @@ func (s *session) readdir(id uint32, d *decoder) error {
 	if d.err != nil {
 		return s.status(id, d.err)
 	}
-	if h == nil || !h.isDir {
+	if h == nil || !h.isDir() {
 		return s.status(id, errBadHandle)
 	}
-	if len(h.dir) == 0 {
-		return s.status(id, io.EOF)
+	batch, err := h.dir.Next(readdirBatch)
+	if err != nil {
+		return s.status(id, err) // io.EOF: the end of the directory
 	}
-	batch := h.dir[:min(readdirBatch, len(h.dir))]
-	h.dir = h.dir[len(batch):]
 	now := time.Now()
 	r := begin(fxpName, id)
 	r.b = appendU32(r.b, uint32(len(batch)))

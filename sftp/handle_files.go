@@ -2,10 +2,8 @@ package sftp
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strconv"
 	"time"
 
@@ -13,42 +11,50 @@ import (
 	"github.com/ferry-project/ferry/vfs"
 )
 
-// handle is an open file or directory.
+// handle is an open file (read or up) or directory (dir).
 type handle struct {
 	path   string // virtual path
-	read   *os.File
-	up     *vfs.Upload
+	read   vfs.File
+	up     vfs.Upload
+	dir    vfs.Lister
 	append bool
 	atomic bool       // written to a temporary file, published on close
 	mtime  *time.Time // set on the temporary file's final name after publishing
 	bytes  int64
-	dir    []fs.FileInfo
-	isDir  bool
 	opened time.Time
 }
 
-// file returns the open file, for reads (read == true) or writes.
-func (h *handle) file(read bool) *os.File {
+func (h *handle) isDir() bool { return h.dir != nil }
+
+// reader is what READ reads: the download, or a file opened read-write
+// in place; an atomic upload is write-only.
+func (h *handle) reader() io.ReaderAt {
 	switch {
-	case h.up != nil && !read:
-		return h.up.File
-	case h.up != nil && !h.atomic:
-		return h.up.File // opened read-write in place
-	case read:
+	case h.read != nil:
 		return h.read
+	case h.up != nil && !h.atomic:
+		return h.up
 	}
 	return nil
 }
 
+// stat describes the handle's open file.
+func (h *handle) stat() (fs.FileInfo, error) {
+	if h.read != nil {
+		return h.read.Stat()
+	}
+	return h.up.Stat()
+}
+
 func (s *session) addHandle(h *handle) (string, error) {
 	if s.inUse >= maxOpenHandle {
-		return "", fmt.Errorf("too many open handles (limit %d)", maxOpenHandle)
+		return "", errTooManyHandles
 	}
 	s.next++
 	k := strconv.FormatUint(s.next, 36)
 	s.h[k] = h
 	s.inUse++
-	if !h.isDir {
+	if !h.isDir() {
 		s.busy.Add(1)
 	}
 	return k, nil
@@ -92,7 +98,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 		return &handle{path: p, read: f, opened: time.Now()}, nil
 	}
 	if s.fs.ReadOnly() {
-		return nil, vfs.ErrReadOnly
+		return nil, &fs.PathError{Op: "open", Path: p, Err: vfs.ErrReadOnly}
 	}
 	fi, err := s.fs.Stat(p)
 	exists := err == nil
@@ -102,11 +108,11 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 	h := &handle{path: p, append: flags&fxfAppend != 0, opened: time.Now()}
 	switch {
 	case exists && flags&fxfCreat != 0 && flags&fxfExcl != 0:
-		return nil, errExists
+		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrExist}
 	case !exists && flags&fxfCreat == 0:
-		return nil, fs.ErrNotExist
+		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
 	case exists && fi.IsDir():
-		return nil, errors.New("is a directory")
+		return nil, &fs.PathError{Op: "open", Path: p, Err: vfs.ErrIsDir}
 	case !exists || flags&fxfTrunc != 0:
 		up, err := s.fs.Create(p)
 		if err != nil {
@@ -114,7 +120,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 		}
 		h.up, h.atomic = up, true
 		if a.flags&attrPermissions != 0 {
-			if err := up.File.Chmod(clientMode(a.perm)); err != nil {
+			if err := up.Chmod(clientMode(a.perm)); err != nil {
 				up.Abort()
 				return nil, err
 			}
@@ -136,9 +142,9 @@ func (s *session) read(id uint32, d *decoder) error {
 	if d.err != nil {
 		return s.status(id, d.err)
 	}
-	var f *os.File
-	if h != nil && !h.isDir {
-		f = h.file(true)
+	var f io.ReaderAt
+	if h != nil {
+		f = h.reader()
 	}
 	if f == nil {
 		return s.status(id, errBadHandle)
@@ -169,13 +175,10 @@ func (s *session) write(id uint32, d *decoder) error {
 	if d.err != nil {
 		return s.status(id, d.err)
 	}
-	var f *os.File
-	if h != nil && !h.isDir {
-		f = h.file(false)
-	}
-	if f == nil {
+	if h == nil || h.up == nil {
 		return s.status(id, errBadHandle)
 	}
+	f := h.up
 	if h.append {
 		fi, err := f.Stat()
 		if err != nil {
@@ -183,8 +186,8 @@ func (s *session) write(id uint32, d *decoder) error {
 		}
 		off = uint64(fi.Size())
 	}
-	_, err := f.WriteAt(data, int64(off))
-	h.bytes += int64(len(data))
+	n, err := f.WriteAt(data, int64(off))
+	h.bytes += int64(n)
 	return s.status(id, err)
 }
 
@@ -197,13 +200,13 @@ func (s *session) fsetstat(d *decoder) error {
 	if d.err != nil {
 		return d.err
 	}
-	if h == nil || h.isDir {
+	if h == nil || h.isDir() {
 		return errBadHandle
 	}
 	if h.up == nil {
 		return s.setstat(h.path, a)
 	}
-	f := h.up.File
+	f := h.up
 	if a.flags&attrSize != 0 {
 		if err := f.Truncate(int64(a.size)); err != nil {
 			return err
@@ -240,10 +243,12 @@ func (s *session) closeHandle(k string, decodeErr error) error {
 	return s.release(h, true)
 }
 
-// release closes h; commit publishes an upload, otherwise it is discarded.
+// release closes h; commit publishes an upload, otherwise it is
+// discarded. An upload that missed a write is never published: Commit
+// fails with the write's error.
 func (s *session) release(h *handle, commit bool) error {
-	if h.isDir {
-		return nil
+	if h.isDir() {
+		return h.dir.Close()
 	}
 	s.busy.Add(-1)
 	switch {
@@ -256,7 +261,8 @@ func (s *session) release(h *handle, commit bool) error {
 			err = s.fs.Chtimes(h.path, *h.mtime)
 		}
 		if err != nil {
-			s.cn.Emit(core.Event{Kind: core.EventUpload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened), Err: err})
+			s.cn.Emit(core.Event{Kind: core.EventUpload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened), Err: err,
+				Attrs: []any{"atomic", h.atomic, "kept", !h.atomic}})
 			return err
 		}
 		s.cn.Emit(core.Event{Kind: core.EventUpload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened), Attrs: []any{"atomic", h.atomic}})

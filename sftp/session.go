@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,7 +25,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, maxPacket+64); retur
 // waits behind another session's lock.
 type session struct {
 	cn    *core.Conn
-	fs    *vfs.FS
+	fs    vfs.FS
 	user  string
 	rw    io.ReadWriter
 	log   *slog.Logger
@@ -102,6 +101,12 @@ func (s *session) send(r reply) error {
 
 func (s *session) status(id uint32, err error) error {
 	code, msg := statusOf(err)
+	switch {
+	case errors.Is(err, vfs.ErrEscape):
+		s.cn.Refuse(vfs.PathOf(err), "outside the home")
+	case code == fxFailure && msg == failure:
+		s.log.Error("sftp request failed", "err", err)
+	}
 	r := begin(fxpStatus, id)
 	r.b = appendU32(r.b, code)
 	r.b = appendStr(r.b, msg)
@@ -109,45 +114,59 @@ func (s *session) status(id uint32, err error) error {
 	return s.send(r)
 }
 
-// statusOf maps an error to an SFTP status code and a message that does
-// not reveal the server's paths.
+// statuses is the one table from errors to SFTP status codes and
+// messages (draft-ietf-secsh-filexfer-02 §7). Version 3 has no code for a
+// full disk, a non-empty directory or an existing file: those are
+// SSH_FX_FAILURE with a message that says which. The first match wins:
+// ErrReadOnly and ErrEscape are also fs.ErrPermission, ErrNoSpace is also
+// ErrIO. No message names a server path.
+var statuses = []struct {
+	err  error
+	code uint32
+	msg  string
+}{
+	{io.EOF, fxEOF, "End of file"},
+	{vfs.ErrReadOnly, fxPermissionDenied, "Permission denied: read-only account"},
+	{vfs.ErrEscape, fxPermissionDenied, "Permission denied: the path leads outside your home directory"},
+	{fs.ErrPermission, fxPermissionDenied, "Permission denied"},
+	{fs.ErrNotExist, fxNoSuchFile, "No such file or directory"},
+	{fs.ErrExist, fxFailure, "File exists"},
+	{vfs.ErrNotEmpty, fxFailure, "Directory not empty"},
+	{vfs.ErrIsDir, fxFailure, "Is a directory"},
+	{vfs.ErrNotDir, fxFailure, "Not a directory"},
+	{vfs.ErrLoop, fxFailure, "Too many levels of symbolic links"},
+	{vfs.ErrNameTooLong, fxFailure, "File name too long"},
+	{fs.ErrInvalid, fxFailure, "Invalid argument"},
+	{vfs.ErrBadOffset, fxFailure, "Offset beyond the end of the file"},
+	{vfs.ErrNoSpace, fxFailure, "No space left on device"},
+	{vfs.ErrIO, fxFailure, "Input/output error"},
+	{errUnsupported, fxOpUnsupported, "Operation unsupported"},
+	{errShort, fxBadMessage, "Bad message"},
+	{errBadHandle, fxFailure, "Invalid handle"},
+	{errTooManyHandles, fxFailure, "Too many open handles"},
+}
+
+// failure is the message of an error the table does not know; the
+// session logs it, the client learns nothing more.
+const failure = "Failure"
+
+// statusOf maps an error to an SFTP status code and message.
 func statusOf(err error) (uint32, string) {
-	switch {
-	case err == nil:
+	if err == nil {
 		return fxOK, "Success"
-	case errors.Is(err, io.EOF):
-		return fxEOF, "End of file"
-	case errors.Is(err, fs.ErrNotExist):
-		return fxNoSuchFile, "No such file or directory"
-	case errors.Is(err, vfs.ErrReadOnly):
-		return fxPermissionDenied, "Permission denied: read-only account"
-	case errors.Is(err, fs.ErrPermission):
-		return fxPermissionDenied, "Permission denied"
-	case errors.Is(err, errUnsupported):
-		return fxOpUnsupported, err.Error()
-	case errors.Is(err, errShort):
-		return fxBadMessage, "Bad message"
 	}
-	for {
-		var pe *fs.PathError
-		var le *os.LinkError
-		switch {
-		case errors.As(err, &pe):
-			err = pe.Err
-			continue
-		case errors.As(err, &le):
-			err = le.Err
-			continue
+	for _, st := range statuses {
+		if errors.Is(err, st.err) {
+			return st.code, st.msg
 		}
-		break
 	}
-	return fxFailure, err.Error()
+	return fxFailure, failure
 }
 
 var (
-	errUnsupported = errors.New("operation unsupported")
-	errBadHandle   = errors.New("invalid handle")
-	errExists      = errors.New("file already exists")
+	errUnsupported    = errors.New("operation unsupported")
+	errBadHandle      = errors.New("invalid handle")
+	errTooManyHandles = fmt.Errorf("too many open handles (limit %d)", maxOpenHandle)
 )
 
 func (s *session) dispatch(p []byte) error {
@@ -186,11 +205,10 @@ func (s *session) dispatch(p []byte) error {
 		return s.attrsReply(id, fi, err)
 	case fxpFstat:
 		h := s.h[d.str()]
-		if h == nil || h.isDir {
+		if h == nil || h.isDir() {
 			return s.status(id, errBadHandle)
 		}
-		f := h.file(h.up == nil)
-		fi, err := f.Stat()
+		fi, err := h.stat()
 		return s.attrsReply(id, fi, err)
 	case fxpSetstat:
 		p := s.path(&d)
@@ -220,7 +238,7 @@ func (s *session) dispatch(p []byte) error {
 		p := s.path(&d)
 		return s.status(id, s.do(d.err, func() error { return s.fs.Rmdir(p) }))
 	case fxpRealpath:
-		p := s.path(&d)
+		p := vfs.Clean("/", d.str())
 		if d.err != nil {
 			return s.status(id, d.err)
 		}
@@ -230,7 +248,7 @@ func (s *session) dispatch(p []byte) error {
 		// Version 3 rename never replaces: posix-rename@openssh.com does.
 		return s.status(id, s.do(d.err, func() error {
 			if _, err := s.fs.Lstat(newp); err == nil {
-				return errExists
+				return &fs.PathError{Op: "rename", Path: newp, Err: fs.ErrExist}
 			}
 			return s.fs.Rename(oldp, newp)
 		}))
@@ -268,7 +286,9 @@ func (s *session) do(decodeErr error, op func() error) error {
 }
 
 // path reads a path field and resolves it against the home ("/").
-func (s *session) path(d *decoder) string { return vfs.Clean("/", d.str()) }
+// "../" past the home stays in it, so the file system refuses it as the
+// escape it is (vfs.Join); REALPATH resolves it to the home, as a chroot.
+func (s *session) path(d *decoder) string { return vfs.Join("/", d.str()) }
 
 func (s *session) version() error {
 	b := append(make([]byte, 0, 256), 0, 0, 0, 0, fxpVersion)
@@ -324,7 +344,7 @@ func (s *session) extended(id uint32, d *decoder) error {
 		if h == nil || h.up == nil {
 			return s.status(id, errBadHandle)
 		}
-		return s.status(id, h.up.File.Sync())
+		return s.status(id, h.up.Sync())
 	case "expand-path@openssh.com":
 		p := d.str()
 		if d.err != nil {

@@ -5,16 +5,14 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 
-	"github.com/ferry-project/ferry/auth"
-	"github.com/ferry-project/ferry/config"
-	"github.com/ferry-project/ferry/core"
+	"github.com/ferry-project/ferry/core/coretest"
+	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
 	"github.com/ferry-project/ferry/vfs"
@@ -30,10 +28,14 @@ func TestStatusOf(t *testing.T) {
 		{io.EOF, fxEOF, "End of file"},
 		{&fs.PathError{Op: "open", Path: "/secret/path", Err: fs.ErrNotExist}, fxNoSuchFile, "No such file or directory"},
 		{vfs.ErrReadOnly, fxPermissionDenied, "Permission denied: read-only account"},
+		{&fs.PathError{Op: "open", Path: "/l", Err: vfs.ErrEscape}, fxPermissionDenied, "Permission denied: the path leads outside your home directory"},
 		{&fs.PathError{Op: "open", Path: "x", Err: fs.ErrPermission}, fxPermissionDenied, "Permission denied"},
-		{&fs.PathError{Op: "rmdir", Path: "/home/user/d", Err: errors.New("directory not empty")}, fxFailure, "directory not empty"},
-		{&os.LinkError{Op: "rename", Old: "/a", New: "/b", Err: errors.New("invalid cross-device link")}, fxFailure, "invalid cross-device link"},
-		{errUnsupported, fxOpUnsupported, "operation unsupported"},
+		{&fs.PathError{Op: "rmdir", Path: "/d", Err: vfs.ErrNotEmpty}, fxFailure, "Directory not empty"},
+		{&fs.PathError{Op: "write", Path: "/f", Err: vfs.ErrNoSpace}, fxFailure, "No space left on device"},
+		{&fs.PathError{Op: "open", Path: "/f", Err: vfs.ErrNameTooLong}, fxFailure, "File name too long"},
+		{&fs.PathError{Op: "open", Path: "/f", Err: vfs.ErrLoop}, fxFailure, "Too many levels of symbolic links"},
+		{&os.LinkError{Op: "rename", Old: "/srv/a", New: "/srv/b", Err: errors.New("invalid cross-device link")}, fxFailure, "Failure"},
+		{errUnsupported, fxOpUnsupported, "Operation unsupported"},
 		{errShort, fxBadMessage, "Bad message"},
 	} {
 		code, msg := statusOf(tc.err)
@@ -50,32 +52,15 @@ type rawClient struct {
 	done chan error
 }
 
-func newRawSession(t *testing.T, home string, readOnly bool) *rawClient {
+func newRawSession(t *testing.T, home string, readOnly bool, fsys ...vfs.FS) *rawClient {
 	t.Helper()
-	cfg := config.Default()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	cr, err := core.New(core.Options{Config: cfg, Auth: &auth.Authenticator{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cli, srv := net.Pipe()
-	cn, err := cr.Admit(srv, listen.SFTP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cn.Begin(store.User{Name: "u", Home: home, ReadOnly: readOnly}, "test"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cn.Close)
+	cn, srv, cli := coretest.Conn(t, listen.SFTP, store.User{Name: "u", Home: home, ReadOnly: readOnly}, nil, fsys...)
 	var busy atomic.Int32
 	rc := &rawClient{t: t, c: cli, done: make(chan error, 1)}
 	go func() {
 		rc.done <- newSession(cn, srv, &busy).serve()
 		srv.Close()
 	}()
-	t.Cleanup(func() { cli.Close() })
 	return rc
 }
 
@@ -142,7 +127,7 @@ func TestSessionBadInput(t *testing.T) {
 		{"unknown extension", pkt(fxpExtended, 7, "frob@example.com"), fxOpUnsupported},
 		{"opendir of a missing directory", pkt(fxpOpendir, 8, "nodir"), fxNoSuchFile},
 		{"rmdir of the home", pkt(fxpRmdir, 9, "/"), fxPermissionDenied},
-		{"absolute symlink", pkt(fxpSymlink, 10, "/etc/passwd", "l"), fxFailure},
+		{"absolute symlink", pkt(fxpSymlink, 10, "/etc/passwd", "l"), fxPermissionDenied},
 	} {
 		rc.send(tc.p)
 		typ, body := rc.recv()
@@ -152,7 +137,7 @@ func TestSessionBadInput(t *testing.T) {
 			t.Errorf("%s: type %d id %d status %d, want status %d", tc.name, typ, id, code, tc.code)
 		}
 	}
-	if ents, _ := os.ReadDir(home); len(ents) != 0 {
+	if ents := testutil.Home(t, home); len(ents) != 0 {
 		t.Fatalf("bad requests changed the home: %v", ents)
 	}
 	// A packet longer than the limit ends the session with an error.
@@ -196,8 +181,40 @@ func TestSessionAtomicWrite(t *testing.T) {
 	if err := <-rc.done; err != nil {
 		t.Fatal(err)
 	}
-	ents, _ := os.ReadDir(home)
-	if len(ents) != 1 || ents[0].Name() != "a.txt" {
+	ents := testutil.Home(t, home)
+	if len(ents) != 1 || ents[0] != "a.txt" {
 		t.Fatalf("an unclosed upload left files: %v", ents)
+	}
+}
+
+// TestSessionMemoryBackend: the adapter works on any vfs.FS, here the
+// memory backend that object storage will stand beside: an upload appears
+// on CLOSE, and a listing and a stat see it.
+func TestSessionMemoryBackend(t *testing.T) {
+	mem := vfs.NewMemory(false)
+	rc := newRawSession(t, "", false, mem)
+	rc.send([]byte{fxpInit, 0, 0, 0, 3})
+	rc.recv()
+	rc.send(pkt(fxpOpen, 1, "m.txt", uint32(fxfWrite|fxfCreat|fxfTrunc), uint32(0)))
+	typ, body := rc.recv()
+	if typ != fxpHandle {
+		t.Fatalf("open: reply %d", typ)
+	}
+	d := decoder{b: body[4:]}
+	h := d.str()
+	rc.send(pkt(fxpWrite, 2, h, uint64(0), "in memory"))
+	rc.recv()
+	if _, err := mem.Stat("/m.txt"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("visible before CLOSE: %v", err)
+	}
+	rc.send(pkt(fxpClose, 3, h))
+	rc.recv()
+	fi, err := mem.Stat("/m.txt")
+	if err != nil || fi.Size() != int64(len("in memory")) {
+		t.Fatalf("after CLOSE: %v %v", fi, err)
+	}
+	rc.send(pkt(fxpStat, 4, "/m.txt"))
+	if typ, _ := rc.recv(); typ != fxpAttrs {
+		t.Fatalf("stat over SFTP: reply %d", typ)
 	}
 }

@@ -1,28 +1,33 @@
 package web
 
 import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/vfs"
 )
 
 const filesPrefix = "/api/v1/files"
 
 // errTraversal is returned for a request path with "." or ".." segments,
-// plain or percent-encoded, or a segment that decodes to a slash or NUL.
-var errTraversal = errors.New("path traversal refused")
+// plain or percent-encoded, or a segment that decodes to a slash or NUL:
+// clients remove dot segments (RFC 3986 §5.2.4), so these are attempts to
+// leave the home, refused as such.
+var errTraversal = fmt.Errorf("path traversal refused: %w", vfs.ErrEscape)
 
 // virtualPath turns the escaped URL path after /api/v1/files into a vfs
 // path. Each segment is decoded on its own so "%2F" cannot join two.
@@ -70,15 +75,21 @@ type entry struct {
 	Link     bool      `json:"link,omitempty"` // a symbolic link (to Type)
 }
 
-type listing struct {
-	Path     string  `json:"path"`
-	ReadOnly bool    `json:"read_only"`
-	Entries  []entry `json:"entries"`
+// listingHead is what a folder listing says before its "entries".
+type listingHead struct {
+	Path     string `json:"path"`
+	ReadOnly bool   `json:"read_only"`
 }
 
 // files serves /api/v1/files/PATH.
 func (s *Server) files(rq *request) {
 	p, err := virtualPath(strings.TrimPrefix(rq.r.URL.EscapedPath(), filesPrefix))
+	if errors.Is(err, vfs.ErrEscape) {
+		if rq.authenticate() {
+			rq.fsError(strings.TrimPrefix(rq.r.URL.Path, filesPrefix), err)
+		}
+		return
+	}
 	if err != nil {
 		rq.fail(http.StatusBadRequest, err.Error())
 		return
@@ -93,13 +104,7 @@ func (s *Server) files(rq *request) {
 	if !rq.authenticate() {
 		return
 	}
-	fsys, err := vfs.New(rq.user.Home, rq.user.ReadOnly)
-	if err != nil {
-		s.log.Error("open home", "user", rq.user.Name, "err", err)
-		rq.fail(http.StatusInternalServerError, "home folder unavailable")
-		return
-	}
-	defer fsys.Close()
+	fsys := rq.conn().FS() // opened once for the connection's session
 	switch rq.r.Method {
 	case http.MethodGet, http.MethodHead:
 		s.get(rq, fsys, p)
@@ -119,43 +124,7 @@ func (s *Server) files(rq *request) {
 	}
 }
 
-// fsError maps a vfs error to a status and a message that names the path
-// but not the server's directories.
-func (rq *request) fsError(p string, err error) {
-	status, msg := http.StatusInternalServerError, "internal error"
-	var errno syscall.Errno
-	switch {
-	case errors.Is(err, vfs.ErrReadOnly):
-		status, msg = http.StatusForbidden, "read-only account"
-	case errors.Is(err, fs.ErrNotExist):
-		status, msg = http.StatusNotFound, "no such file or folder"
-	case errors.Is(err, fs.ErrExist):
-		status, msg = http.StatusConflict, "already exists"
-	case escapes(err), errors.Is(err, fs.ErrPermission):
-		status, msg = http.StatusForbidden, "permission denied"
-	case errors.As(err, &errno) && errno == syscall.ENOTEMPTY:
-		status, msg = http.StatusConflict, "folder is not empty"
-	case errors.As(err, &errno) && (errno == syscall.EISDIR || errno == syscall.ENOTDIR || errno == syscall.EINVAL):
-		status, msg = http.StatusConflict, "not possible on this kind of entry"
-	default:
-		var pe *fs.PathError
-		if errors.As(err, &pe) && (pe.Err.Error() == "is a directory" || pe.Err.Error() == "not a directory" || pe.Err.Error() == "not a regular file") {
-			status, msg = http.StatusConflict, pe.Err.Error()
-		} else {
-			rq.s.log.Error("file operation", "user", rq.user.Name, "path", p, "err", err)
-		}
-	}
-	rq.fail(status, msg+": "+p)
-}
-
-// escapes reports an os.Root refusal: a symbolic link or path that leads
-// outside the home.
-func escapes(err error) bool {
-	var pe *fs.PathError
-	return errors.As(err, &pe) && pe.Err.Error() == "path escapes from parent"
-}
-
-func (s *Server) get(rq *request, fsys *vfs.FS, p string) {
+func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 	fi, err := fsys.Stat(p)
 	if err != nil {
 		rq.fsError(p, err)
@@ -188,68 +157,114 @@ func (s *Server) get(rq *request, fsys *vfs.FS, p string) {
 	}
 	start := time.Now()
 	rc := http.NewResponseController(rq.w)
-	body := &paced{f: f, rc: rc, idle: s.cfg.Limits.IdleTimeout.Duration}
-	http.ServeContent(rq.w, rq.r, path.Base(p), fi.ModTime(), body)
+	var n int64
+	t := &core.Transfer{
+		Stall:    s.cfg.Limits.StallTimeout.Duration,
+		Deadline: rc.SetWriteDeadline,
+		Meter:    func(m int64) { n += m },
+	}
+	// Gather the TLS records of the body into large writes (core.BatchConn).
+	if bc, ok := rq.ctx().Value(batchKey{}).(*core.BatchConn); ok {
+		bc.Batch(true)
+		defer bc.Batch(false)
+	}
+	http.ServeContent(rq.w, rq.r, path.Base(p), fi.ModTime(), t.Source(f))
 	// The next request on this keep-alive connection starts without one.
 	_ = rc.SetWriteDeadline(time.Time{})
 	if rq.r.Method == http.MethodGet {
-		rq.logAttrs("download", "path", p, "bytes", body.n, "range", rq.r.Header.Get("Range"), "seconds", time.Since(start).Seconds())
+		result := core.ResultOK
+		if rq.ctx().Err() != nil {
+			result = core.ResultAborted // the client went away
+		}
+		rq.conn().Emit(core.Event{Kind: core.EventDownload, Path: p, Bytes: n, Duration: time.Since(start), Result: result,
+			Attrs: []any{"range", rq.r.Header.Get("Range")}})
 	}
 }
 
-// paced reads a download and pushes the connection's write deadline ahead
-// on every read, so a stalled client is dropped after the idle timeout
-// while a slow but moving one is not.
-type paced struct {
-	f    *os.File
-	rc   *http.ResponseController
-	idle time.Duration
-	n    int64
+// batchKey holds, in a request's context, the core.BatchConn under the
+// HTTPS connection the request came on.
+type batchKey struct{}
+
+// batchContext is the HTTPS server's ConnContext: withConn's, plus the
+// BatchConn that core.BatchListener put under the TLS connection.
+func batchContext(ctx context.Context, c net.Conn) context.Context {
+	ctx = withConn(ctx, c)
+	if tc, ok := c.(*tls.Conn); ok {
+		if ac, ok := tc.NetConn().(*admittedConn); ok {
+			if bc, ok := ac.Conn.(*core.BatchConn); ok {
+				return context.WithValue(ctx, batchKey{}, bc)
+			}
+		}
+	}
+	return ctx
 }
 
-func (p *paced) Read(b []byte) (int, error) {
-	_ = p.rc.SetWriteDeadline(time.Now().Add(p.idle))
-	n, err := p.f.Read(b)
-	p.n += int64(n)
-	return n, err
-}
+// listBatch is how many entries a folder listing reads at a time.
+const listBatch = 256
 
-func (p *paced) Seek(off int64, whence int) (int64, error) { return p.f.Seek(off, whence) }
-
-func (s *Server) list(rq *request, fsys *vfs.FS, p string) {
-	infos, err := fsys.ReadDir(p)
+// list sends a folder's listing as JSON, encoded as the folder is read:
+// one batch of entries is in memory at a time, however large the folder.
+func (s *Server) list(rq *request, fsys vfs.FS, p string) {
+	ls, err := fsys.ReadDir(p)
 	if err != nil {
 		rq.fsError(p, err)
 		return
 	}
-	out := listing{Path: p, ReadOnly: rq.user.ReadOnly, Entries: make([]entry, 0, len(infos))}
-	for _, fi := range infos {
-		e := entry{Name: fi.Name(), Size: fi.Size(), Modified: fi.ModTime().UTC()}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			e.Link = true
-			if t, err := fsys.Stat(path.Join(p, fi.Name())); err == nil {
-				fi = t
-				e.Size, e.Modified = t.Size(), t.ModTime().UTC()
-			}
-		}
-		switch {
-		case fi.IsDir():
-			e.Type, e.Size = "dir", 0
-		case fi.Mode().IsRegular():
-			e.Type = "file"
-		default:
-			e.Type = "other"
-		}
-		out.Entries = append(out.Entries, e)
+	defer ls.Close()
+	infos, err := ls.Next(listBatch)
+	if err != nil && err != io.EOF {
+		rq.fsError(p, err)
+		return
 	}
-	writeJSON(rq.w, http.StatusOK, out)
+	head, _ := json.Marshal(listingHead{Path: p, ReadOnly: rq.user.ReadOnly})
+	h := rq.w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	rq.w.WriteHeader(http.StatusOK)
+	// {"path":...,"read_only":...,"entries":[ then the entries, then ]}
+	io.WriteString(rq.w, string(head[:len(head)-1])+`,"entries":[`)
+	sep := ""
+	for err == nil {
+		for _, fi := range infos {
+			b, _ := json.Marshal(s.entry(fsys, p, fi))
+			io.WriteString(rq.w, sep)
+			rq.w.Write(b)
+			sep = ","
+		}
+		infos, err = ls.Next(listBatch)
+	}
+	if err != io.EOF {
+		// The status is sent: cut the response so the client sees a
+		// failure rather than a short listing that parses.
+		rq.s.log.Error("folder listing cut short", "user", rq.user.Name, "path", p, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	io.WriteString(rq.w, "]}\n")
 }
 
-// copyBufs holds the buffers of uploads: big enough for few syscalls,
-// pooled so memory stays flat however many bytes pass.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+// entry describes one listed name; a link is described by its target
+// when the target is inside the home.
+func (s *Server) entry(fsys vfs.FS, dir string, fi fs.FileInfo) entry {
+	e := entry{Name: fi.Name(), Size: fi.Size(), Modified: fi.ModTime().UTC()}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		e.Link = true
+		if t, err := fsys.Stat(path.Join(dir, fi.Name())); err == nil {
+			fi = t
+			e.Size, e.Modified = t.Size(), t.ModTime().UTC()
+		}
+	}
+	switch {
+	case fi.IsDir():
+		e.Type, e.Size = "dir", 0
+	case fi.Mode().IsRegular():
+		e.Type = "file"
+	default:
+		e.Type = "other"
+	}
+	return e
+}
 
-func (s *Server) put(rq *request, fsys *vfs.FS, p string) {
+func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	if p == "/" {
 		rq.fail(http.StatusConflict, "cannot upload over the home folder")
 		return
@@ -270,51 +285,31 @@ func (s *Server) put(rq *request, fsys *vfs.FS, p string) {
 	}
 	start := time.Now()
 	rc := http.NewResponseController(rq.w)
-	idle := s.cfg.Limits.IdleTimeout.Duration
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	var n int64
-	buf := *bp
-	for {
-		// Fill the buffer before writing: a body read returns one TLS
-		// record (16 KiB) at most, and one write per record would cost 64
-		// system calls per MiB.
-		m, rerr := 0, error(nil)
-		for m < len(buf) && rerr == nil {
-			_ = rc.SetReadDeadline(time.Now().Add(idle))
-			var k int
-			k, rerr = rq.r.Body.Read(buf[m:])
-			m += k
-		}
-		if m > 0 {
-			if _, werr := up.File.Write(buf[:m]); werr != nil {
-				up.Abort()
-				rq.fsError(p, werr)
-				return
-			}
-			n += int64(m)
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			up.Abort()
-			var mbe *http.MaxBytesError
-			if errors.As(rerr, &mbe) {
-				rq.fail(http.StatusRequestEntityTooLarge, "upload larger than the server's limit (http.max_upload_size)")
-				return
-			}
-			rq.s.log.Warn("upload aborted", "user", rq.user.Name, "remote", rq.r.RemoteAddr, "path", p, "bytes", n, "err", rerr)
+	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline}
+	n, err := t.Receive(up, rq.r.Body)
+	if err != nil {
+		up.Abort()
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			rq.fail(http.StatusRequestEntityTooLarge, "upload larger than the server's limit (http.max_upload_size)")
+		case errors.Is(err, core.ErrPeer):
+			rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), Result: core.ResultAborted, Err: err})
 			rq.fail(http.StatusBadRequest, "upload interrupted; nothing was saved")
-			return
+		default:
+			rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), Err: err})
+			t.Drain(rq.r.Body) // so that the client reads the answer
+			rq.fsError(p, err)
 		}
+		return
 	}
 	_ = rc.SetReadDeadline(time.Time{})
 	if err := up.Commit(); err != nil {
+		rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), Err: err})
 		rq.fsError(p, err)
 		return
 	}
-	rq.logAttrs("upload", "path", p, "bytes", n, "replaced", existed, "seconds", time.Since(start).Seconds())
+	rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), Attrs: []any{"replaced", existed}})
 	if existed {
 		rq.w.WriteHeader(http.StatusNoContent)
 		return
@@ -332,7 +327,7 @@ func escapePath(p string) string {
 	return strings.Join(segs, "/")
 }
 
-func (s *Server) delete(rq *request, fsys *vfs.FS, p string) {
+func (s *Server) delete(rq *request, fsys vfs.FS, p string) {
 	if p == "/" {
 		rq.fail(http.StatusForbidden, "the home folder cannot be deleted")
 		return
@@ -349,11 +344,10 @@ func (s *Server) delete(rq *request, fsys *vfs.FS, p string) {
 		rq.fsError(p, err)
 		return
 	}
-	rq.logAttrs("delete", "path", p)
 	rq.w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) mkdir(rq *request, fsys *vfs.FS, p string) {
+func (s *Server) mkdir(rq *request, fsys vfs.FS, p string) {
 	if p == "/" {
 		rq.fail(http.StatusConflict, "already exists: /")
 		return
@@ -362,13 +356,16 @@ func (s *Server) mkdir(rq *request, fsys *vfs.FS, p string) {
 		rq.fsError(p, err)
 		return
 	}
-	rq.logAttrs("mkdir", "path", p)
 	rq.w.Header().Set("Location", filesPrefix+escapePath(p))
 	rq.w.WriteHeader(http.StatusCreated)
 }
 
-func (s *Server) rename(rq *request, fsys *vfs.FS, p string) {
+func (s *Server) rename(rq *request, fsys vfs.FS, p string) {
 	to, err := targetPath(p, rq.r.URL.Query().Get("to"))
+	if errors.Is(err, vfs.ErrEscape) {
+		rq.fsError(rq.r.URL.Query().Get("to"), err)
+		return
+	}
 	if err != nil {
 		rq.fail(http.StatusBadRequest, err.Error())
 		return
@@ -397,6 +394,5 @@ func (s *Server) rename(rq *request, fsys *vfs.FS, p string) {
 		rq.fsError(p, err)
 		return
 	}
-	rq.logAttrs("rename", "path", p, "to", to)
 	rq.w.WriteHeader(http.StatusNoContent)
 }

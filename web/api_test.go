@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -164,7 +165,10 @@ func TestAPIFileLifecycle(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("listing Content-Type = %q", ct)
 	}
-	var l listing
+	var l struct {
+		Path    string
+		Entries []entry
+	}
 	if err := json.Unmarshal([]byte(body), &l); err != nil {
 		t.Fatal(err)
 	}
@@ -203,8 +207,8 @@ func TestAPIFileLifecycle(t *testing.T) {
 	resp, body = ts.do(c, "GET", "/api/v1/nope", u, nil)
 	expect(t, "unknown endpoint", resp, body, http.StatusNotFound)
 
-	if !strings.Contains(ts.logs.String(), `msg=upload service=http user=alice`) || !strings.Contains(ts.logs.String(), "msg=rename") {
-		t.Errorf("transfers are not logged:\n%s", ts.logs)
+	if l := ts.Logs.String(); !regexp.MustCompile(`msg=upload .*service=https .*user=alice event=upload path=/`).MatchString(l) || !strings.Contains(l, "event=rename") {
+		t.Errorf("transfers are not logged:\n%s", ts.Logs)
 	}
 }
 

@@ -80,7 +80,7 @@ func New(o Options) (*Server, error) {
 		ReadHeaderTimeout: head,
 		IdleTimeout:       idle,
 		ErrorLog:          errLog,
-		ConnContext:       withConn,
+		ConnContext:       batchContext,
 		Protocols:         &http1,
 	}
 	if o.Config.HTTP.HTTPSPort != 0 {
@@ -110,7 +110,7 @@ func (s *Server) ServeHTTPS(ln net.Listener) error {
 		return errors.New("web: HTTPS is off (http.https_port = 0)")
 	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "tls", true)
-	return s.https.ServeTLS(s.admitting(ln, listen.HTTPS), "", "")
+	return s.https.ServeTLS(s.admitting(core.BatchListener(ln), listen.HTTPS), "", "")
 }
 
 // ServeHTTP serves plain HTTP on ln: a 308 redirect to HTTPS for every

@@ -144,7 +144,7 @@ func (rq *request) cookieName() string {
 const csrfHeader = "X-CSRF-Token"
 
 func (rq *request) logAttrs(msg string, args ...any) {
-	rq.s.log.Info(msg, append([]any{"user", rq.user.Name, "remote", rq.r.RemoteAddr, "via", rq.via}, args...)...)
+	rq.conn().Log.Info(msg, append([]any{"user", rq.user.Name, "via", rq.via}, args...)...)
 }
 
 // authenticate finds the user of an API request: bearer token, Basic, or

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testserver"
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 func TestReadOnlyUser(t *testing.T) {
@@ -46,7 +48,7 @@ func TestReadOnlyUser(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(home, "keep.txt")); string(got) != "original" {
 		t.Fatalf("read-only file now holds %q", got)
 	}
-	entries, _ := os.ReadDir(home)
+	entries := testutil.Home(t, home)
 	if len(entries) != 2 {
 		t.Fatalf("home of a read-only user changed: %v", entries)
 	}
@@ -71,15 +73,17 @@ func TestReadOnlyUser(t *testing.T) {
 	}
 }
 
+// TestTraversalRefused: ".." tricks and links out of the home are refused
+// as permission denied (403), as in FTP and SFTP.
 func TestTraversalRefused(t *testing.T) {
 	ts := startServer(t, nil)
 	home := ts.addUser("eve", false)
-	outside := filepath.Join(ts.dir, "secret.txt")
+	outside := filepath.Join(ts.Dir, "secret.txt")
 	os.WriteFile(outside, []byte("TOP SECRET"), 0o644)
 	if err := os.Symlink(outside, filepath.Join(home, "link-out")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(ts.dir, filepath.Join(home, "dir-out")); err != nil {
+	if err := os.Symlink(ts.Dir, filepath.Join(home, "dir-out")); err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(home, "inside.txt"), []byte("fine"), 0o644)
@@ -89,13 +93,13 @@ func TestTraversalRefused(t *testing.T) {
 		method, raw string
 		status      int
 	}{
-		{"GET", "/api/v1/files/../secret.txt", http.StatusBadRequest},
-		{"GET", "/api/v1/files/%2e%2e/secret.txt", http.StatusBadRequest},
-		{"GET", "/api/v1/files/%2E%2E%2Fsecret.txt", http.StatusBadRequest},
-		{"GET", "/api/v1/files/x/..%2F..%2Fsecret.txt", http.StatusBadRequest},
-		{"PUT", "/api/v1/files/%2e%2e/planted.txt", http.StatusBadRequest},
-		{"POST", "/api/v1/files/inside.txt?op=rename&to=../planted.txt", http.StatusBadRequest},
-		{"POST", "/api/v1/files/inside.txt?op=rename&to=%2F..%2F..%2Fplanted.txt", http.StatusBadRequest},
+		{"GET", "/api/v1/files/../secret.txt", http.StatusForbidden},
+		{"GET", "/api/v1/files/%2e%2e/secret.txt", http.StatusForbidden},
+		{"GET", "/api/v1/files/%2E%2E%2Fsecret.txt", http.StatusForbidden},
+		{"GET", "/api/v1/files/x/..%2F..%2Fsecret.txt", http.StatusForbidden},
+		{"PUT", "/api/v1/files/%2e%2e/planted.txt", http.StatusForbidden},
+		{"POST", "/api/v1/files/inside.txt?op=rename&to=../planted.txt", http.StatusForbidden},
+		{"POST", "/api/v1/files/inside.txt?op=rename&to=%2F..%2F..%2Fplanted.txt", http.StatusForbidden},
 		{"GET", "/api/v1/files/link-out", http.StatusForbidden},
 		{"GET", "/api/v1/files/dir-out/secret.txt", http.StatusForbidden},
 		{"GET", "/api/v1/files/dir-out", http.StatusForbidden},
@@ -110,7 +114,7 @@ func TestTraversalRefused(t *testing.T) {
 		u, _ := url.Parse(ts.base)
 		path, query, _ := strings.Cut(tc.raw, "?")
 		req.URL = &url.URL{Scheme: u.Scheme, Host: u.Host, Opaque: path, RawQuery: query}
-		req.SetBasicAuth("eve", testPassword)
+		req.SetBasicAuth("eve", testserver.Password)
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -124,7 +128,7 @@ func TestTraversalRefused(t *testing.T) {
 	if got, _ := os.ReadFile(outside); string(got) != "TOP SECRET" {
 		t.Fatal("file outside the home changed")
 	}
-	for _, p := range []string{filepath.Join(ts.dir, "planted.txt"), filepath.Join(ts.dir, "homes", "planted.txt")} {
+	for _, p := range []string{filepath.Join(ts.Dir, "planted.txt"), filepath.Join(ts.Dir, "homes", "planted.txt")} {
 		if _, err := os.Stat(p); err == nil {
 			t.Fatalf("%s was written outside the home", p)
 		}
@@ -146,8 +150,8 @@ func TestUploadSizeLimit(t *testing.T) {
 	// Without a Content-Length the limit is found while streaming.
 	resp, body = ts.do(c, "PUT", "/api/v1/files/big.bin", "carol", io.MultiReader(bytes.NewReader(make([]byte, 5000))))
 	expect(t, "chunked upload over the limit", resp, body, http.StatusRequestEntityTooLarge)
-	entries, _ := os.ReadDir(home)
-	if len(entries) != 1 || entries[0].Name() != "ok.bin" {
+	entries := testutil.Home(t, home)
+	if len(entries) != 1 || entries[0] != "ok.bin" {
 		t.Fatalf("home after refused uploads: %v (no partial or temporary file may stay)", entries)
 	}
 }
@@ -155,7 +159,7 @@ func TestUploadSizeLimit(t *testing.T) {
 // loginBrowser logs in through the form and returns the file browser page.
 func (ts *testServer) loginBrowser(c *http.Client, user string) string {
 	ts.t.Helper()
-	resp, body := ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {user}, "password": {testPassword}}.Encode()),
+	resp, body := ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {user}, "password": {testserver.Password}}.Encode()),
 		"Content-Type", "application/x-www-form-urlencoded")
 	expect(ts.t, "login", resp, body, http.StatusSeeOther)
 	resp, body = ts.do(c, "GET", "/", "", nil)
@@ -200,11 +204,11 @@ func TestBrowserSession(t *testing.T) {
 	if !strings.Contains(expect(t, "wrong password", resp, body, http.StatusUnauthorized), "Wrong user name or password") {
 		t.Errorf("wrong password page: %s", body)
 	}
-	resp, body = ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"dave"}, "password": {testPassword}}.Encode()),
+	resp, body = ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"dave"}, "password": {testserver.Password}}.Encode()),
 		"Content-Type", form, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
 	expect(t, "cross-site login", resp, body, http.StatusForbidden)
 
-	resp, body = ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"dave"}, "password": {testPassword}}.Encode()), "Content-Type", form)
+	resp, body = ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"dave"}, "password": {testserver.Password}}.Encode()), "Content-Type", form)
 	expect(t, "login", resp, body, http.StatusSeeOther)
 	var sc *http.Cookie
 	for _, ck := range resp.Cookies() {
@@ -313,8 +317,8 @@ func TestHTTPOnlyWhenHTTPSOff(t *testing.T) {
 	if !strings.HasPrefix(ts.base, "http://") {
 		t.Fatal(ts.base)
 	}
-	if !strings.Contains(ts.logs.String(), "level=WARN") || !strings.Contains(ts.logs.String(), "https_port = 0") {
-		t.Errorf("no warning about clear text:\n%s", ts.logs)
+	if !strings.Contains(ts.Logs.String(), "level=WARN") || !strings.Contains(ts.Logs.String(), "https_port = 0") {
+		t.Errorf("no warning about clear text:\n%s", ts.Logs)
 	}
 	c := ts.client()
 	resp, body := ts.do(c, "GET", "/login", "", nil)
@@ -324,7 +328,7 @@ func TestHTTPOnlyWhenHTTPSOff(t *testing.T) {
 	if resp.Header.Get("Strict-Transport-Security") != "" {
 		t.Error("HSTS over plain HTTP")
 	}
-	resp, body = ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"frank"}, "password": {testPassword}}.Encode()), "Content-Type", "application/x-www-form-urlencoded")
+	resp, body = ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"frank"}, "password": {testserver.Password}}.Encode()), "Content-Type", "application/x-www-form-urlencoded")
 	expect(t, "login", resp, body, http.StatusSeeOther)
 	ck := resp.Cookies()
 	if len(ck) != 1 || ck[0].Name != "ferry" || ck[0].Secure || !ck[0].HttpOnly {
@@ -393,7 +397,7 @@ func TestLargeUploadFlatMemory(t *testing.T) {
 	seed := [32]byte{1, 2, 3}
 	req, _ := http.NewRequest("PUT", ts.base+"/api/v1/files/big.bin", &streamReader{r: rand.NewChaCha8(seed), left: size})
 	req.ContentLength = size
-	req.SetBasicAuth("grace", testPassword)
+	req.SetBasicAuth("grace", testserver.Password)
 	start := time.Now()
 	resp, err := c.Do(req)
 	close(stop)
@@ -435,7 +439,7 @@ func TestFormLoginLockout(t *testing.T) {
 		resp, body := ts.do(c, "POST", "/login", "", strings.NewReader("user=henry&password=nope"), "Content-Type", form)
 		expect(t, "wrong password", resp, body, http.StatusUnauthorized)
 	}
-	resp, body := ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"henry"}, "password": {testPassword}}.Encode()), "Content-Type", form)
+	resp, body := ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"henry"}, "password": {testserver.Password}}.Encode()), "Content-Type", form)
 	if !strings.Contains(expect(t, "locked out", resp, body, http.StatusTooManyRequests), "Too many failed logins") {
 		t.Errorf("lockout page: %s", body)
 	}
@@ -450,14 +454,14 @@ func TestFormLoginLockout(t *testing.T) {
 // TestStalledUploadDropped sends part of a body and stops: after the idle
 // timeout the server drops the connection and keeps nothing.
 func TestStalledUploadDropped(t *testing.T) {
-	ts := startServer(t, func(c *config.Config) { c.Limits.IdleTimeout = config.Duration{Duration: time.Second} })
+	ts := startServer(t, func(c *config.Config) { c.Limits.StallTimeout = config.Duration{Duration: time.Second} })
 	home := ts.addUser("ivy", false)
 	conn, err := tls.Dial("tcp", strings.TrimPrefix(ts.base, "https://"), &tls.Config{RootCAs: ts.pool, ServerName: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	auth := base64.StdEncoding.EncodeToString([]byte("ivy:" + testPassword))
+	auth := base64.StdEncoding.EncodeToString([]byte("ivy:" + testserver.Password))
 	fmt.Fprintf(conn, "PUT /api/v1/files/stalled.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\nContent-Length: 100000\r\n\r\n", auth)
 	conn.Write(make([]byte, 5000))
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
@@ -469,10 +473,10 @@ func TestStalledUploadDropped(t *testing.T) {
 	if !strings.HasPrefix(string(reply), "HTTP/1.1 400") && len(reply) != 0 {
 		t.Errorf("reply to a stalled upload: %q", reply)
 	}
-	if !strings.Contains(ts.logs.String(), "upload aborted") {
-		t.Errorf("the server did not abort the stalled upload:\n%s", ts.logs)
+	if !regexp.MustCompile(`event=upload .*result=aborted`).MatchString(ts.Logs.String()) {
+		t.Errorf("the server did not abort the stalled upload:\n%s", ts.Logs)
 	}
-	entries, _ := os.ReadDir(home)
+	entries := testutil.Home(t, home)
 	if len(entries) != 0 {
 		t.Fatalf("a stalled upload left %v", entries)
 	}
