@@ -331,13 +331,9 @@ func (x *Transfer) one(pool *Pool, j job) error {
 	pool.release(c, err)
 	if err != nil {
 		rec.Error = err.Error()
-		if x.Progress != nil {
-			x.Progress.Done(rec)
-		}
-		return err
 	}
 	x.record(rec)
-	return nil
+	return err
 }
 
 // mkdirs creates remote folders that do not exist yet; one that exists

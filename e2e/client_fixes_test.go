@@ -60,6 +60,10 @@ func TestClientFixes(t *testing.T) {
 			}
 		})
 	}
+	t.Run("progress", func(t *testing.T) {
+		t.Parallel()
+		clientProgress(t, newFerryClient(t, pw), fmt.Sprintf("sftp://fred@%s/progress", s.addr(s.Cfg.SFTP.Port)), filepath.Join(home, "progress"))
+	})
 	t.Run("help", func(t *testing.T) {
 		c := newFerryClient(t, pw)
 		get := c.ok("get", "-h")
@@ -239,5 +243,36 @@ func clientLinks(t *testing.T, c *ferryClient, base, home string) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dst, "alias.txt")); string(b) != "top" {
 		t.Fatalf("the link to a file was not copied as the file: %q", b)
+	}
+}
+
+// clientProgress: on a terminal (script(1) gives one) several files draw
+// a line each and a total; --json prints a line per file, then the
+// summary.
+func clientProgress(t *testing.T, c *ferryClient, base, home string) {
+	testutil.Need(t, "script")
+	for i := range 5 {
+		os.MkdirAll(home, 0o755)
+		os.WriteFile(filepath.Join(home, fmt.Sprintf("file%d.bin", i)), testutil.RandomBytes(1<<20, uint64(i)), 0o644)
+	}
+	dst := filepath.Join(t.TempDir(), "dst")
+	line := fmt.Sprintf("%s get -r --parallel 3 %s %s", ferryBin, base, dst)
+	script := exec.Command("script", "-qec", line, "/dev/null")
+	script.Env = append(os.Environ(), "HOME="+c.home, "XDG_CONFIG_HOME="+filepath.Join(c.home, ".config"), "FERRY_PASSWORD="+c.password, "SSH_AUTH_SOCK=")
+	out, err := script.CombinedOutput()
+	if err != nil {
+		t.Fatalf("get -r on a terminal: %v\n%q", err, out)
+	}
+	for i := range 5 {
+		if !strings.Contains(string(out), fmt.Sprintf("file%d.bin", i)) {
+			t.Errorf("no progress line for file%d.bin:\n%q", i, out)
+		}
+	}
+	if !strings.Contains(string(out), "5/5 files") || !strings.Contains(string(out), "100%") {
+		t.Errorf("no total line:\n%q", out)
+	}
+	stdout, _, code := c.run("get", "-r", "--json", base, filepath.Join(t.TempDir(), "j"))
+	if code != 0 || strings.Count(stdout, `"event":"file"`) != 5 || !strings.Contains(stdout, `"command": "get"`) {
+		t.Errorf("--json: exit %d, want a line per file and a summary:\n%s", code, stdout)
 	}
 }
