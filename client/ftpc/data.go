@@ -79,16 +79,44 @@ func (c *Conn) openPassive(command string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := net.Dialer{Timeout: c.cfg.Timeout}
-	dc, err := d.Dial("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("ftp: passive data connection to %s: %w", addr, err)
+	// The data connection and its TLS handshake are made while the server
+	// answers the command, which saves a round trip per transfer.
+	type data struct {
+		conn net.Conn
+		err  error
 	}
+	ch := make(chan data, 1)
+	go func() {
+		d := net.Dialer{Timeout: c.cfg.Timeout}
+		dc, err := d.Dial("tcp", addr)
+		if err != nil {
+			ch <- data{nil, fmt.Errorf("ftp: passive data connection to %s: %w", addr, err)}
+			return
+		}
+		if !c.tls {
+			ch <- data{dc, nil}
+			return
+		}
+		tc, err := c.handshake(dc)
+		ch <- data{tc, err}
+	}()
 	if err := c.startTransfer(command); err != nil {
-		dc.Close()
+		// Refused: the server will not take the connection, whose
+		// handshake would wait for the timeout.
+		go func() {
+			if d := <-ch; d.conn != nil {
+				d.conn.Close()
+			}
+		}()
 		return nil, err
 	}
-	return c.protect(dc)
+	d := <-ch
+	if d.err != nil {
+		c.finish()
+		return nil, d.err
+	}
+	c.noteResumed(d.conn)
+	return d.conn, nil
 }
 
 // startTransfer sends the transfer command and waits for its 1xx mark.
@@ -114,19 +142,38 @@ func (c *Conn) protect(dc net.Conn) (net.Conn, error) {
 	if !c.tls {
 		return dc, nil
 	}
+	tc, err := c.handshake(dc)
+	if err != nil {
+		c.finish()
+		return nil, err
+	}
+	c.noteResumed(tc)
+	return tc, nil
+}
+
+// handshake starts TLS on a data connection; it closes dc on failure.
+func (c *Conn) handshake(dc net.Conn) (net.Conn, error) {
 	tc := tls.Client(dc, c.cfg.TLS)
 	tc.SetDeadline(time.Now().Add(c.cfg.Timeout))
 	if err := tc.Handshake(); err != nil {
 		dc.Close()
-		c.finish()
 		return nil, fmt.Errorf("ftp: TLS on the data connection: %w", err)
 	}
 	tc.SetDeadline(time.Time{})
+	return tc, nil
+}
+
+// noteResumed records whether a TLS data connection resumed the control
+// connection's session.
+func (c *Conn) noteResumed(dc net.Conn) {
+	tc, ok := dc.(*tls.Conn)
+	if !ok {
+		return
+	}
 	c.resumed = tc.ConnectionState().DidResume
 	if !c.resumed {
 		c.trace("*", "data connection TLS session NOT resumed")
 	}
-	return tc, nil
 }
 
 // DataResumed reports whether the last TLS data connection resumed the
