@@ -63,10 +63,17 @@ func (x *Transfer) getFile(pool *Pool, c Conn, j job) (File, error) {
 	part := j.local + partSuffix
 	var offset int64
 	if x.Resume {
-		if st, ok := loadState(part+stateSuffix, j.size, j.mtime); ok {
-			if _, err := os.Stat(part); err == nil {
-				return x.getSegments(pool, c, j, rec, st, x.resumeConns(pool, c, st, false))
+		if _, err := os.Stat(part + stateSuffix); err == nil {
+			if st, ok := loadState(part+stateSuffix, j.size, j.mtime); ok {
+				if _, err := os.Stat(part); err == nil {
+					return x.getSegments(pool, c, j, rec, st, x.resumeConns(pool, c, st, false))
+				}
 			}
+			// The record of another version of the file, or of a part
+			// that is gone: a segmented part has holes, so its size says
+			// nothing. Start again.
+			x.notice("%s: the partial download is of another version of the file; starting again", j.remote)
+			os.Remove(part)
 		}
 		if fi, err := os.Stat(part); err == nil {
 			offset = fi.Size()

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ferry-project/ferry/internal/testutil"
 )
@@ -130,6 +131,25 @@ func segmentsAndResume(t *testing.T, p peer, dir string) {
 	if f := x.Files[0]; f.ResumedFrom == 0 || f.ResumedFrom+f.Transferred != int64(len(data)) {
 		t.Fatalf("resumed download did not continue the segments: %+v", f)
 	}
+	// A record of another version of the file is not continued.
+	x = &Transfer{Pool: p.pool(t, 4), Segments: 4}
+	x.Progress = &interruptAt{x: x, at: int64(len(data)) / 3}
+	if err := x.Get(remote, cut+"2"); ExitCode(err) != ExitIncomplete {
+		t.Fatalf("interrupted download: %v", err)
+	}
+	other := testutil.RandomBytes(len(data), 62)
+	os.WriteFile(p.onDisk(remote), other, 0o644)
+	os.Chtimes(p.onDisk(remote), time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+	var notes strings.Builder
+	x = &Transfer{Pool: p.pool(t, 4), Segments: 4, Resume: true, Notice: &notes}
+	if err := x.Get(remote, cut+"2"); err != nil {
+		t.Fatalf("download of the changed file: %v", err)
+	}
+	sameBytes(t, cut+"2", other)
+	if !strings.Contains(notes.String(), "another version") {
+		t.Fatalf("no note that the part was of another version: %q", notes.String())
+	}
+	os.WriteFile(p.onDisk(remote), data, 0o644)
 	if !p.canPut {
 		return
 	}
