@@ -58,6 +58,12 @@ type renamer interface {
 	replace(from, to string) error
 }
 
+// aborter stops what a connection is doing from another goroutine (an
+// interrupt), where Close would wait for a transfer to end.
+type aborter interface {
+	abort()
+}
+
 // errNoModTime is returned by setModTime when the server cannot set times.
 var errNoModTime = errors.New("the server cannot set modification times")
 

@@ -230,3 +230,5 @@ func (f *ftpConn) Rename(from, to string) error { return ftpErr(ErrConnect, f.c.
 func (f *ftpConn) Close() error                 { return f.c.Quit() }
 
 func (f *ftpConn) target() Target { return f.t }
+
+func (f *ftpConn) abort() { f.c.Abort() }

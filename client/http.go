@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,10 +21,13 @@ type httpConn struct {
 	user, pass string
 	token      string // bearer token, once issued
 	hc         *http.Client
-	// clone: the token belongs to the connection this one was cloned
+	// borrowed: the token belongs to the connection this one was cloned
 	// from, which revokes it.
 	borrowed bool
-	rt       time.Duration // TCP connect time of the first request
+	// ctx ends with abort: requests in flight stop.
+	ctx    context.Context
+	cancel context.CancelFunc
+	rt     time.Duration // TCP connect time of the first request
 }
 
 const apiFiles = "/api/v1/files"
@@ -40,7 +44,9 @@ func dialHTTP(t Target, o *Options) (Conn, error) {
 		ResponseHeaderTimeout: o.timeout(),
 		ForceAttemptHTTP2:     true,
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	c := &httpConn{
+		ctx: ctx, cancel: cancel,
 		base: t.Scheme + "://" + t.Addr(),
 		user: user, pass: pass,
 		hc: &http.Client{
@@ -74,7 +80,15 @@ func (c *httpConn) clone() (Conn, error) {
 	tr := c.hc.Transport.(*http.Transport).Clone()
 	hc := *c.hc
 	hc.Transport = tr
-	return &httpConn{base: c.base, user: c.user, pass: c.pass, token: c.token, hc: &hc, borrowed: true, rt: c.rt}, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	return &httpConn{base: c.base, user: c.user, pass: c.pass, token: c.token, hc: &hc, borrowed: true, rt: c.rt,
+		ctx: ctx, cancel: cancel}, nil
+}
+
+// abort stops the requests in flight.
+func (c *httpConn) abort() {
+	c.cancel()
+	c.hc.CloseIdleConnections()
 }
 
 func (c *httpConn) rtt() time.Duration { return c.rt }
@@ -86,7 +100,7 @@ func (c *httpConn) login() error {
 		return withKind(ErrUsage, err)
 	}
 	var connStart time.Time
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+	req = req.WithContext(httptrace.WithClientTrace(c.ctx, &httptrace.ClientTrace{
 		ConnectStart: func(string, string) { connStart = time.Now() },
 		ConnectDone: func(_, _ string, err error) {
 			if err == nil && !connStart.IsZero() {
@@ -172,6 +186,10 @@ func (c *httpConn) send(req *http.Request) (*http.Response, error) {
 		req.SetBasicAuth(c.user, c.pass)
 	}
 	method, p := req.Method, strings.TrimPrefix(req.URL.Path, apiFiles)
+	if req.Context() == context.Background() && (req.Method != http.MethodDelete || !strings.HasSuffix(req.URL.Path, "/api/v1/token")) {
+		// Every request but the token's revocation stops with abort.
+		req = req.WithContext(c.ctx)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrTrust) || errors.Is(err, ErrUsage) {

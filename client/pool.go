@@ -21,7 +21,8 @@ type Pool struct {
 	idle   []Conn
 	open   int // connections in existence, idle or lent
 	max    int
-	closed bool
+	closed bool // no more lending
+	shut   bool // connections closed
 	all    []Conn
 	rt     time.Duration
 	notice func(format string, args ...any)
@@ -202,11 +203,11 @@ func (p *Pool) release(c Conn, err error) {
 // connection share its token, which closing it revokes).
 func (p *Pool) Close() error {
 	p.mu.Lock()
-	if p.closed {
+	if p.shut {
 		p.mu.Unlock()
 		return nil
 	}
-	p.closed = true
+	p.closed, p.shut = true, true
 	all := p.all
 	p.cond.Broadcast()
 	p.mu.Unlock()
@@ -231,6 +232,10 @@ func (p *Pool) Abort() {
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	for _, c := range all {
-		c.Close()
+		if a, ok := c.(aborter); ok {
+			a.abort()
+		} else {
+			c.Close()
+		}
 	}
 }

@@ -42,7 +42,8 @@ func TestClientWAN(t *testing.T) {
 	for _, sc := range []struct {
 		scheme string
 		port   int
-	}{{"ftps", s.Cfg.FTP.ImplicitPort}, {"sftp", s.Cfg.SFTP.Port}, {"https", s.Cfg.HTTP.HTTPSPort}} {
+		cut    syscall.Signal // how the segmented download is stopped
+	}{{"ftps", s.Cfg.FTP.ImplicitPort, syscall.SIGINT}, {"sftp", s.Cfg.SFTP.Port, syscall.SIGKILL}, {"https", s.Cfg.HTTP.HTTPSPort, syscall.SIGINT}} {
 		t.Run(sc.scheme, func(t *testing.T) {
 			t.Parallel()
 			c := w.clientIn(t, pw)
@@ -69,15 +70,17 @@ func TestClientWAN(t *testing.T) {
 				sameFile(t, filepath.Join(dst, "tree", rel), want)
 			}
 
-			wanResume(t, c, base+"/big.bin", filepath.Join(dst, "cut.bin"), big)
+			wanResume(t, c, base+"/big.bin", filepath.Join(dst, "cut.bin"), big, sc.cut)
 		})
 	}
 }
 
-// wanResume starts a download in 4 segments, kills the client once about a
-// quarter has arrived, and continues it with -c: every segment goes on from
-// where its record says, and the result is byte-exact.
-func wanResume(t *testing.T, c *ferryClient, url, local string, want []byte) {
+// wanResume starts a download in 4 segments, stops the client with sig
+// once about a quarter has arrived (SIGKILL: nothing saved at the end;
+// SIGINT: a clean stop, exit status 8), and continues it with -c: every
+// segment goes on from where its record says, and the result is
+// byte-exact.
+func wanResume(t *testing.T, c *ferryClient, url, local string, want []byte, sig syscall.Signal) {
 	argv := append(append([]string{}, c.wrap...), ferryBin, "get", "--segments", "4", url, local)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "HOME="+c.home, "XDG_CONFIG_HOME="+filepath.Join(c.home, ".config"), "FERRY_PASSWORD="+c.password, "SSH_AUTH_SOCK=")
@@ -100,8 +103,21 @@ func wanResume(t *testing.T, c *ferryClient, url, local string, want []byte) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	cmd.Wait()
+	syscall.Kill(-cmd.Process.Pid, sig)
+	stopped := make(chan error, 1)
+	go func() { stopped <- cmd.Wait() }()
+	select {
+	case err := <-stopped:
+		if sig == syscall.SIGINT {
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 8 {
+				t.Fatalf("interrupted download: %v, want exit status 8:\n%s", err, out.String())
+			}
+		}
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-stopped
+		t.Fatalf("the client did not stop within 10 s of %v:\n%s", sig, out.String())
+	}
 	saved := savedBytes(state)
 	if _, err := os.Stat(local); err == nil {
 		t.Fatal("the download finished before it could be cut: nothing to resume")

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-project/ferry/ftp/wire"
@@ -64,6 +65,7 @@ type Conn struct {
 	busy    bool // a data transfer is open
 	resumed bool // the last TLS data connection resumed the session
 	rtt     time.Duration
+	data    atomic.Pointer[net.Conn] // the last data connection, for Abort
 }
 
 // Error is a failure reply from the server.
@@ -314,6 +316,15 @@ func verb(line string) string {
 		return "PASS"
 	}
 	return line
+}
+
+// Abort closes the control connection and the last data connection at
+// once, from any goroutine: a transfer blocked on the network fails.
+func (c *Conn) Abort() {
+	if dc := c.data.Load(); dc != nil {
+		(*dc).Close()
+	}
+	c.ctrl.Close()
 }
 
 // Quit ends the session politely and closes the connection.

@@ -392,6 +392,7 @@ func (c *Conn) stream(command string) (*dataStream, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.data.Store(&dc)
 	return &dataStream{c: c, dc: dc, idle: c.cfg.Timeout}, nil
 }
 
