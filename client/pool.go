@@ -166,9 +166,9 @@ func (p *Pool) Put(c Conn) {
 	p.cond.Signal()
 }
 
-// Drop discards a connection that failed; a new one may be dialled in
+// drop discards a connection that failed; a new one may be dialled in
 // its place. The first connection is kept: it owns what clones share.
-func (p *Pool) Drop(c Conn) {
+func (p *Pool) drop(c Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c == p.first || p.closed {
@@ -193,7 +193,7 @@ func (p *Pool) Drop(c Conn) {
 // itself failed.
 func (p *Pool) release(c Conn, err error) {
 	if err != nil && (errors.Is(err, ErrConnect) || errors.Is(err, ErrIncomplete)) {
-		p.Drop(c)
+		p.drop(c)
 		return
 	}
 	p.Put(c)

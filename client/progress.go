@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// Bar is one file's progress: name, bar, percent, bytes, rate and time
+// bar is one file's progress: name, bar, percent, bytes, rate and time
 // left.
-type Bar struct {
+type bar struct {
 	name   string
 	total  int64 // < 0: unknown (standard input)
 	offset int64
@@ -23,7 +23,7 @@ type Bar struct {
 }
 
 // Add counts transferred bytes.
-func (b *Bar) Add(n int64) {
+func (b *bar) Add(n int64) {
 	b.n.Add(n)
 	if b.p != nil {
 		b.p.moved.Add(n)
@@ -31,7 +31,7 @@ func (b *Bar) Add(n int64) {
 }
 
 // Finish ends the file's line.
-func (b *Bar) Finish() {
+func (b *bar) Finish() {
 	if b.done.Swap(true) || b.p == nil {
 		return
 	}
@@ -39,7 +39,7 @@ func (b *Bar) Finish() {
 }
 
 // line renders the bar for the bytes so far after elapsed time.
-func (b *Bar) line(elapsed time.Duration) string {
+func (b *bar) line(elapsed time.Duration) string {
 	n := b.n.Load()
 	return barLine(b.name, b.offset+n, b.total, n, elapsed)
 }
@@ -95,7 +95,7 @@ type TermProgress struct {
 	w      io.Writer
 	width  func() int
 	mu     sync.Mutex
-	active []*Bar
+	active []*bar
 	drawn  int // lines of the live area now on screen
 	files  int
 	bytes  int64
@@ -139,7 +139,7 @@ func (p *TermProgress) Plan(files int, bytes int64) {
 
 // Start adds a line for a file.
 func (p *TermProgress) Start(name string, total, offset int64) Meter {
-	b := &Bar{name: name, total: total, offset: offset, start: time.Now(), p: p}
+	b := &bar{name: name, total: total, offset: offset, start: time.Now(), p: p}
 	p.mu.Lock()
 	p.active = append(p.active, b)
 	p.mu.Unlock()
@@ -153,7 +153,7 @@ func (p *TermProgress) Done(File) {
 	p.mu.Unlock()
 }
 
-func (p *TermProgress) finish(b *Bar) {
+func (p *TermProgress) finish(b *bar) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, a := range p.active {
