@@ -162,6 +162,19 @@ func (s *sftpConn) truncate(p string, size int64) error {
 	return sftpErr("truncate", p, err)
 }
 
+// chunks recycles the buffers of getRange: a large download would
+// otherwise allocate its whole size again.
+var chunks sync.Pool
+
+func getChunk(n int) []byte {
+	if b, ok := chunks.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]byte, n)
+}
+
+func putChunk(b []byte) { chunks.Put(&b) }
+
 // errShortRead: the server sent fewer bytes than asked before the end
 // the listing announced (the file shrank).
 var errShortRead = errors.New("file ended early")
@@ -192,7 +205,7 @@ func (s *sftpConn) getRange(p string, off, n int64, w io.Writer) (int64, error) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b := make([]byte, l)
+			b := getChunk(int(chunk))[:l]
 			k, err := f.ReadAt(b, o)
 			if int64(k) < l && (err == nil || err == io.EOF) {
 				err = errShortRead
@@ -220,6 +233,7 @@ func (s *sftpConn) getRange(p string, off, n int64, w io.Writer) (int64, error) 
 		results[i] = nil
 		if len(r.b) > 0 {
 			k, werr := w.Write(r.b)
+			putChunk(r.b)
 			written += int64(k)
 			if werr != nil {
 				return written, &writeError{werr}
