@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,18 @@ type Entry struct {
 	Size    int64     `json:"size"`
 	ModTime time.Time `json:"modified,omitzero"`
 	Dir     bool      `json:"dir"`
+	// Link marks a symbolic link, when the protocol tells. Target is where
+	// it points, when the protocol tells that too.
+	Link   bool   `json:"link,omitempty"`
+	Target string `json:"target,omitempty"`
+	// Special is neither a file nor a folder (a device, a socket, a link
+	// that leads nowhere the server serves).
+	Special bool `json:"special,omitempty"`
+	// resolved says that Dir, Size and ModTime of a link describe its
+	// target, as the listing already followed it.
+	resolved bool
+	// id is the server's identity of the entry (MLSx "unique"), if any.
+	id string
 }
 
 // Conn is an open session with a server, whatever the protocol. Paths are
@@ -57,6 +70,10 @@ var defaultPorts = map[string]int{"ftp": 21, "ftpes": 21, "ftps": 990, "sftp": 2
 func ParseURL(raw string) (Target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		var ee url.EscapeError
+		if errors.As(err, &ee) {
+			return Target{}, withKind(ErrUsage, fmt.Errorf(`URL: %w; write %%25 for a "%%" in a name`, redactURLError(err)))
+		}
 		return Target{}, withKind(ErrUsage, fmt.Errorf("URL: %w", redactURLError(err)))
 	}
 	t := Target{Scheme: strings.ToLower(u.Scheme), Host: u.Hostname()}
@@ -78,6 +95,12 @@ func ParseURL(raw string) (Target, error) {
 	if u.User != nil {
 		t.User = u.User.Username()
 		t.Password, t.HasPass = u.User.Password()
+	}
+	if strings.ContainsRune(raw, '#') {
+		return Target{}, withKind(ErrUsage, fmt.Errorf(`URL %q: a "#" ends the path (the rest is a fragment); write %%23 for a "#" in a name`, redact(raw)))
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		return Target{}, withKind(ErrUsage, fmt.Errorf(`URL %q: a "?" ends the path (the rest is a query); write %%3F for a "?" in a name`, redact(raw)))
 	}
 	p := u.EscapedPath()
 	if strings.ContainsAny(u.Path, "\x00\r\n") {

@@ -27,6 +27,11 @@ func TestParseURL(t *testing.T) {
 		{"ftp://h:0/", Target{}, "not 1-65535"},
 		{"ftp://h:99999/", Target{}, "not 1-65535"},
 		{"ftp://u:secret@h/a%0d%0aDELE%20x", Target{}, "control character"},
+		{"sftp://h/~/a%23b%3F%25%20c.txt", Target{Scheme: "sftp", Host: "h", Port: 22, Path: "a#b?% c.txt"}, ""},
+		{"https://h/dir/a#b.txt", Target{}, "%23"},
+		{"https://h/dir/a#", Target{}, "%23"},
+		{"ftp://u:secret@h/what?.txt", Target{}, "%3F"},
+		{"sftp://h/100%.txt", Target{}, "%25"},
 	} {
 		got, err := ParseURL(tc.raw)
 		if tc.err != "" {
@@ -112,7 +117,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestBarLine(t *testing.T) {
-	b := &Bar{name: "file.bin", total: 4 << 20, offset: 1 << 20}
+	b := &bar{name: "file.bin", total: 4 << 20, offset: 1 << 20}
 	b.n.Store(1 << 20)
 	line := b.line(2 * time.Second)
 	for _, want := range []string{"file.bin", " 50%", "2.0 MiB", "512.0 KiB/s", "ETA 00:04", "[==========          ]"} {
@@ -120,7 +125,7 @@ func TestBarLine(t *testing.T) {
 			t.Errorf("bar %q lacks %q", line, want)
 		}
 	}
-	long := &Bar{name: strings.Repeat("n", 40), total: 0}
+	long := &bar{name: strings.Repeat("n", 40), total: 0}
 	if l := long.line(time.Second); !strings.Contains(l, "...") || !strings.Contains(l, "100%") || !strings.Contains(l, "ETA --:--") {
 		t.Errorf("bar for an empty file with a long name: %q", l)
 	}

@@ -53,6 +53,9 @@ func ExitCode(err error) int {
 	return ExitFailure
 }
 
+// UsageError is a usage mistake found by the caller (exit status 2).
+func UsageError(msg string) error { return withKind(ErrUsage, errors.New(msg)) }
+
 // kindError attaches a kind to an error without changing its message.
 type kindError struct {
 	kind error

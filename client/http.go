@@ -1,11 +1,13 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"path"
 	"strconv"
@@ -19,6 +21,13 @@ type httpConn struct {
 	user, pass string
 	token      string // bearer token, once issued
 	hc         *http.Client
+	// borrowed: the token belongs to the connection this one was cloned
+	// from, which revokes it.
+	borrowed bool
+	// ctx ends with abort: requests in flight stop.
+	ctx    context.Context
+	cancel context.CancelFunc
+	rt     time.Duration // TCP connect time of the first request
 }
 
 const apiFiles = "/api/v1/files"
@@ -35,7 +44,9 @@ func dialHTTP(t Target, o *Options) (Conn, error) {
 		ResponseHeaderTimeout: o.timeout(),
 		ForceAttemptHTTP2:     true,
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	c := &httpConn{
+		ctx: ctx, cancel: cancel,
 		base: t.Scheme + "://" + t.Addr(),
 		user: user, pass: pass,
 		hc: &http.Client{
@@ -61,12 +72,42 @@ func dialHTTP(t Target, o *Options) (Conn, error) {
 	return c, nil
 }
 
+// clone is another connection of the same client: its own TCP (and TLS)
+// connection, so that transfers run side by side instead of sharing one
+// stream, with the same bearer token (no second login) and the same TLS
+// configuration, whose session cache resumes the first TLS session.
+func (c *httpConn) clone() (Conn, error) {
+	tr := c.hc.Transport.(*http.Transport).Clone()
+	hc := *c.hc
+	hc.Transport = tr
+	ctx, cancel := context.WithCancel(context.Background())
+	return &httpConn{base: c.base, user: c.user, pass: c.pass, token: c.token, hc: &hc, borrowed: true, rt: c.rt,
+		ctx: ctx, cancel: cancel}, nil
+}
+
+// abort stops the requests in flight.
+func (c *httpConn) abort() {
+	c.cancel()
+	c.hc.CloseIdleConnections()
+}
+
+func (c *httpConn) rtt() time.Duration { return c.rt }
+
 // login trades the password for a bearer token (POST /api/v1/token).
 func (c *httpConn) login() error {
 	req, err := http.NewRequest(http.MethodPost, c.base+"/api/v1/token", nil)
 	if err != nil {
 		return withKind(ErrUsage, err)
 	}
+	var connStart time.Time
+	req = req.WithContext(httptrace.WithClientTrace(c.ctx, &httptrace.ClientTrace{
+		ConnectStart: func(string, string) { connStart = time.Now() },
+		ConnectDone: func(_, _ string, err error) {
+			if err == nil && !connStart.IsZero() {
+				c.rt = time.Since(connStart)
+			}
+		},
+	}))
 	resp, err := c.send(req)
 	if err != nil {
 		return err
@@ -145,6 +186,10 @@ func (c *httpConn) send(req *http.Request) (*http.Response, error) {
 		req.SetBasicAuth(c.user, c.pass)
 	}
 	method, p := req.Method, strings.TrimPrefix(req.URL.Path, apiFiles)
+	if req.Context() == context.Background() && (req.Method != http.MethodDelete || !strings.HasSuffix(req.URL.Path, "/api/v1/token")) {
+		// Every request but the token's revocation stops with abort.
+		req = req.WithContext(c.ctx)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrTrust) || errors.Is(err, ErrUsage) {
@@ -175,6 +220,7 @@ type apiEntry struct {
 	Type     string    `json:"type"`
 	Size     int64     `json:"size"`
 	Modified time.Time `json:"modified"`
+	Link     bool      `json:"link"`
 }
 
 func (c *httpConn) List(p string) ([]Entry, error) {
@@ -194,7 +240,10 @@ func (c *httpConn) List(p string) ([]Entry, error) {
 	}
 	out := make([]Entry, 0, len(l.Entries))
 	for _, e := range l.Entries {
-		out = append(out, Entry{Name: e.Name, Size: e.Size, ModTime: e.Modified, Dir: e.Type == "dir"})
+		// A link is listed as its target (type "other" when the target
+		// is missing or outside the home).
+		out = append(out, Entry{Name: e.Name, Size: e.Size, ModTime: e.Modified, Dir: e.Type == "dir",
+			Link: e.Link, Special: e.Type != "dir" && e.Type != "file", resolved: e.Link})
 	}
 	return out, nil
 }
@@ -228,6 +277,20 @@ func (c *httpConn) Open(p string, offset int64) (io.ReadCloser, error) {
 		return nil, err
 	}
 	if offset > 0 && resp.StatusCode != http.StatusPartialContent {
+		resp.Body.Close()
+		return nil, withKind(ErrRemote, fmt.Errorf("http: server ignored the range request for %s (status %d)", p, resp.StatusCode))
+	}
+	return resp.Body, nil
+}
+
+// openSection asks for bytes off to off+n-1 (Range).
+func (c *httpConn) openSection(p string, off, n int64) (io.ReadCloser, error) {
+	rng := "bytes=" + strconv.FormatInt(off, 10) + "-" + strconv.FormatInt(off+n-1, 10)
+	resp, err := c.do(http.MethodGet, p, nil, nil, "Range", rng)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusPartialContent {
 		resp.Body.Close()
 		return nil, withKind(ErrRemote, fmt.Errorf("http: server ignored the range request for %s (status %d)", p, resp.StatusCode))
 	}
@@ -289,7 +352,7 @@ func (c *httpConn) Rename(from, to string) error {
 // Close revokes the token and drops idle connections.
 func (c *httpConn) Close() error {
 	var err error
-	if c.token != "" {
+	if c.token != "" && !c.borrowed {
 		var req *http.Request
 		if req, err = http.NewRequest(http.MethodDelete, c.base+"/api/v1/token", nil); err == nil {
 			var resp *http.Response

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
 	"os/user"
@@ -22,11 +21,21 @@ import (
 
 // sftpConn is a Conn over SFTP.
 type sftpConn struct {
-	ssh *ssh.Client
-	c   *sftp.Client
+	ssh    *ssh.Client
+	c      *sftp.Client
+	t      Target
+	o      *Options
+	limits sftpLimits
+	dialRT time.Duration
 }
 
 func dialSFTP(t Target, o *Options) (Conn, error) {
+	return dialSFTPWith(t, o, nil)
+}
+
+// dialSFTPWith dials; known are the limits a first connection learnt, so
+// that its clones need not ask again.
+func dialSFTPWith(t Target, o *Options, known *sftpLimits) (Conn, error) {
 	name := t.User
 	if o.User != "" {
 		name = o.User
@@ -52,7 +61,7 @@ func dialSFTP(t Target, o *Options) (Conn, error) {
 		HostKeyAlgorithms: algos,
 		Timeout:           o.timeout(),
 	}
-	sc, err := sshDial(t.Addr(), cfg)
+	sc, rt, err := sshDial(t.Addr(), cfg)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrTrust), errors.Is(err, ErrAuth):
@@ -62,29 +71,32 @@ func dialSFTP(t Target, o *Options) (Conn, error) {
 		}
 		return nil, withKind(ErrConnect, fmt.Errorf("sftp: %s: %w", t.Addr(), err))
 	}
-	c, err := sftp.NewClient(sc, sftp.UseConcurrentWrites(true), sftp.UseConcurrentReads(true))
+	c, lim, err := startSFTP(sc, known, o.timeout())
 	if err != nil {
 		sc.Close()
 		return nil, withKind(ErrConnect, fmt.Errorf("sftp: starting the sftp subsystem on %s: %w", t.Addr(), err))
 	}
-	return &sftpConn{ssh: sc, c: c}, nil
+	return &sftpConn{ssh: sc, c: c, t: t, o: o, limits: lim, dialRT: rt}, nil
 }
 
 // sshDial connects and completes the SSH handshake within cfg.Timeout;
 // ssh.Dial bounds only the TCP connect, and a silent server would hang it.
-func sshDial(addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
+// It also returns the TCP connect time, one round trip.
+func sshDial(addr string, cfg *ssh.ClientConfig) (*ssh.Client, time.Duration, error) {
+	start := time.Now()
 	nc, err := net.DialTimeout("tcp", addr, cfg.Timeout)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	rt := time.Since(start)
 	nc.SetDeadline(time.Now().Add(cfg.Timeout))
 	conn, chans, reqs, err := ssh.NewClientConn(nc, addr, cfg)
 	if err != nil {
 		nc.Close()
-		return nil, err
+		return nil, 0, err
 	}
 	nc.SetDeadline(time.Time{})
-	return ssh.NewClient(conn, chans, reqs), nil
+	return ssh.NewClient(conn, chans, reqs), rt, nil
 }
 
 // sshAuth lists the authentication methods in the order OpenSSH tries
@@ -261,89 +273,4 @@ func appendLine(file, line string) error {
 		return err
 	}
 	return f.Close()
-}
-
-func sftpErr(op, p string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return withKind(ErrRemote, fmt.Errorf("sftp: %s %s: %w", op, p, err))
-}
-
-func toEntry(fi fs.FileInfo) Entry {
-	return Entry{Name: fi.Name(), Size: fi.Size(), ModTime: fi.ModTime(), Dir: fi.IsDir()}
-}
-
-func (s *sftpConn) List(p string) ([]Entry, error) {
-	fis, err := s.c.ReadDir(p)
-	if err != nil {
-		return nil, sftpErr("list", p, err)
-	}
-	out := make([]Entry, 0, len(fis))
-	for _, fi := range fis {
-		out = append(out, toEntry(fi))
-	}
-	return out, nil
-}
-
-func (s *sftpConn) Stat(p string) (Entry, error) {
-	fi, err := s.c.Stat(p)
-	if err != nil {
-		return Entry{}, sftpErr("stat", p, err)
-	}
-	return toEntry(fi), nil
-}
-
-func (s *sftpConn) Open(p string, offset int64) (io.ReadCloser, error) {
-	f, err := s.c.Open(p)
-	if err != nil {
-		return nil, sftpErr("open", p, err)
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		f.Close()
-		return nil, sftpErr("seek", p, err)
-	}
-	return f, nil
-}
-
-func (s *sftpConn) Create(p string, offset int64) (io.WriteCloser, error) {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	if offset > 0 {
-		flags = os.O_WRONLY
-	}
-	f, err := s.c.OpenFile(p, flags)
-	if err != nil {
-		return nil, sftpErr("create", p, err)
-	}
-	if offset > 0 {
-		// Continue exactly where the partial file ends, never past it.
-		if err := f.Truncate(offset); err != nil {
-			f.Close()
-			return nil, sftpErr("truncate", p, err)
-		}
-		if _, err := f.Seek(offset, io.SeekStart); err != nil {
-			f.Close()
-			return nil, sftpErr("seek", p, err)
-		}
-	}
-	return f, nil
-}
-
-func (s *sftpConn) Remove(p string) error    { return sftpErr("rm", p, s.c.Remove(p)) }
-func (s *sftpConn) RemoveDir(p string) error { return sftpErr("rmdir", p, s.c.RemoveDirectory(p)) }
-func (s *sftpConn) Mkdir(p string) error     { return sftpErr("mkdir", p, s.c.Mkdir(p)) }
-
-func (s *sftpConn) Rename(from, to string) error {
-	if _, ok := s.c.HasExtension("posix-rename@openssh.com"); ok {
-		return sftpErr("mv", from, s.c.PosixRename(from, to))
-	}
-	return sftpErr("mv", from, s.c.Rename(from, to))
-}
-
-func (s *sftpConn) Close() error {
-	err := s.c.Close()
-	if e := s.ssh.Close(); err == nil && e != nil && !errors.Is(e, net.ErrClosed) {
-		err = e
-	}
-	return err
 }

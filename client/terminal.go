@@ -1,10 +1,11 @@
 package client
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"strings"
 
 	"golang.org/x/term"
 )
@@ -31,16 +32,35 @@ var errNoTerminal = errors.New("no terminal to ask on; set FERRY_PASSWORD")
 // terminal without echo. Without a terminal it fails at once, so scripts
 // never hang on a prompt.
 func PromptTerminal(prompt string) (string, error) {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	tty, out, err := openTerminal()
 	if err != nil {
 		return "", errNoTerminal
 	}
 	defer tty.Close()
+	defer out.Close()
 	if !term.IsTerminal(int(tty.Fd())) {
 		return "", errNoTerminal
 	}
-	fmt.Fprint(tty, prompt)
+	fmt.Fprint(out, prompt)
 	b, err := term.ReadPassword(int(tty.Fd()))
-	fmt.Fprintln(tty)
+	fmt.Fprintln(out)
 	return string(b), err
+}
+
+// Confirm asks a yes/no question on the controlling terminal; only "y" or
+// "yes" is yes. Without a terminal it fails.
+func Confirm(question string) (bool, error) {
+	tty, out, err := openTerminal()
+	if err != nil {
+		return false, withKind(ErrUsage, errors.New("no terminal to ask on: give --yes"))
+	}
+	defer tty.Close()
+	defer out.Close()
+	fmt.Fprint(out, "ferry: "+question)
+	line, err := bufio.NewReader(tty).ReadString('\n')
+	if err != nil && line == "" {
+		return false, nil
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
 }

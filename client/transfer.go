@@ -4,19 +4,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Meter follows the bytes of one file; NewBar makes one that draws a
-// progress bar.
+// DefaultParallel is how many files move at once unless told otherwise.
+const DefaultParallel = 4
+
+// Meter follows the bytes of one file.
 type Meter interface {
 	Add(n int64)
 	Finish()
+}
+
+// Progress follows a transfer: the work once known, each file as it
+// starts and as it ends.
+type Progress interface {
+	Plan(files int, bytes int64)
+	Start(name string, total, offset int64) Meter
+	Done(f File)
 }
 
 // File is the outcome of one file transfer.
@@ -27,34 +38,84 @@ type File struct {
 	Transferred int64  `json:"transferred"`
 	ResumedFrom int64  `json:"resumed_from,omitempty"`
 	Skipped     bool   `json:"skipped,omitempty"` // already complete (-c)
+	Segments    int    `json:"segments,omitempty"`
+	Error       string `json:"error,omitempty"`
 }
 
-// Transfer copies files between this machine and a Conn.
+// Transfer copies files between this machine and a server.
 type Transfer struct {
+	// Conn is the one connection to use, when Pool is nil.
 	Conn Conn
+	// Pool lends connections, several at once for parallel files and
+	// segments.
+	Pool *Pool
 	// Resume continues partial files (-c) and skips complete ones.
 	Resume bool
 	// Recursive copies folder trees (-r).
 	Recursive bool
-	// Meter starts following one file; nil shows nothing.
-	Meter func(name string, total, offset int64) Meter
+	// Parallel is how many files move at once (0: DefaultParallel).
+	Parallel int
+	// Segments is how many ranges of one large file move at once: 0
+	// chooses from the round trip, 1 never splits a file.
+	Segments int
+	// Parents creates missing remote folders for an upload.
+	Parents bool
+	// KeepTimes sets the modification time of uploads to the local
+	// file's (downloads always get the server's).
+	KeepTimes bool
+	// Progress follows the transfer; nil shows nothing.
+	Progress Progress
 	// Notice receives remarks for the user (skipped entries).
 	Notice io.Writer
 	// Files lists what was transferred so far.
 	Files []File
+
+	mu          sync.Mutex
+	pool        *Pool
+	interrupted atomic.Bool
 }
 
 func (x *Transfer) notice(format string, args ...any) {
 	if x.Notice != nil {
+		x.mu.Lock()
 		fmt.Fprintf(x.Notice, "ferry: "+format+"\n", args...)
+		x.mu.Unlock()
 	}
 }
 
+func (x *Transfer) thePool() *Pool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.pool == nil {
+		x.pool = x.Pool
+		if x.pool == nil {
+			x.pool = poolOf(x.Conn)
+		}
+	}
+	return x.pool
+}
+
+// Interrupt stops the transfer: connections are closed, partial files
+// kept for -c, and the running call returns ErrIncomplete.
+func (x *Transfer) Interrupt() {
+	x.interrupted.Store(true)
+	x.thePool().Abort()
+}
+
 func (x *Transfer) meter(name string, total, offset int64) Meter {
-	if x.Meter == nil {
+	if x.Progress == nil {
 		return nopMeter{}
 	}
-	return x.Meter(name, total, offset)
+	return x.Progress.Start(name, total, offset)
+}
+
+func (x *Transfer) record(f File) {
+	x.mu.Lock()
+	x.Files = append(x.Files, f)
+	x.mu.Unlock()
+	if x.Progress != nil {
+		x.Progress.Done(f)
+	}
 }
 
 type nopMeter struct{}
@@ -75,10 +136,19 @@ func remoteBase(p string) string {
 	return b
 }
 
+// job is one file to move.
+type job struct {
+	remote, local string
+	size          int64
+	mtime         time.Time
+	up            bool
+}
+
 // Get downloads remote to local ("" = the remote name in the current
 // folder; an existing folder = the remote name inside it).
 func (x *Transfer) Get(remote, local string) error {
-	e, err := x.Conn.Stat(remote)
+	pool := x.thePool()
+	e, err := stat(pool, remote)
 	if err != nil {
 		return err
 	}
@@ -91,111 +161,43 @@ func (x *Transfer) Get(remote, local string) error {
 	} else if fi, err := os.Stat(local); err == nil && fi.IsDir() && base != "" {
 		local = filepath.Join(local, base)
 	}
-	if e.Dir {
-		if !x.Recursive {
-			return withKind(ErrUsage, fmt.Errorf("%s is a folder: use -r to download it", remote))
+	if !e.Dir {
+		if e.Special {
+			return withKind(ErrRemote, fmt.Errorf("%s is not a regular file", remote))
 		}
-		return x.getTree(remote, local)
+		return x.run([]job{{remote: remote, local: local, size: e.Size, mtime: e.ModTime}})
 	}
-	return x.getFile(remote, local, e.Size)
-}
-
-func (x *Transfer) getTree(remote, local string) error {
-	if err := os.MkdirAll(local, 0o755); err != nil {
-		return withKind(ErrLocal, err)
+	if !x.Recursive {
+		return withKind(ErrUsage, fmt.Errorf("%s is a folder: use -r to download it", remote))
 	}
-	es, err := x.Conn.List(remote)
+	t, err := x.walkRemote(pool, remote, true)
 	if err != nil {
 		return err
 	}
-	for _, e := range es {
-		if e.Name == "" || e.Name == "." || e.Name == ".." || strings.ContainsAny(e.Name, `/\`) {
-			x.notice("skipping unsafe name %q in %s", e.Name, remote)
-			continue
-		}
-		r, l := path.Join(remote, e.Name), filepath.Join(local, e.Name)
-		if e.Dir {
-			err = x.getTree(r, l)
-		} else {
-			err = x.getFile(r, l, e.Size)
-		}
-		if err != nil {
-			return err
+	if err := os.MkdirAll(local, 0o755); err != nil {
+		return withKind(ErrLocal, err)
+	}
+	for _, d := range t.dirs {
+		if err := os.MkdirAll(filepath.Join(local, filepath.FromSlash(d.rel)), 0o755); err != nil {
+			return withKind(ErrLocal, err)
 		}
 	}
-	return nil
+	jobs := make([]job, 0, len(t.files))
+	for _, f := range t.files {
+		jobs = append(jobs, job{remote: f.path, local: filepath.Join(local, filepath.FromSlash(f.rel)), size: f.size, mtime: f.mtime})
+	}
+	return x.run(jobs)
 }
 
-func (x *Transfer) getFile(remote, local string, size int64) error {
-	rec := File{Remote: remote, Local: local, Size: size}
-	part := local + partSuffix
-	var offset int64
-	if x.Resume {
-		if fi, err := os.Stat(part); err == nil {
-			offset = fi.Size()
-		} else if fi, err := os.Stat(local); err == nil && fi.Mode().IsRegular() {
-			switch {
-			case fi.Size() == size:
-				rec.Skipped = true
-				x.Files = append(x.Files, rec)
-				return nil
-			case fi.Size() < size:
-				if err := os.Rename(local, part); err != nil {
-					return withKind(ErrLocal, err)
-				}
-				offset = fi.Size()
-			}
-		}
-		if offset > size {
-			return withKind(ErrLocal, fmt.Errorf("%s is larger (%d bytes) than %s (%d bytes): not a partial copy of it", part, offset, remote, size))
-		}
-	}
-	flags := os.O_WRONLY | os.O_CREATE
-	if offset == 0 {
-		flags |= os.O_TRUNC
-	}
-	f, err := os.OpenFile(part, flags, 0o644)
+// stat asks one pooled connection about p.
+func stat(pool *Pool, p string) (Entry, error) {
+	c, err := pool.Get()
 	if err != nil {
-		return withKind(ErrLocal, err)
+		return Entry{}, err
 	}
-	defer f.Close()
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return withKind(ErrLocal, err)
-	}
-	rec.ResumedFrom = offset
-	var n int64
-	if offset < size || size == 0 {
-		r, err := x.Conn.Open(remote, offset)
-		if err != nil {
-			return err
-		}
-		m := x.meter(path.Base(remote), size, offset)
-		n, err = io.Copy(&countWriter{w: f, m: m}, r)
-		cerr := r.Close()
-		m.Finish()
-		if err != nil {
-			var we *writeError
-			if errors.As(err, &we) {
-				return withKind(ErrLocal, we.err)
-			}
-			return withKind(ErrIncomplete, fmt.Errorf("download of %s interrupted after %d bytes (run again with -c to continue): %w", remote, offset+n, err))
-		}
-		if cerr != nil {
-			return withKind(ErrIncomplete, fmt.Errorf("download of %s: %w", remote, cerr))
-		}
-	}
-	if err := f.Close(); err != nil {
-		return withKind(ErrLocal, err)
-	}
-	rec.Transferred = n
-	if got := offset + n; got != size {
-		return withKind(ErrIncomplete, fmt.Errorf("size check failed for %s: got %d bytes, the server said %d (kept in %s)", remote, got, size, part))
-	}
-	if err := os.Rename(part, local); err != nil {
-		return withKind(ErrLocal, err)
-	}
-	x.Files = append(x.Files, rec)
-	return nil
+	e, err := c.Stat(p)
+	pool.release(c, err)
+	return e, err
 }
 
 // Put uploads local to remote (a folder, or a path ending in "/", means
@@ -205,117 +207,220 @@ func (x *Transfer) Put(local, remote string) error {
 	if err != nil {
 		return withKind(ErrLocal, err)
 	}
+	pool := x.thePool()
 	name := filepath.Base(local)
 	if strings.HasSuffix(remote, "/") || remote == "." || remote == "" {
 		remote = path.Join(remote, name)
-	} else if e, err := x.Conn.Stat(remote); err == nil && e.Dir {
+	} else if e, err := stat(pool, remote); err == nil && e.Dir {
 		remote = path.Join(remote, name)
 	}
-	if fi.IsDir() {
-		if !x.Recursive {
-			return withKind(ErrUsage, fmt.Errorf("%s is a folder: use -r to upload it", local))
+	if !fi.IsDir() {
+		if !fi.Mode().IsRegular() {
+			return withKind(ErrLocal, fmt.Errorf("%s is not a regular file", local))
 		}
-		return x.putTree(local, remote)
-	}
-	if !fi.Mode().IsRegular() {
-		return withKind(ErrLocal, fmt.Errorf("%s is not a regular file", local))
-	}
-	return x.putFile(local, remote, fi.Size())
-}
-
-func (x *Transfer) putTree(local, remote string) error {
-	if e, err := x.Conn.Stat(remote); err != nil {
-		if err := x.Conn.Mkdir(remote); err != nil {
-			return err
-		}
-	} else if !e.Dir {
-		return withKind(ErrRemote, fmt.Errorf("%s exists and is not a folder", remote))
-	}
-	des, err := os.ReadDir(local)
-	if err != nil {
-		return withKind(ErrLocal, err)
-	}
-	for _, de := range des {
-		l, r := filepath.Join(local, de.Name()), path.Join(remote, de.Name())
-		switch {
-		case de.IsDir():
-			err = x.putTree(l, r)
-		case de.Type().IsRegular():
-			var fi fs.FileInfo
-			if fi, err = de.Info(); err == nil {
-				err = x.putFile(l, r, fi.Size())
-			} else {
-				err = withKind(ErrLocal, err)
+		if x.Parents {
+			if err := x.mkdirAll(pool, path.Dir(remote)); err != nil {
+				return err
 			}
-		default:
-			x.notice("skipping %s: not a regular file or folder", l)
 		}
-		if err != nil {
-			return err
-		}
+		return x.run([]job{{remote: remote, local: local, size: fi.Size(), mtime: fi.ModTime(), up: true}})
 	}
-	return nil
-}
-
-func (x *Transfer) putFile(local, remote string, size int64) error {
-	rec := File{Remote: remote, Local: local, Size: size}
-	var offset int64
-	if x.Resume {
-		if e, err := x.Conn.Stat(remote); err == nil && !e.Dir {
-			switch {
-			case e.Size == size:
-				rec.Skipped = true
-				x.Files = append(x.Files, rec)
-				return nil
-			case e.Size > size:
-				return withKind(ErrRemote, fmt.Errorf("%s is larger (%d bytes) than %s (%d bytes): not a partial copy of it", remote, e.Size, local, size))
-			}
-			offset = e.Size
-		}
+	if !x.Recursive {
+		return withKind(ErrUsage, fmt.Errorf("%s is a folder: use -r to upload it", local))
 	}
-	f, err := os.Open(local)
+	t, err := x.walkLocal(local, true)
 	if err != nil {
-		return withKind(ErrLocal, err)
+		return err
 	}
-	defer f.Close()
-	w, err := x.Conn.Create(remote, offset)
-	if errors.Is(err, ErrNoResume) {
-		x.notice("%s: this protocol cannot continue an upload; sending the whole file", remote)
-		offset = 0
-		w, err = x.Conn.Create(remote, 0)
+	if x.Parents {
+		err = x.mkdirAll(pool, remote)
+	} else {
+		err = x.mkdirs(pool, []string{remote})
 	}
 	if err != nil {
 		return err
 	}
-	rec.ResumedFrom = offset
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		w.Close()
-		return withKind(ErrLocal, err)
+	if err := x.mkdirTree(pool, remote, t.dirs); err != nil {
+		return err
 	}
-	m := x.meter(filepath.Base(local), size, offset)
-	src := &countReader{r: f, m: m, remain: size - offset}
-	n, err := io.Copy(w, src)
-	cerr := w.Close()
-	m.Finish()
-	if src.err != nil {
-		return withKind(ErrLocal, src.err)
+	jobs := make([]job, 0, len(t.files))
+	for _, f := range t.files {
+		jobs = append(jobs, job{remote: path.Join(remote, f.rel), local: f.path, size: f.size, mtime: f.mtime, up: true})
 	}
+	return x.run(jobs)
+}
+
+// run moves the files, Parallel at once. A file the server refuses is
+// reported and the others go on; any other failure (the connection, the
+// login, the local disk) stops what has not started yet.
+func (x *Transfer) run(jobs []job) error {
+	pool := x.thePool()
+	if x.Progress != nil {
+		var total int64
+		for _, j := range jobs {
+			total += j.size
+		}
+		x.Progress.Plan(len(jobs), total)
+	}
+	par := x.Parallel
+	if par <= 0 {
+		par = DefaultParallel
+	}
+	workers := max(1, min(par, len(jobs), pool.Max()))
+	var (
+		mu     sync.Mutex
+		first  error
+		failed int
+		stop   atomic.Bool
+		wg     sync.WaitGroup
+	)
+	queue := make(chan job)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				if stop.Load() {
+					continue
+				}
+				err := x.one(pool, j)
+				if err == nil {
+					continue
+				}
+				if len(jobs) > 1 {
+					x.notice("%s: %v", j.remote, err)
+				}
+				mu.Lock()
+				failed++
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+				if !errors.Is(err, ErrRemote) {
+					stop.Store(true)
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		queue <- j
+	}
+	close(queue)
+	wg.Wait()
+	if x.interrupted.Load() {
+		return withKind(ErrIncomplete, errors.New("interrupted; run again with -c to continue"))
+	}
+	if failed > 1 {
+		return fmt.Errorf("%d of %d files failed; the first: %w", failed, len(jobs), first)
+	}
+	return first
+}
+
+// one moves one file over a pooled connection.
+func (x *Transfer) one(pool *Pool, j job) error {
+	c, err := pool.Get()
 	if err != nil {
-		return withKind(ErrIncomplete, fmt.Errorf("upload of %s interrupted after %d bytes (run again with -c to continue): %w", local, offset+n, err))
+		return err
 	}
-	if cerr != nil {
-		return withKind(ErrIncomplete, fmt.Errorf("upload of %s: %w", local, cerr))
+	var rec File
+	if j.up {
+		rec, err = x.putFile(pool, c, j)
+	} else {
+		rec, err = x.getFile(pool, c, j)
 	}
-	rec.Transferred = n
-	e, err := x.Conn.Stat(remote)
+	pool.release(c, err)
 	if err != nil {
-		return fmt.Errorf("size check of %s: %w", remote, err)
+		rec.Error = err.Error()
 	}
-	if e.Size != size {
-		return withKind(ErrIncomplete, fmt.Errorf("size check failed for %s: the server has %d bytes, %s has %d", remote, e.Size, local, size))
+	x.record(rec)
+	return err
+}
+
+// mkdirs creates remote folders that do not exist yet; one that exists
+// is fine.
+func (x *Transfer) mkdirs(pool *Pool, dirs []string) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	sem := make(chan struct{}, max(1, pool.Max()))
+	for _, d := range dirs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := mkdirOne(pool, d)
+			mu.Lock()
+			if err != nil && first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}()
 	}
-	x.Files = append(x.Files, rec)
+	wg.Wait()
+	return first
+}
+
+func mkdirOne(pool *Pool, d string) error {
+	c, err := pool.Get()
+	if err != nil {
+		return err
+	}
+	defer func() { pool.release(c, err) }()
+	merr := c.Mkdir(d)
+	if merr == nil {
+		return nil
+	}
+	e, serr := c.Stat(d)
+	switch {
+	case serr != nil:
+		err = missingParent(c, d, merr)
+	case !e.Dir:
+		err = withKind(ErrRemote, fmt.Errorf("%s exists and is not a folder", d))
+	}
+	return err
+}
+
+// mkdirTree creates the folders of a tree under root, a level at a time.
+func (x *Transfer) mkdirTree(pool *Pool, root string, dirs []item) error {
+	byDepth := map[int][]string{}
+	deepest := 0
+	for _, d := range dirs {
+		n := strings.Count(d.rel, "/")
+		byDepth[n] = append(byDepth[n], path.Join(root, d.rel))
+		deepest = max(deepest, n)
+	}
+	for n := 0; n <= deepest; n++ {
+		if err := x.mkdirs(pool, byDepth[n]); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// mkdirAll creates p and its missing parents (mkdir -p).
+func (x *Transfer) mkdirAll(pool *Pool, p string) error {
+	c, err := pool.Get()
+	if err != nil {
+		return err
+	}
+	err = MkdirAll(c, p)
+	pool.release(c, err)
+	return err
+}
+
+// missingParent turns the failure to create p into a message naming the
+// folder that is missing, when that is the cause.
+func missingParent(c Conn, p string, err error) error {
+	dir := path.Dir(p)
+	if dir == "." || dir == "/" || dir == p {
+		return err
+	}
+	if e, serr := c.Stat(dir); serr == nil && e.Dir {
+		return err
+	} else if serr == nil {
+		return withKind(ErrRemote, fmt.Errorf("%s is not a folder (%w)", dir, err))
+	}
+	return withKind(ErrRemote, fmt.Errorf("the folder %s does not exist on the server: create it with mkdir -p or give --parents (%w)", dir, err))
 }
 
 // writeError marks a failure to write the local file, as opposed to a
@@ -323,15 +428,20 @@ func (x *Transfer) putFile(local, remote string, size int64) error {
 type writeError struct{ err error }
 
 func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 type countWriter struct {
 	w io.Writer
 	m Meter
+	n *atomic.Int64 // also counts, when set (segments)
 }
 
 func (c *countWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
 	c.m.Add(int64(n))
+	if c.n != nil {
+		c.n.Add(int64(n))
+	}
 	if err != nil {
 		return n, &writeError{err}
 	}
@@ -361,15 +471,16 @@ func (c *countReader) Size() int64 { return c.remain }
 
 // Summary is the machine-readable account of a command (--json).
 type Summary struct {
-	Command string  `json:"command"`
-	URL     string  `json:"url"`
-	OK      bool    `json:"ok"`
-	Error   string  `json:"error,omitempty"`
-	Exit    int     `json:"exit_code"`
-	Files   []File  `json:"files,omitempty"`
-	Entries []Entry `json:"entries,omitempty"`
-	Bytes   int64   `json:"bytes"`
-	Seconds float64 `json:"seconds"`
+	Command string   `json:"command"`
+	URL     string   `json:"url"`
+	OK      bool     `json:"ok"`
+	Error   string   `json:"error,omitempty"`
+	Exit    int      `json:"exit_code"`
+	Files   []File   `json:"files,omitempty"`
+	Entries []Entry  `json:"entries,omitempty"`
+	Actions []Action `json:"actions,omitempty"`
+	Bytes   int64    `json:"bytes"`
+	Seconds float64  `json:"seconds"`
 }
 
 // Finish fills the totals and the outcome.

@@ -24,6 +24,7 @@ type ferryClient struct {
 	home      string
 	password  string
 	extraArgs []string // flags added to every command
+	wrap      []string // runs the client under this command (ip netns exec NS)
 }
 
 func newFerryClient(t *testing.T, password string) *ferryClient {
@@ -34,7 +35,8 @@ func (c *ferryClient) run(args ...string) (stdout, stderr string, code int) {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ferryBin, append(args, c.extraArgs...)...)
+	argv := append(append(append([]string{}, c.wrap...), ferryBin), append(args, c.extraArgs...)...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "HOME="+c.home, "XDG_CONFIG_HOME="+filepath.Join(c.home, ".config"),
 		"FERRY_PASSWORD="+c.password, "SSH_AUTH_SOCK=", "FERRY_KNOWN_HOSTS=")
 	var o, e bytes.Buffer
@@ -83,6 +85,7 @@ type clientSummary struct {
 		Transferred int64  `json:"transferred"`
 		ResumedFrom int64  `json:"resumed_from"`
 		Skipped     bool   `json:"skipped"`
+		Segments    int    `json:"segments"`
 	} `json:"files"`
 	Entries []struct {
 		Name string `json:"name"`
@@ -94,9 +97,14 @@ type clientSummary struct {
 func (c *ferryClient) summary(args ...string) clientSummary {
 	c.t.Helper()
 	out, errOut, code := c.run(append(args, "--json")...)
+	// One JSON line per file, then the summary: the last value.
 	var s clientSummary
-	if err := json.Unmarshal([]byte(out), &s); err != nil {
-		c.t.Fatalf("ferry %s --json: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+	dec := json.NewDecoder(strings.NewReader(out))
+	for dec.More() {
+		s = clientSummary{}
+		if err := dec.Decode(&s); err != nil {
+			c.t.Fatalf("ferry %s --json: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+		}
 	}
 	if code != 0 || !s.OK || s.Exit != 0 {
 		c.t.Fatalf("ferry %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-project/ferry/ftp/wire"
@@ -63,6 +64,8 @@ type Conn struct {
 	noEPRT  bool
 	busy    bool // a data transfer is open
 	resumed bool // the last TLS data connection resumed the session
+	rtt     time.Duration
+	data    atomic.Pointer[net.Conn] // the last data connection, for Abort
 }
 
 // Error is a failure reply from the server.
@@ -102,11 +105,12 @@ func Dial(cfg Config) (*Conn, error) {
 		}
 	}
 	d := net.Dialer{Timeout: cfg.Timeout}
+	start := time.Now()
 	nc, err := d.Dial("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("ftp: connect %s: %w", cfg.Addr, err)
 	}
-	c := &Conn{cfg: cfg, ctrl: nc, r: bufio.NewReader(nc)}
+	c := &Conn{cfg: cfg, ctrl: nc, r: bufio.NewReader(nc), rtt: time.Since(start)}
 	if cfg.Security == Implicit {
 		if err := c.startTLS(); err != nil {
 			nc.Close()
@@ -183,6 +187,9 @@ func parseFeat(lines []string) map[string]string {
 	}
 	return feat
 }
+
+// ConnectTime is how long the TCP connect took: one round trip.
+func (c *Conn) ConnectTime() time.Duration { return c.rtt }
 
 // Feature reports whether FEAT listed name, and its argument.
 func (c *Conn) Feature(name string) (string, bool) {
@@ -309,6 +316,15 @@ func verb(line string) string {
 		return "PASS"
 	}
 	return line
+}
+
+// Abort closes the control connection and the last data connection at
+// once, from any goroutine: a transfer blocked on the network fails.
+func (c *Conn) Abort() {
+	if dc := c.data.Load(); dc != nil {
+		(*dc).Close()
+	}
+	c.ctrl.Close()
 }
 
 // Quit ends the session politely and closes the connection.

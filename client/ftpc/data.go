@@ -79,16 +79,44 @@ func (c *Conn) openPassive(command string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := net.Dialer{Timeout: c.cfg.Timeout}
-	dc, err := d.Dial("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("ftp: passive data connection to %s: %w", addr, err)
+	// The data connection and its TLS handshake are made while the server
+	// answers the command, which saves a round trip per transfer.
+	type data struct {
+		conn net.Conn
+		err  error
 	}
+	ch := make(chan data, 1)
+	go func() {
+		d := net.Dialer{Timeout: c.cfg.Timeout}
+		dc, err := d.Dial("tcp", addr)
+		if err != nil {
+			ch <- data{nil, fmt.Errorf("ftp: passive data connection to %s: %w", addr, err)}
+			return
+		}
+		if !c.tls {
+			ch <- data{dc, nil}
+			return
+		}
+		tc, err := c.handshake(dc)
+		ch <- data{tc, err}
+	}()
 	if err := c.startTransfer(command); err != nil {
-		dc.Close()
+		// Refused: the server will not take the connection, whose
+		// handshake would wait for the timeout.
+		go func() {
+			if d := <-ch; d.conn != nil {
+				d.conn.Close()
+			}
+		}()
 		return nil, err
 	}
-	return c.protect(dc)
+	d := <-ch
+	if d.err != nil {
+		c.finish()
+		return nil, d.err
+	}
+	c.noteResumed(d.conn)
+	return d.conn, nil
 }
 
 // startTransfer sends the transfer command and waits for its 1xx mark.
@@ -114,19 +142,38 @@ func (c *Conn) protect(dc net.Conn) (net.Conn, error) {
 	if !c.tls {
 		return dc, nil
 	}
+	tc, err := c.handshake(dc)
+	if err != nil {
+		c.finish()
+		return nil, err
+	}
+	c.noteResumed(tc)
+	return tc, nil
+}
+
+// handshake starts TLS on a data connection; it closes dc on failure.
+func (c *Conn) handshake(dc net.Conn) (net.Conn, error) {
 	tc := tls.Client(dc, c.cfg.TLS)
 	tc.SetDeadline(time.Now().Add(c.cfg.Timeout))
 	if err := tc.Handshake(); err != nil {
 		dc.Close()
-		c.finish()
 		return nil, fmt.Errorf("ftp: TLS on the data connection: %w", err)
 	}
 	tc.SetDeadline(time.Time{})
+	return tc, nil
+}
+
+// noteResumed records whether a TLS data connection resumed the control
+// connection's session.
+func (c *Conn) noteResumed(dc net.Conn) {
+	tc, ok := dc.(*tls.Conn)
+	if !ok {
+		return
+	}
 	c.resumed = tc.ConnectionState().DidResume
 	if !c.resumed {
 		c.trace("*", "data connection TLS session NOT resumed")
 	}
-	return tc, nil
 }
 
 // DataResumed reports whether the last TLS data connection resumed the
@@ -250,6 +297,7 @@ type dataStream struct {
 	idle    time.Duration
 	done    bool
 	written bool // an upload: Close must end it gracefully
+	eof     bool // a download read to its end
 }
 
 func (s *dataStream) Read(b []byte) (int, error) {
@@ -257,6 +305,9 @@ func (s *dataStream) Read(b []byte) (int, error) {
 	n, err := s.dc.Read(b)
 	if err != nil && isCleanEnd(err) {
 		err = io.EOF
+	}
+	if err == io.EOF {
+		s.eof = true
 	}
 	return n, err
 }
@@ -274,6 +325,8 @@ func (s *dataStream) Close() error {
 	s.done = true
 	if s.written {
 		s.endUpload()
+	} else if !s.eof {
+		return s.abandon()
 	}
 	cerr := s.dc.Close()
 	err := s.c.finish()
@@ -281,6 +334,37 @@ func (s *dataStream) Close() error {
 		err = fmt.Errorf("ftp: closing data connection: %w", cerr)
 	}
 	return err
+}
+
+// abandon ends a download before its end (a segment of a file, or a
+// reader the caller no longer wants): it closes the data connection, takes
+// the server's final reply whatever it says (426 as a rule, 226 when the
+// server had sent everything already), then resynchronises the dialogue
+// with NOOP so that a server that sends a second reply cannot shift the
+// replies of later commands. A control connection that cannot be
+// resynchronised is closed.
+func (s *dataStream) abandon() error {
+	s.dc.Close()
+	c := s.c
+	c.busy = false
+	if _, err := c.read(); err != nil {
+		c.ctrl.Close()
+		return err
+	}
+	if err := c.send("NOOP"); err != nil {
+		c.ctrl.Close()
+		return err
+	}
+	for {
+		rep, err := c.read()
+		if err != nil {
+			c.ctrl.Close()
+			return err
+		}
+		if rep.Code == 200 {
+			return nil
+		}
+	}
 }
 
 // endUpload signals the end of an upload (TLS close_notify, then TCP FIN)
@@ -308,6 +392,7 @@ func (c *Conn) stream(command string) (*dataStream, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.data.Store(&dc)
 	return &dataStream{c: c, dc: dc, idle: c.cfg.Timeout}, nil
 }
 

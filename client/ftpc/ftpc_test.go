@@ -250,7 +250,9 @@ func TestParseLIST(t *testing.T) {
 		{"-rw-r--r--    1 1001     1001       123456 Feb 03 14:05 file.bin", Entry{Name: "file.bin", Size: 123456, ModTime: time.Date(2026, 2, 3, 14, 5, 0, 0, time.UTC)}, true},
 		{"drwxr-xr-x    2 0        0            4096 Dec 24  2024 some dir", Entry{Name: "some dir", Size: 4096, Dir: true, ModTime: time.Date(2024, 12, 24, 0, 0, 0, 0, time.UTC)}, true},
 		{"-rw-r--r--    1 1001     1001            5 Dec 24 10:00 last year", Entry{Name: "last year", Size: 5, ModTime: time.Date(2025, 12, 24, 10, 0, 0, 0, time.UTC)}, true},
-		{"lrwxrwxrwx    1 0        0               4 Jan 01  2025 link -> target", Entry{Name: "link", Size: 4, ModTime: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}, true},
+		{"lrwxrwxrwx    1 0        0               4 Jan 01  2025 link -> target", Entry{Name: "link", Size: 4, Link: true, Target: "target", ModTime: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}, true},
+		{"lrwxrwxrwx    1 0        0               2 Jan 01  2025 a -> b -> ..", Entry{Name: "a", Size: 2, Link: true, Target: "b -> ..", ModTime: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}, true},
+		{"srwxrwxrwx    1 0        0               0 Jan 01  2025 sock", Entry{Name: "sock", Special: true, ModTime: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}, true},
 		{"-rw-r--r--    1 1001     1001            5 Jan 01  2025  lead space", Entry{Name: " lead space", Size: 5, ModTime: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}, true},
 		{"total 12", Entry{}, false},
 		{"-rw-r--r-- 1 a b notanumber Jan 01 2025 x", Entry{}, false},
@@ -271,6 +273,10 @@ func TestParseMLSx(t *testing.T) {
 		{"type=file;size=42;modify=20250102030405; a b.txt", Entry{Name: "a b.txt", Size: 42, ModTime: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}, true},
 		{"Type=dir;Modify=20250102030405.123; sub", Entry{Name: "sub", Dir: true, ModTime: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}, true},
 		{"type=cdir; /home/x", Entry{Name: ".", Dir: true}, true},
+		{"type=OS.unix=slink:/srv/x;size=6; up", Entry{Name: "up", Size: 6, Link: true, Target: "/srv/x"}, true},
+		{"type=OS.unix=symlink;unique=803g1a; l", Entry{Name: "l", Link: true, ID: "803g1a"}, true},
+		{"type=dir;unique=801U2F; d", Entry{Name: "d", Dir: true, ID: "801U2F"}, true},
+		{"type=OS.unix=chr-13/29; tty", Entry{Name: "tty", Special: true}, true},
 		{"type=file;size=1;", Entry{}, false},
 	} {
 		got, ok := parseMLSx(tc.line)

@@ -2,6 +2,7 @@ package ftpc
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -15,6 +16,14 @@ type Entry struct {
 	Size    int64
 	ModTime time.Time
 	Dir     bool
+	// Link marks a symbolic link (LIST "l", MLSx OS.unix=slink); Target is
+	// where it points when the server says.
+	Link   bool
+	Target string
+	// Special is neither a file, a folder nor a link (LIST "p", "s", ...).
+	Special bool
+	// ID is the MLSx "unique" fact: the same for two paths to one file.
+	ID string
 }
 
 // List lists a folder: MLSD when the server offers MLST (exact sizes and
@@ -68,13 +77,25 @@ func parseMLSx(line string) (Entry, bool) {
 		k, v, _ := strings.Cut(f, "=")
 		switch strings.ToLower(k) {
 		case "type":
-			switch strings.ToLower(v) {
-			case "dir", "cdir", "pdir":
+			lv := strings.ToLower(v)
+			switch {
+			case lv == "dir", lv == "cdir", lv == "pdir":
 				e.Dir = true
+			case strings.HasPrefix(lv, "os.unix=slink"), strings.HasPrefix(lv, "os.unix=symlink"):
+				// RFC 3659 leaves links to the OS facts: "OS.unix=slink:TARGET"
+				// (pure-ftpd, ProFTPD) or "OS.unix=symlink".
+				e.Link = true
+				if _, t, ok := strings.Cut(v, ":"); ok {
+					e.Target = t
+				}
+			case lv != "file":
+				e.Special = true
 			}
-			if strings.EqualFold(v, "cdir") || strings.EqualFold(v, "pdir") {
+			if lv == "cdir" || lv == "pdir" {
 				e.Name = "."
 			}
+		case "unique":
+			e.ID = v
 		case "size":
 			e.Size, _ = strconv.ParseInt(v, 10, 64)
 		case "modify":
@@ -109,9 +130,13 @@ func parseLIST(line string, now time.Time) (Entry, bool) {
 	case 'd':
 		e.Dir = true
 	case 'l':
+		e.Link = true
 		if i := strings.Index(rest, " -> "); i >= 0 {
-			e.Name = rest[:i]
+			e.Name, e.Target = rest[:i], rest[i+4:]
 		}
+	case '-':
+	default:
+		e.Special = true
 	}
 	stamp := fields[5] + " " + fields[6] + " " + fields[7]
 	if t, err := time.Parse("Jan 2 2006", stamp); err == nil {
@@ -243,5 +268,52 @@ func (c *Conn) Rename(from, to string) error {
 		return err
 	}
 	_, err := c.expect("RNTO "+to, 250)
+	return err
+}
+
+// StatList lists a folder over the control connection (STAT PATH, RFC
+// 959), in the LIST layout. It costs one round trip and no data
+// connection, and shows symbolic links that MLSD describes as their
+// targets.
+func (c *Conn) StatList(p string) ([]Entry, error) {
+	if c.busy {
+		return nil, ErrBusy
+	}
+	rep, err := c.expect("STAT "+p, 211, 212, 213)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	now := time.Now()
+	for i, l := range rep.Lines {
+		if i == 0 || i == len(rep.Lines)-1 {
+			continue // "Status of ...", "End of status"
+		}
+		if e, ok := parseLIST(strings.TrimLeft(l, " "), now); ok && e.Name != "." && e.Name != ".." {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Pwd returns the current folder (PWD).
+func (c *Conn) Pwd() (string, error) {
+	rep, err := c.expect("PWD", 257)
+	if err != nil {
+		return "", err
+	}
+	return parsePWD(rep.Text())
+}
+
+// ErrUnsupported is returned for an operation the server does not offer.
+var ErrUnsupported = errors.New("ftp: the server does not offer this")
+
+// SetModTime sets a file's modification time with MFMT (draft-somers-
+// ftp-mfxx), when FEAT lists it.
+func (c *Conn) SetModTime(p string, t time.Time) error {
+	if _, ok := c.Feature("MFMT"); !ok {
+		return ErrUnsupported
+	}
+	_, err := c.expect("MFMT "+t.UTC().Format("20060102150405")+" "+p, 213)
 	return err
 }

@@ -1,0 +1,241 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Pool holds one command's connections to one server: the first, dialled
+// by NewPool, and up to Max-1 more opened when transfers run side by side.
+// A connection is logged in once and then reused file after file; the
+// others are clones of the first (no second password prompt, the HTTP
+// bearer token and SFTP limits shared, and over FTPS each connection's
+// data connections resume its own TLS session).
+type Pool struct {
+	first  Conn
+	owned  bool // Close closes the connections
+	mu     sync.Mutex
+	cond   *sync.Cond
+	idle   []Conn
+	open   int // connections in existence, idle or lent
+	max    int
+	closed bool // no more lending
+	shut   bool // connections closed
+	all    []Conn
+	rt     time.Duration
+	notice func(format string, args ...any)
+}
+
+// ErrPoolClosed is returned by Get after Close.
+var ErrPoolClosed = errors.New("connection pool closed")
+
+// NewPool dials the first connection; size bounds how many it may hold
+// (at least 1).
+func NewPool(t Target, o Options, size int) (*Pool, error) {
+	o.Prompt = rememberPrompt(o.Prompt)
+	c, err := Dial(t, o)
+	if err != nil {
+		return nil, err
+	}
+	p := newPool(c, size, true)
+	p.notice = o.notice
+	return p, nil
+}
+
+// poolOf lends a single connection that the caller keeps owning.
+func poolOf(c Conn) *Pool { return newPool(c, 1, false) }
+
+func newPool(c Conn, size int, owned bool) *Pool {
+	p := &Pool{first: c, owned: owned, max: max(size, 1), open: 1, idle: []Conn{c}, all: []Conn{c}}
+	if _, ok := c.(cloner); !ok {
+		p.max = 1
+	}
+	if r, ok := c.(rtter); ok {
+		p.rt = r.rtt()
+	}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+// rememberPrompt asks each question once: a pool dials several
+// connections with one password.
+func rememberPrompt(ask func(string) (string, error)) func(string) (string, error) {
+	if ask == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	answers := map[string]string{}
+	return func(q string) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if a, ok := answers[q]; ok {
+			return a, nil
+		}
+		a, err := ask(q)
+		if err == nil {
+			answers[q] = a
+		}
+		return a, err
+	}
+}
+
+// Max is how many connections the pool may hold now.
+func (p *Pool) Max() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.max
+}
+
+// RTT is the shortest round trip seen while connecting (0: unknown).
+func (p *Pool) RTT() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rt
+}
+
+// Get lends a connection: an idle one, a new one while below Max, or the
+// next one returned.
+func (p *Pool) Get() (Conn, error) {
+	return p.get(true)
+}
+
+// tryGet lends a connection only if one is idle or can be dialled now.
+func (p *Pool) tryGet() (Conn, bool) {
+	c, err := p.get(false)
+	return c, err == nil && c != nil
+}
+
+func (p *Pool) get(wait bool) (Conn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		if p.closed {
+			return nil, ErrPoolClosed
+		}
+		if n := len(p.idle); n > 0 {
+			c := p.idle[n-1]
+			p.idle = p.idle[:n-1]
+			return c, nil
+		}
+		if p.open < p.max {
+			p.open++
+			p.mu.Unlock()
+			c, err := p.first.(cloner).clone()
+			p.mu.Lock()
+			if err == nil {
+				if p.closed {
+					c.Close()
+					return nil, ErrPoolClosed
+				}
+				p.all = append(p.all, c)
+				if r, ok := c.(rtter); ok && r.rtt() > 0 && (p.rt == 0 || r.rtt() < p.rt) {
+					p.rt = r.rtt()
+				}
+				return c, nil
+			}
+			// The server takes no more connections from us (a limit per
+			// address or user): go on with those open.
+			p.open--
+			if p.open > 0 {
+				p.max = p.open
+				if p.notice != nil {
+					p.notice("the server refused another connection (%v); going on with %d", err, p.open)
+				}
+				p.cond.Broadcast()
+			} else {
+				return nil, err
+			}
+		}
+		if !wait {
+			return nil, nil
+		}
+		p.cond.Wait()
+	}
+}
+
+// Put returns a connection for reuse.
+func (p *Pool) Put(c Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.idle = append(p.idle, c)
+	p.cond.Signal()
+}
+
+// drop discards a connection that failed; a new one may be dialled in
+// its place. The first connection is kept: it owns what clones share.
+func (p *Pool) drop(c Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c == p.first || p.closed {
+		if !p.closed {
+			p.idle = append(p.idle, c)
+			p.cond.Signal()
+		}
+		return
+	}
+	for i, x := range p.all {
+		if x == c {
+			p.all = append(p.all[:i], p.all[i+1:]...)
+			break
+		}
+	}
+	p.open--
+	go c.Close()
+	p.cond.Signal()
+}
+
+// release returns c to the pool, or drops it when err says the connection
+// itself failed.
+func (p *Pool) release(c Conn, err error) {
+	if err != nil && (errors.Is(err, ErrConnect) || errors.Is(err, ErrIncomplete)) {
+		p.drop(c)
+		return
+	}
+	p.Put(c)
+}
+
+// Close closes every connection (the first last: the clones of an HTTP
+// connection share its token, which closing it revokes).
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	if p.shut {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed, p.shut = true, true
+	all := p.all
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	if !p.owned {
+		return nil
+	}
+	var first error
+	for i := len(all) - 1; i >= 0; i-- {
+		if err := all[i].Close(); err != nil && first == nil && all[i] == p.first {
+			first = fmt.Errorf("closing: %w", err)
+		}
+	}
+	return first
+}
+
+// Abort closes every connection at once, lent ones included, to stop
+// transfers that are blocked on the network (an interrupt).
+func (p *Pool) Abort() {
+	p.mu.Lock()
+	all := append([]Conn(nil), p.all...)
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	for _, c := range all {
+		if a, ok := c.(aborter); ok {
+			a.abort()
+		} else {
+			c.Close()
+		}
+	}
+}
