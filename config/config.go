@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,12 @@ type Config struct {
 	PublicHost    string `toml:"public_host"`
 	ListenAddress string `toml:"listen_address"`
 	LogFormat     string `toml:"log_format"`
+	// AuditLog is the audit log's file, relative to DataDir unless
+	// absolute; "" turns it off. AuditMaxMB rotates it past that size
+	// (0: never) and AuditKeep rotated files are kept.
+	AuditLog   string `toml:"audit_log"`
+	AuditMaxMB int    `toml:"audit_max_mb"`
+	AuditKeep  int    `toml:"audit_keep"`
 
 	FTP     FTP     `toml:"ftp"`
 	SFTP    SFTP    `toml:"sftp"`
@@ -122,8 +129,11 @@ const (
 // Default returns the configuration that ferry runs on without a file.
 func Default() *Config {
 	return &Config{
-		DataDir:   "ferry-data",
-		LogFormat: "text",
+		DataDir:    "ferry-data",
+		LogFormat:  "text",
+		AuditLog:   "audit.jsonl",
+		AuditMaxMB: 100,
+		AuditKeep:  10,
 		FTP: FTP{
 			Enabled:          true,
 			Port:             21,
@@ -264,6 +274,12 @@ func (c *Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return keyErr("log_format", "%q: must be text or json", c.LogFormat)
+	}
+	if c.AuditMaxMB < 0 {
+		return keyErr("audit_max_mb", "%d: must be 0 (no rotation) or more", c.AuditMaxMB)
+	}
+	if c.AuditKeep < 0 {
+		return keyErr("audit_keep", "%d: must be 0 or more", c.AuditKeep)
 	}
 	if strings.ContainsAny(c.PublicHost, " /:[]") && net.ParseIP(c.PublicHost) == nil {
 		return keyErr("public_host", "%q is neither an IP address nor a host name", c.PublicHost)
@@ -424,4 +440,12 @@ func (c *Config) Validate() error {
 		return errors.New("every protocol is disabled: enable at least one of ftp, sftp, http")
 	}
 	return nil
+}
+
+// AuditPath is the audit log's file, or "" when it is off.
+func (c *Config) AuditPath() string {
+	if c.AuditLog == "" || filepath.IsAbs(c.AuditLog) {
+		return c.AuditLog
+	}
+	return filepath.Join(c.DataDir, c.AuditLog)
 }

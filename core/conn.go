@@ -98,6 +98,9 @@ func (cn *Conn) loginFailed(name, method string, err error) {
 	case !errors.Is(err, auth.ErrDenied):
 		reason = "error"
 	}
+	r := cn.recordOf(EventLoginFailed)
+	r.User, r.Method, r.Reason = name, method, reason
+	cn.core.record(r)
 	attrs := []any{"event", EventLoginFailed, "user", name, "method", method, "reason", reason}
 	if reason == "error" {
 		cn.Log.Error("login failed", append(attrs, "err", err.Error())...)
@@ -133,6 +136,9 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		return net.ErrClosed
 	case !cn.session && c.sessions >= c.cfg.Limits.MaxConnections:
 		c.mu.Unlock()
+		r := cn.recordOf(EventRefused)
+		r.User, r.Reason = u.Name, ErrTooMany.Error()
+		c.record(r)
 		c.warn.log(slog.LevelWarn, "refused.sessions", "login refused", "event", EventRefused, "service", string(cn.Service),
 			"remote", cn.Remote.String(), "user", u.Name, "reason", ErrTooMany.Error())
 		return ErrTooMany
@@ -156,14 +162,21 @@ func (cn *Conn) Begin(u store.User, method string) error {
 	fsys, err := cn.core.openFS(u)
 	if err != nil {
 		cn.Log.Error("login failed: home directory", "event", EventLoginFailed, "user", u.Name, "reason", "home", "err", err.Error())
+		r := cn.connRecord(EventLoginFailed)
+		r.User, r.Method, r.Reason = u.Name, method, "home"
+		cn.core.record(r)
 		return err
 	}
 	if cn.fs != nil {
 		cn.fs.Close()
+		cn.sessionEnd()
 		cn.event(EventSessionEnd, "user", cn.user.Name, "duration", since(cn.start))
 	}
 	cn.fs, cn.user, cn.method = eventFS{FS: fsys, cn: cn}, u, method
 	cn.Log = cn.core.log.With("session", cn.ID, "service", string(cn.Service), "remote", cn.Remote.String(), "user", u.Name)
+	r := cn.connRecord(EventLoginOK)
+	r.Method = method
+	cn.core.record(r)
 	cn.event(EventLoginOK, "method", method, "read_only", u.ReadOnly)
 	return nil
 }
@@ -217,6 +230,7 @@ func (cn *Conn) Close() {
 		cn.fs.Close()
 	}
 	if session {
+		cn.sessionEnd()
 		cn.event(EventSessionEnd, "duration", since(cn.start))
 	} else {
 		cn.Log.Debug("disconnect before login", "duration", since(cn.start))
@@ -224,3 +238,19 @@ func (cn *Conn) Close() {
 }
 
 func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
+
+// sessionEnd records the end of the session of cn.user; the caller holds
+// cn.mu.
+func (cn *Conn) sessionEnd() {
+	r := cn.connRecord(EventSessionEnd)
+	r.Method = cn.method
+	r.Duration = time.Since(cn.start)
+	cn.core.record(r)
+}
+
+// recordOf is connRecord for a caller that does not hold cn.mu.
+func (cn *Conn) recordOf(kind string) *Record {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.connRecord(kind)
+}

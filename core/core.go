@@ -35,17 +35,24 @@ type Options struct {
 	// (vfs.NewLocal on the user's home). Tests give the memory backend,
 	// and object storage plugs in here.
 	OpenFS func(u store.User) (vfs.FS, error)
+	// Sinks receive every event as a Record (the audit log, metrics).
+	Sinks []Sink
+	// Digests asks the adapters for the SHA-256 of every whole-file
+	// transfer (Event.SHA256), for the audit log.
+	Digests bool
 }
 
 // Core admits connections, logs users in and emits events for every
 // protocol. It is safe for concurrent use.
 type Core struct {
-	cfg    *config.Config
-	auth   *auth.Authenticator
-	log    *slog.Logger
-	openFS func(store.User) (vfs.FS, error)
-	warn   *throttle
-	ids    atomic.Uint64
+	cfg     *config.Config
+	auth    *auth.Authenticator
+	log     *slog.Logger
+	openFS  func(store.User) (vfs.FS, error)
+	sinks   []Sink
+	digests bool
+	warn    *throttle
+	ids     atomic.Uint64
 
 	mu       sync.Mutex
 	closing  bool
@@ -71,6 +78,8 @@ func New(o Options) (*Core, error) {
 	}
 	return &Core{
 		openFS:  openFS,
+		sinks:   o.Sinks,
+		digests: o.Digests,
 		cfg:     o.Config,
 		auth:    o.Auth,
 		log:     log,
@@ -154,8 +163,10 @@ func (c *Core) Admit(nc net.Conn, svc listen.Service) (*Conn, error) {
 	return cn, nil
 }
 
-// refused logs a refused connection, rate-limited per reason.
+// refused logs a refused connection, rate-limited per reason; the sinks
+// receive every one.
 func (c *Core) refused(svc listen.Service, remote netip.AddrPort, reason string) {
+	c.record(&Record{Kind: EventRefused, Service: svc, Remote: remote, Reason: reason})
 	c.warn.log(slog.LevelWarn, "refused."+reason, "connection refused", "event", EventRefused,
 		"service", string(svc), "remote", remote.String(), "reason", reason)
 }

@@ -52,5 +52,8 @@ func (f eventFS) op(kind, p, target string, err error, attrs ...any) error {
 // Refuse logs an attempt the session was refused, such as a path that
 // leads outside the home, with the path it named.
 func (cn *Conn) Refuse(path, reason string) {
-	cn.logger().Warn("refused", "event", EventRefused, "path", path, "reason", reason)
+	log, r := cn.loggerAndRecord(EventRefused)
+	r.Path, r.Reason = path, reason
+	cn.core.record(r)
+	log.Warn("refused", "event", EventRefused, "path", path, "reason", reason)
 }

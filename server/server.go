@@ -69,7 +69,16 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	lockout := auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)
 	a := auth.New(st, lockout, auth.Options{Hashes: cfg.Limits.PasswordHashes, Wait: cfg.Limits.PasswordWait.Duration})
-	cr, err := core.New(core.Options{Config: cfg, Auth: a, Log: log})
+	o := core.Options{Config: cfg, Auth: a, Log: log}
+	if path := cfg.AuditPath(); path != "" {
+		al, err := openAudit(ctx, cfg, path, log)
+		if err != nil {
+			return err
+		}
+		defer al.Close()
+		o.Sinks, o.Digests = append(o.Sinks, al), true
+	}
+	cr, err := core.New(o)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ type handle struct {
 	mtime  *time.Time // set on the temporary file's final name after publishing
 	bytes  int64
 	opened time.Time
+	digest *core.Digest // downloads and atomic uploads, when the audit log wants digests
 }
 
 func (h *handle) isDir() bool { return h.dir != nil }
@@ -95,7 +96,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &handle{path: p, read: f, opened: time.Now()}, nil
+		return &handle{path: p, read: f, opened: time.Now(), digest: s.digest()}, nil
 	}
 	if s.fs.ReadOnly() {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: vfs.ErrReadOnly}
@@ -118,7 +119,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.up, h.atomic = up, true
+		h.up, h.atomic, h.digest = up, true, s.digest()
 		if a.flags&attrPermissions != 0 {
 			if err := up.Chmod(clientMode(a.perm)); err != nil {
 				up.Abort()
@@ -164,6 +165,9 @@ func (s *session) read(id uint32, d *decoder) error {
 		return s.status(id, err)
 	}
 	h.bytes += int64(got)
+	if h.read != nil {
+		h.digest.At(int64(off), buf[:got])
+	}
 	r.b = appendU32(r.b, uint32(got))[:start+got]
 	return s.send(r)
 }
@@ -188,6 +192,9 @@ func (s *session) write(id uint32, d *decoder) error {
 	}
 	n, err := f.WriteAt(data, int64(off))
 	h.bytes += int64(n)
+	if h.atomic {
+		h.digest.At(int64(off), data[:n])
+	}
 	return s.status(id, err)
 }
 
@@ -253,7 +260,11 @@ func (s *session) release(h *handle, commit bool) error {
 	s.busy.Add(-1)
 	switch {
 	case h.read != nil:
-		s.cn.Emit(core.Event{Kind: core.EventDownload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened)})
+		var sum string
+		if fi, err := h.read.Stat(); err == nil {
+			sum = h.digest.Sum(fi.Size())
+		}
+		s.cn.Emit(core.Event{Kind: core.EventDownload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened), SHA256: sum})
 		return h.read.Close()
 	case commit:
 		err := h.up.Commit()
@@ -265,7 +276,8 @@ func (s *session) release(h *handle, commit bool) error {
 				Attrs: []any{"atomic", h.atomic, "kept", !h.atomic}})
 			return err
 		}
-		s.cn.Emit(core.Event{Kind: core.EventUpload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened), Attrs: []any{"atomic", h.atomic}})
+		s.cn.Emit(core.Event{Kind: core.EventUpload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened), SHA256: h.digest.Sum(h.bytes),
+			Attrs: []any{"atomic", h.atomic}})
 		return nil
 	default:
 		s.cn.Emit(core.Event{Kind: core.EventUpload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened),
@@ -282,4 +294,12 @@ func (s *session) closeAll() {
 		s.release(h, false)
 	}
 	s.inUse = 0
+}
+
+// digest is a new digest for a handle when the audit log wants them.
+func (s *session) digest() *core.Digest {
+	if s.cn.Digests() {
+		return &core.Digest{}
+	}
+	return nil
 }

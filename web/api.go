@@ -162,6 +162,7 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 		Stall:    s.cfg.Limits.StallTimeout.Duration,
 		Deadline: rc.SetWriteDeadline,
 		Meter:    func(m int64) { n += m },
+		Hash:     rq.conn().Digests(),
 	}
 	// Gather the TLS records of the body into large writes (core.BatchConn).
 	if bc, ok := rq.ctx().Value(batchKey{}).(*core.BatchConn); ok {
@@ -177,7 +178,7 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 			result = core.ResultAborted // the client went away
 		}
 		rq.conn().Emit(core.Event{Kind: core.EventDownload, Path: p, Bytes: n, Duration: time.Since(start), Result: result,
-			Attrs: []any{"range", rq.r.Header.Get("Range")}})
+			SHA256: t.Sum(fi.Size()), Attrs: []any{"range", rq.r.Header.Get("Range")}})
 	}
 }
 
@@ -285,7 +286,7 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	}
 	start := time.Now()
 	rc := http.NewResponseController(rq.w)
-	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline}
+	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline, Hash: rq.conn().Digests()}
 	n, err := t.Receive(up, rq.r.Body)
 	if err != nil {
 		up.Abort()
@@ -309,7 +310,7 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 		rq.fsError(p, err)
 		return
 	}
-	rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), Attrs: []any{"replaced", existed}})
+	rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), SHA256: t.Sum(n), Attrs: []any{"replaced", existed}})
 	if existed {
 		rq.w.WriteHeader(http.StatusNoContent)
 		return
