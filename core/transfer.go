@@ -41,7 +41,11 @@ type Transfer struct {
 	// Hash computes the SHA-256 of the bytes moved, for Sum. Set it only
 	// when the transfer starts at the file's first byte (no resume, no
 	// append, no range), and only when Conn.Digests says a sink wants it:
-	// it costs an upload the splice(2) path (BenchmarkReceiveDigest).
+	// it costs an upload the splice(2) path. BenchmarkReceiveDigest (256
+	// MiB over loopback into the disk, 2 shared cores) measured 213 MB/s
+	// with splice against 151 MB/s with the digest in one run and 254
+	// against 304 in another: SHA-256 alone runs at 395 MB/s per core here,
+	// so the digest costs at most about a third of a core per upload.
 	Hash bool
 
 	pushed time.Time
