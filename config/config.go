@@ -95,12 +95,22 @@ type Limits struct {
 	PasswordWait        Duration `toml:"password_wait"`   // a login that waits longer for a check is refused
 }
 
-// Lockout refuses a client IP after too many failed logins, across every
-// protocol.
+// Lockout configures the defender, which refuses a client address (IPv6:
+// its prefix) across every protocol after too many offences: each failed
+// login scores 1 and each escape attempt EscapeWeight; a score of
+// MaxFailures within Window bans the address for Duration, doubled for
+// each earlier ban of the same address up to MaxDuration. Bans are kept
+// in the store and survive restarts. Allow is never banned; Deny is
+// always refused.
 type Lockout struct {
-	MaxFailures int      `toml:"max_failures"`
-	Window      Duration `toml:"window"`
-	Duration    Duration `toml:"duration"`
+	MaxFailures  int      `toml:"max_failures"`
+	Window       Duration `toml:"window"`
+	Duration     Duration `toml:"duration"`
+	MaxDuration  Duration `toml:"max_duration"`
+	EscapeWeight int      `toml:"escape_weight"`
+	IPv6Prefix   int      `toml:"ipv6_prefix"`
+	Allow        []string `toml:"allow"`
+	Deny         []string `toml:"deny"`
 }
 
 // Duration is a time.Duration written in TOML as a string such as "5m".
@@ -159,9 +169,12 @@ func Default() *Config {
 			PasswordWait:        Duration{5 * time.Second},
 		},
 		Lockout: Lockout{
-			MaxFailures: 10,
-			Window:      Duration{5 * time.Minute},
-			Duration:    Duration{15 * time.Minute},
+			MaxFailures:  10,
+			Window:       Duration{5 * time.Minute},
+			Duration:     Duration{15 * time.Minute},
+			MaxDuration:  Duration{24 * time.Hour},
+			EscapeWeight: 5,
+			IPv6Prefix:   64,
 		},
 	}
 }
@@ -435,6 +448,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Lockout.MaxFailures > 0 && (c.Lockout.Window.Duration <= 0 || c.Lockout.Duration.Duration <= 0) {
 		return keyErr("lockout.window", "window and duration must be positive when max_failures is set")
+	}
+	if err := c.Lockout.validate(); err != nil {
+		return err
 	}
 	if !c.FTP.Enabled && !c.SFTP.Enabled && !c.HTTP.Enabled {
 		return errors.New("every protocol is disabled: enable at least one of ftp, sftp, http")

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -63,6 +64,11 @@ func (cn *Conn) IP() net.IP { return cn.Remote.Addr().AsSlice() }
 // the lockout and the bounded hashing of package auth, and logs a failure.
 // Errors are auth.ErrDenied, auth.ErrLocked, auth.ErrBusy or a store error.
 func (cn *Conn) Password(ctx context.Context, name, password string) (store.User, error) {
+	if _, err := cn.Banned(); err != nil {
+		err = fmt.Errorf("%w: %w", auth.ErrLocked, err)
+		cn.loginFailed(name, "password", err)
+		return store.User{}, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, cn.core.cfg.Limits.LoginTimeout.Duration)
 	defer cancel()
 	u, err := cn.core.auth.Password(ctx, cn.IP(), name, password)
@@ -76,10 +82,19 @@ func (cn *Conn) Password(ctx context.Context, name, password string) (store.User
 // match is not a failed login (clients offer every key they hold); an SSH
 // connection that ends with no method accepted calls Failed.
 func (cn *Conn) PublicKey(ctx context.Context, name string, key ssh.PublicKey) (store.User, error) {
+	if _, err := cn.Banned(); err != nil {
+		return store.User{}, fmt.Errorf("%w: %w", auth.ErrLocked, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, cn.core.cfg.Limits.LoginTimeout.Duration)
 	defer cancel()
 	return cn.core.auth.PublicKey(ctx, cn.IP(), name, key)
 }
+
+// Banned is the defender's refusal of the connection's address, if any,
+// and when it ends. HTTP connections are admitted when banned, so that
+// they can be told so with a page (429 and Retry-After); the web adapter
+// asks here before each request.
+func (cn *Conn) Banned() (time.Time, error) { return cn.core.check(cn.Remote.Addr()) }
 
 // Failed counts a login that ended without any method accepted and
 // without a password check already counted (SSH keys that all failed).

@@ -37,6 +37,9 @@ type Options struct {
 	OpenFS func(u store.User) (vfs.FS, error)
 	// Sinks receive every event as a Record (the audit log, metrics).
 	Sinks []Sink
+	// Guard, when set, is asked about every address at admission and at
+	// every login (the defender): an error refuses it with that text.
+	Guard Guard
 	// Digests asks the adapters for the SHA-256 of every whole-file
 	// transfer (Event.SHA256), for the audit log.
 	Digests bool
@@ -51,6 +54,7 @@ type Core struct {
 	openFS  func(store.User) (vfs.FS, error)
 	sinks   []Sink
 	digests bool
+	guard   Guard
 	warn    *throttle
 	ids     atomic.Uint64
 
@@ -80,6 +84,7 @@ func New(o Options) (*Core, error) {
 		openFS:  openFS,
 		sinks:   o.Sinks,
 		digests: o.Digests,
+		guard:   o.Guard,
 		cfg:     o.Config,
 		auth:    o.Auth,
 		log:     log,
@@ -112,6 +117,10 @@ func (c *Core) Admit(nc net.Conn, svc listen.Service) (*Conn, error) {
 	// given per request before any password is checked, and the handshakes
 	// it costs are bounded by the pre-login budget like any others.
 	web := svc == listen.HTTP || svc == listen.HTTPS
+	if _, err := c.check(ip); err != nil && !web {
+		c.refused(svc, remote, err.Error())
+		return nil, err
+	}
 	if locked, _ := c.auth.Lockout.Locked(ip.AsSlice()); locked && !web {
 		c.refused(svc, remote, "locked out")
 		return nil, auth.ErrLocked
@@ -161,6 +170,20 @@ func (c *Core) Admit(nc net.Conn, svc listen.Service) (*Conn, error) {
 	}
 	cn.Log.Debug("connect", "local", AddrPort(nc.LocalAddr()).String())
 	return cn, nil
+}
+
+// Guard is the defender's admission check: nil for an address that may
+// connect, else the refusal, whose text may be shown to the client, and
+// when it ends (zero: no end).
+type Guard interface {
+	Check(a netip.Addr) (until time.Time, err error)
+}
+
+func (c *Core) check(a netip.Addr) (time.Time, error) {
+	if c.guard == nil {
+		return time.Time{}, nil
+	}
+	return c.guard.Check(a)
 }
 
 // refused logs a refused connection, rate-limited per reason; the sinks

@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/core"
+	"github.com/ferry-project/ferry/defend"
 	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
 )
@@ -70,6 +71,11 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	lockout := auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)
 	a := auth.New(st, lockout, auth.Options{Hashes: cfg.Limits.PasswordHashes, Wait: cfg.Limits.PasswordWait.Duration})
 	o := core.Options{Config: cfg, Auth: a, Log: log}
+	def, err := defend.New(ctx, st, cfg.Lockout, log)
+	if err != nil {
+		return err
+	}
+	o.Guard, o.Sinks = def, append(o.Sinks, def)
 	if path := cfg.AuditPath(); path != "" {
 		al, err := openAudit(ctx, cfg, path, log)
 		if err != nil {
