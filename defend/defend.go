@@ -124,10 +124,8 @@ var ErrBanned = errors.New("your address is banned")
 // RFC 3339 UTC (a client can be told it), and the ban's end.
 func (d *Defender) Check(a netip.Addr) (time.Time, error) {
 	a = a.Unmap()
-	for _, p := range d.allow {
-		if p.Contains(a) {
-			return time.Time{}, nil
-		}
+	if d.Allowed(a) {
+		return time.Time{}, nil
 	}
 	for _, p := range d.deny {
 		if p.Contains(a) {
@@ -152,6 +150,17 @@ func (d *Defender) Check(a netip.Addr) (time.Time, error) {
 	return until, fmt.Errorf("%w until %s", ErrBanned, until.Format(time.RFC3339))
 }
 
+// Allowed reports whether a is on lockout.allow: never scored nor banned.
+func (d *Defender) Allowed(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range d.allow {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
 // Record scores the events that count against an address (core.Sink):
 // a failed login that checked a password or key, and an escape attempt.
 func (d *Defender) Record(r *core.Record) {
@@ -166,10 +175,8 @@ func (d *Defender) Record(r *core.Record) {
 		return
 	}
 	a := r.Remote.Addr().Unmap()
-	for _, p := range d.allow {
-		if p.Contains(a) {
-			return
-		}
+	if d.Allowed(a) {
+		return
 	}
 	key := Key(a, d.cfg.IPv6Prefix)
 	now := d.now()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"sync"
 
@@ -76,6 +77,12 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	o.Guard, o.Sinks = def, append(o.Sinks, def)
+	// The in-memory lockout bounds parallel guesses (auth counts a check
+	// before its hash runs); the defender's allow list exempts from it too.
+	lockout.Exempt = func(ip net.IP) bool {
+		a, _ := netip.AddrFromSlice(ip)
+		return def.Allowed(a)
+	}
 	if path := cfg.AuditPath(); path != "" {
 		al, err := openAudit(ctx, cfg, path, log)
 		if err != nil {
