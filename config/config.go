@@ -111,6 +111,11 @@ type Lockout struct {
 	IPv6Prefix   int      `toml:"ipv6_prefix"`
 	Allow        []string `toml:"allow"`
 	Deny         []string `toml:"deny"`
+	// UserFailures failed logins to one account within Window, from any
+	// addresses, slow every later login to it by UserDelay (0: off). The
+	// account is slowed, never locked, so nobody can lock a partner out.
+	UserFailures int      `toml:"user_failures"`
+	UserDelay    Duration `toml:"user_delay"`
 }
 
 // Duration is a time.Duration written in TOML as a string such as "5m".
@@ -175,6 +180,8 @@ func Default() *Config {
 			MaxDuration:  Duration{24 * time.Hour},
 			EscapeWeight: 5,
 			IPv6Prefix:   64,
+			UserFailures: 20,
+			UserDelay:    Duration{2 * time.Second},
 		},
 	}
 }

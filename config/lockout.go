@@ -15,6 +15,9 @@ func (l *Lockout) validate() error {
 	if l.IPv6Prefix < 1 || l.IPv6Prefix > 128 {
 		return keyErr("lockout.ipv6_prefix", "%d: must be 1 to 128", l.IPv6Prefix)
 	}
+	if l.UserFailures < 0 || l.UserDelay.Duration < 0 {
+		return keyErr("lockout.user_failures", "user_failures and user_delay must be 0 or more")
+	}
 	for _, k := range []struct {
 		key  string
 		nets []string

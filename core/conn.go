@@ -71,6 +71,17 @@ func (cn *Conn) Password(ctx context.Context, name, password string) (store.User
 	}
 	ctx, cancel := context.WithTimeout(ctx, cn.core.cfg.Limits.LoginTimeout.Duration)
 	defer cancel()
+	if g := cn.core.guard; g != nil {
+		if d := g.Delay(name); d > 0 {
+			// Slowed, not locked: the account's owner still gets in.
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+	}
 	u, err := cn.core.auth.Password(ctx, cn.IP(), name, password)
 	if err != nil {
 		cn.loginFailed(name, "password", err)

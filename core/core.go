@@ -177,6 +177,9 @@ func (c *Core) Admit(nc net.Conn, svc listen.Service) (*Conn, error) {
 // when it ends (zero: no end).
 type Guard interface {
 	Check(a netip.Addr) (until time.Time, err error)
+	// Delay is how long a password login to the account name waits
+	// before its check (the per-account throttle), 0 for none.
+	Delay(name string) time.Duration
 }
 
 func (c *Core) check(a netip.Addr) (time.Time, error) {

@@ -37,6 +37,7 @@ type Defender struct {
 
 	mu     sync.Mutex
 	scores map[netip.Prefix][]hit
+	users  map[string][]time.Time // failed logins per account name, within the window
 	bans   map[netip.Prefix]store.Ban
 	gen    int // bumped by every ban made here, so a refresh read before it does not undo it
 }
@@ -57,7 +58,7 @@ func New(ctx context.Context, st store.Store, cfg config.Lockout, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	d := &Defender{st: st, cfg: cfg, log: log, allow: allow, deny: deny, now: time.Now, scores: map[netip.Prefix][]hit{}}
+	d := &Defender{st: st, cfg: cfg, log: log, allow: allow, deny: deny, now: time.Now, scores: map[netip.Prefix][]hit{}, users: map[string][]time.Time{}}
 	if err := d.refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -168,6 +169,7 @@ func (d *Defender) Record(r *core.Record) {
 	switch {
 	case r.Kind == core.EventLoginFailed && r.Reason == "denied":
 		w = 1
+		d.userFailed(r.User)
 	case r.Kind == core.EventRefused && r.Session != 0 && r.Path != "":
 		w = d.cfg.EscapeWeight
 	}
@@ -209,4 +211,48 @@ func (d *Defender) Record(r *core.Record) {
 		d.log.Error("defender: ban not stored (it holds until the server stops)", "prefix", b.Prefix, "err", err.Error())
 	}
 	d.log.Warn("address banned", "prefix", b.Prefix, "until", b.Until.UTC().Format(time.RFC3339), "offences", b.Offences, "score", score, "last", r.Kind)
+}
+
+// userFailed counts a failed login to an account, from any address.
+func (d *Defender) userFailed(name string) {
+	if d.cfg.UserFailures == 0 || name == "" {
+		return
+	}
+	now := d.now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users[name] = append(d.recent(name, now), now)
+	// Names are chosen by strangers: forget the quiet ones so that the
+	// map stays as small as the window's traffic.
+	if len(d.users) > 4096 {
+		for n := range d.users {
+			if len(d.recent(n, now)) == 0 {
+				delete(d.users, n)
+			}
+		}
+	}
+}
+
+// recent is the failures of name within the window; the caller holds d.mu.
+func (d *Defender) recent(name string, now time.Time) []time.Time {
+	f := d.users[name]
+	for len(f) > 0 && now.Sub(f[0]) >= d.cfg.Window.Duration {
+		f = f[1:]
+	}
+	return f
+}
+
+// Delay is how long a login to the account name waits before its check:
+// lockout.user_delay once it failed lockout.user_failures times within
+// the window, from whatever addresses, else 0.
+func (d *Defender) Delay(name string) time.Duration {
+	if d.cfg.UserFailures == 0 {
+		return 0
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.recent(name, d.now())) >= d.cfg.UserFailures {
+		return d.cfg.UserDelay.Duration
+	}
+	return 0
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +154,34 @@ func TestScores(t *testing.T) {
 	}
 	if _, err := d.Check(netip.MustParseAddr("198.51.100.9")); !errors.Is(err, ErrDenied) {
 		t.Fatalf("a denied address: %v", err)
+	}
+}
+
+// TestUserThrottle: failures to one account from many addresses slow its
+// logins once they reach user_failures within the window, and the slowing
+// ends with the window; other accounts are not slowed.
+func TestUserThrottle(t *testing.T) {
+	d := newDefender(t, openStore(t), func(l *config.Lockout) {
+		l.MaxFailures, l.UserFailures, l.UserDelay = 100, 4, config.Duration{Duration: time.Second}
+	})
+	now := time.Now()
+	d.now = func() time.Time { return now }
+	for i := range 4 {
+		if got := d.Delay("alice"); got != 0 {
+			t.Fatalf("after %d failures: delay %v", i, got)
+		}
+		r := failed("192.0.2." + strconv.Itoa(10+i) + ":1")
+		r.User = "alice"
+		d.Record(r)
+	}
+	if got := d.Delay("alice"); got != time.Second {
+		t.Fatalf("after 4 failures from 4 addresses: delay %v, want 1s", got)
+	}
+	if got := d.Delay("bob"); got != 0 {
+		t.Fatalf("another account is slowed: %v", got)
+	}
+	now = now.Add(config.Default().Lockout.Window.Duration)
+	if got := d.Delay("alice"); got != 0 {
+		t.Fatalf("after the window: delay %v", got)
 	}
 }

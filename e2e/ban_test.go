@@ -109,3 +109,33 @@ func TestBanPersists(t *testing.T) {
 		t.Fatalf("HTTPS after ferry ban del: %v\n%s", err, out)
 	}
 }
+
+// TestAccountThrottle: wrong passwords for alice from one address slow
+// alice's logins from every address, but the real alice, from another
+// address, still logs in (slowly), and that address is not banned.
+func TestAccountThrottle(t *testing.T) {
+	testutil.Need(t, "python3", "curl")
+	s := newServer(t, func(c *config.Config) {
+		c.Lockout.MaxFailures = 5
+		c.Lockout.UserFailures = 4
+		c.Lockout.UserDelay = config.Duration{Duration: 1500 * time.Millisecond}
+	})
+	s.addUser("alice", "right-password")
+	s.start()
+	script := writeFile(t, filepath.Join(t.TempDir(), "ban_ftp.py"), []byte(banFTP))
+	for _, src := range []string{"127.0.0.3", "127.0.0.4"} {
+		if out, err := run(t, "", "python3", script, s.host(), strconv.Itoa(s.Cfg.FTP.Port), src, "2"); err != nil {
+			t.Fatalf("ftplib: %v\n%s", err, out)
+		}
+	}
+	cert := filepath.Join(s.Cfg.DataDir, "tls-cert.pem")
+	url := "https://" + s.addr(s.Cfg.HTTP.HTTPSPort) + "/api/v1/files/"
+	start := time.Now()
+	out, err := run(t, "", "curl", "-sS", "--fail", "--cacert", cert, "--interface", "127.0.0.5", "-u", "alice:right-password", "-o", "/dev/null", url)
+	if err != nil {
+		t.Fatalf("the real user is locked out: %v\n%s", err, out)
+	}
+	if took := time.Since(start); took < 1500*time.Millisecond {
+		t.Errorf("the login took %v: not slowed after four failures", took)
+	}
+}
