@@ -27,12 +27,23 @@ type Config struct {
 	AuditMaxMB int    `toml:"audit_max_mb"`
 	AuditKeep  int    `toml:"audit_keep"`
 
-	FTP     FTP     `toml:"ftp"`
-	SFTP    SFTP    `toml:"sftp"`
-	HTTP    HTTP    `toml:"http"`
-	TLS     TLS     `toml:"tls"`
-	Limits  Limits  `toml:"limits"`
-	Lockout Lockout `toml:"lockout"`
+	FTP       FTP       `toml:"ftp"`
+	SFTP      SFTP      `toml:"sftp"`
+	HTTP      HTTP      `toml:"http"`
+	TLS       TLS       `toml:"tls"`
+	Limits    Limits    `toml:"limits"`
+	Lockout   Lockout   `toml:"lockout"`
+	Bandwidth Bandwidth `toml:"bandwidth"`
+}
+
+// Bandwidth limits transfers in bytes per second, 0 for no limit: the
+// whole server's uploads and downloads, and each user's (all of the
+// user's sessions together), every protocol alike.
+type Bandwidth struct {
+	Upload       int64 `toml:"upload"`
+	Download     int64 `toml:"download"`
+	UserUpload   int64 `toml:"user_upload"`
+	UserDownload int64 `toml:"user_download"`
 }
 
 // FTP configures FTP with explicit FTPS, implicit FTPS and their data
@@ -455,6 +466,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Lockout.MaxFailures > 0 && (c.Lockout.Window.Duration <= 0 || c.Lockout.Duration.Duration <= 0) {
 		return keyErr("lockout.window", "window and duration must be positive when max_failures is set")
+	}
+	if b := c.Bandwidth; b.Upload < 0 || b.Download < 0 || b.UserUpload < 0 || b.UserDownload < 0 {
+		return keyErr("bandwidth", "limits are bytes per second, 0 or more")
 	}
 	if err := c.Lockout.validate(); err != nil {
 		return err

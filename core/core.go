@@ -55,6 +55,7 @@ type Core struct {
 	sinks   []Sink
 	digests bool
 	guard   Guard
+	bw      *bandwidth
 	warn    *throttle
 	ids     atomic.Uint64
 
@@ -85,6 +86,8 @@ func New(o Options) (*Core, error) {
 		sinks:   o.Sinks,
 		digests: o.Digests,
 		guard:   o.Guard,
+		bw: newBandwidth(o.Config.Bandwidth.Upload, o.Config.Bandwidth.Download,
+			o.Config.Bandwidth.UserUpload, o.Config.Bandwidth.UserDownload),
 		cfg:     o.Config,
 		auth:    o.Auth,
 		log:     log,

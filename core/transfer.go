@@ -38,6 +38,10 @@ type Transfer struct {
 	// one place where bytes are counted (logs, progress, and later
 	// metering or bandwidth limits).
 	Meter func(n int64)
+	// Rate, when set (Conn.Rate), waits after every chunk moved until the
+	// bandwidth limits allow it; uploads then take the buffered copy, whose
+	// chunks are at most a buffer, not splice(2)'s 16 MiB.
+	Rate func(n int64)
 	// Hash computes the SHA-256 of the bytes moved, for Sum. Set it only
 	// when the transfer starts at the file's first byte (no resume, no
 	// append, no range), and only when Conn.Digests says a sink wants it:
@@ -87,6 +91,9 @@ func (t *Transfer) push() {
 func (t *Transfer) meter(n int64) {
 	if t.Meter != nil && n > 0 {
 		t.Meter(n)
+	}
+	if t.Rate != nil && n > 0 {
+		t.Rate(n)
 	}
 }
 
@@ -159,7 +166,7 @@ func (t *Transfer) Send(dst io.Writer, src io.Reader) (int64, error) {
 // the copy gathers at least half a buffer before each write: a TLS read
 // returns one 16 KiB record, and a disk write per record is slow.
 func (t *Transfer) Receive(dst io.Writer, src io.Reader) (int64, error) {
-	if rf, ok := dst.(io.ReaderFrom); ok && !t.Hash {
+	if rf, ok := dst.(io.ReaderFrom); ok && !t.Hash && t.Rate == nil {
 		if tc, ok := src.(*net.TCPConn); ok {
 			return t.splice(rf, tc)
 		}

@@ -190,6 +190,11 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 		Meter:    func(m int64) { x.bytes.Add(m) },
 		Hash:     j.whole && s.cn.Digests(),
 	}
+	if j.send != nil {
+		t.Rate = s.cn.Rate(core.Down)
+	} else {
+		t.Rate = s.cn.Rate(core.Up)
+	}
 	defer func() { x.sum = t.Sum(*n) }()
 	if j.send != nil {
 		tc, isTLS := data.(*tls.Conn)

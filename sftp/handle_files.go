@@ -22,7 +22,8 @@ type handle struct {
 	mtime  *time.Time // set on the temporary file's final name after publishing
 	bytes  int64
 	opened time.Time
-	digest *core.Digest // downloads and atomic uploads, when the audit log wants digests
+	digest *core.Digest  // downloads and atomic uploads, when the audit log wants digests
+	rate   func(n int64) // the bandwidth limits' wait (core.Conn.Rate), nil for none
 }
 
 func (h *handle) isDir() bool { return h.dir != nil }
@@ -96,7 +97,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &handle{path: p, read: f, opened: time.Now(), digest: s.digest()}, nil
+		return &handle{path: p, read: f, opened: time.Now(), digest: s.digest(), rate: s.cn.Rate(core.Down)}, nil
 	}
 	if s.fs.ReadOnly() {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: vfs.ErrReadOnly}
@@ -106,7 +107,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	h := &handle{path: p, append: flags&fxfAppend != 0, opened: time.Now()}
+	h := &handle{path: p, append: flags&fxfAppend != 0, opened: time.Now(), rate: s.cn.Rate(core.Up)}
 	switch {
 	case exists && flags&fxfCreat != 0 && flags&fxfExcl != 0:
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrExist}
@@ -168,6 +169,9 @@ func (s *session) read(id uint32, d *decoder) error {
 	if h.read != nil {
 		h.digest.At(int64(off), buf[:got])
 	}
+	if h.rate != nil {
+		h.rate(int64(got))
+	}
 	r.b = appendU32(r.b, uint32(got))[:start+got]
 	return s.send(r)
 }
@@ -194,6 +198,9 @@ func (s *session) write(id uint32, d *decoder) error {
 	h.bytes += int64(n)
 	if h.atomic {
 		h.digest.At(int64(off), data[:n])
+	}
+	if h.rate != nil {
+		h.rate(int64(n))
 	}
 	return s.status(id, err)
 }

@@ -163,6 +163,7 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 		Deadline: rc.SetWriteDeadline,
 		Meter:    func(m int64) { n += m },
 		Hash:     rq.conn().Digests(),
+		Rate:     rq.conn().Rate(core.Down),
 	}
 	// Gather the TLS records of the body into large writes (core.BatchConn).
 	if bc, ok := rq.ctx().Value(batchKey{}).(*core.BatchConn); ok {
@@ -286,7 +287,7 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	}
 	start := time.Now()
 	rc := http.NewResponseController(rq.w)
-	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline, Hash: rq.conn().Digests()}
+	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline, Hash: rq.conn().Digests(), Rate: rq.conn().Rate(core.Up)}
 	n, err := t.Receive(up, rq.r.Body)
 	if err != nil {
 		up.Abort()
