@@ -98,6 +98,7 @@ type Limits struct {
 	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"` // connections from one address, logged in or not
 	MaxPrelogin         int      `toml:"max_prelogin"`           // connections not yet logged in; when full the oldest is dropped
 	MaxPreloginPerIP    int      `toml:"max_prelogin_per_ip"`    // of those, from one address; checked before any handshake
+	MaxSessionsPerUser  int      `toml:"max_sessions_per_user"`  // logged-in sessions of one account, every protocol; 0 = no cap
 	LoginTimeout        Duration `toml:"login_timeout"`
 	IdleTimeout         Duration `toml:"idle_timeout"`
 	StallTimeout        Duration `toml:"stall_timeout"` // a transfer that moves no byte this long is cut
@@ -466,6 +467,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Lockout.MaxFailures > 0 && (c.Lockout.Window.Duration <= 0 || c.Lockout.Duration.Duration <= 0) {
 		return keyErr("lockout.window", "window and duration must be positive when max_failures is set")
+	}
+	if c.Limits.MaxSessionsPerUser < 0 {
+		return keyErr("limits.max_sessions_per_user", "%d: must be 0 (no cap) or more", c.Limits.MaxSessionsPerUser)
 	}
 	if b := c.Bandwidth; b.Upload < 0 || b.Download < 0 || b.UserUpload < 0 || b.UserDownload < 0 {
 		return keyErr("bandwidth", "limits are bytes per second, 0 or more")

@@ -37,6 +37,7 @@ type Conn struct {
 	elem    *list.Element // in core.pre while pre-login
 	session bool
 	closed  bool
+	counted string // the account the session is counted for in core.byUser
 
 	mu     sync.Mutex // guards the fields below against Close
 	user   store.User
@@ -162,12 +163,10 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		return net.ErrClosed
 	case !cn.session && c.sessions >= c.cfg.Limits.MaxConnections:
 		c.mu.Unlock()
-		r := cn.recordOf(EventRefused)
-		r.User, r.Reason = u.Name, ErrTooMany.Error()
-		c.record(r)
-		c.warn.log(slog.LevelWarn, "refused.sessions", "login refused", "event", EventRefused, "service", string(cn.Service),
-			"remote", cn.Remote.String(), "user", u.Name, "reason", ErrTooMany.Error())
-		return ErrTooMany
+		return cn.tooMany(u, ErrTooMany)
+	case cn.counted != u.Name && c.cfg.Limits.MaxSessionsPerUser > 0 && c.byUser[u.Name] >= c.cfg.Limits.MaxSessionsPerUser:
+		c.mu.Unlock()
+		return cn.tooMany(u, ErrTooManyOfUser)
 	case !cn.session:
 		c.pre.Remove(cn.elem)
 		cn.elem = nil
@@ -176,6 +175,11 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		}
 		cn.session = true
 		c.sessions++
+	}
+	if cn.counted != u.Name {
+		c.uncount(cn)
+		cn.counted = u.Name
+		c.byUser[u.Name]++
 	}
 	c.mu.Unlock()
 	cn.timer.Stop()
@@ -243,6 +247,7 @@ func (cn *Conn) Close() {
 	if cn.session {
 		c.sessions--
 	}
+	c.uncount(cn)
 	if c.allByIP[ip]--; c.allByIP[ip] == 0 {
 		delete(c.allByIP, ip)
 	}
@@ -279,4 +284,26 @@ func (cn *Conn) recordOf(kind string) *Record {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	return cn.connRecord(kind)
+}
+
+// tooMany refuses a login past a session cap, err being the cap.
+func (cn *Conn) tooMany(u store.User, err error) error {
+	r := cn.recordOf(EventRefused)
+	r.User, r.Reason = u.Name, err.Error()
+	cn.core.record(r)
+	cn.core.warn.log(slog.LevelWarn, "refused.sessions", "login refused", "event", EventRefused, "service", string(cn.Service),
+		"remote", cn.Remote.String(), "user", u.Name, "reason", err.Error())
+	return err
+}
+
+// uncount takes cn's session off its account's count; the caller holds
+// c.mu.
+func (c *Core) uncount(cn *Conn) {
+	if cn.counted == "" {
+		return
+	}
+	if c.byUser[cn.counted]--; c.byUser[cn.counted] <= 0 {
+		delete(c.byUser, cn.counted)
+	}
+	cn.counted = ""
 }

@@ -24,7 +24,17 @@ var (
 	ErrShuttingDown  = errors.New("server shutting down")
 	ErrTooManyFromIP = errors.New("too many connections from your address; try again later")
 	ErrTooMany       = errors.New("too many sessions on this server; try again later")
+	// ErrTooManyOfUser is limits.max_sessions_per_user reached; it is an
+	// ErrTooMany too, so adapters answer it alike, with its own words.
+	ErrTooManyOfUser error = userSessions{}
 )
+
+type userSessions struct{}
+
+func (userSessions) Error() string {
+	return "too many sessions of your account at once; try again later"
+}
+func (userSessions) Is(target error) bool { return target == ErrTooMany }
 
 // Options are what New needs.
 type Options struct {
@@ -65,6 +75,7 @@ type Core struct {
 	preByIP  map[netip.Addr]int
 	allByIP  map[netip.Addr]int
 	sessions int
+	byUser   map[string]int // logged-in sessions per account
 	live     int
 }
 
@@ -94,6 +105,7 @@ func New(o Options) (*Core, error) {
 		warn:    newThrottle(log, warnEvery),
 		preByIP: map[netip.Addr]int{},
 		allByIP: map[netip.Addr]int{},
+		byUser:  map[string]int{},
 	}, nil
 }
 

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,5 +70,39 @@ func TestRate(t *testing.T) {
 	defer cn.Close()
 	if cn.Rate(Up) != nil || cn.Rate(Down) != nil {
 		t.Error("a rate without limits")
+	}
+}
+
+// TestSessionsPerUser: limits.max_sessions_per_user caps one account's
+// sessions across protocols, refused as ErrTooMany with its own words;
+// other accounts are not affected and a closed session frees its place.
+func TestSessionsPerUser(t *testing.T) {
+	cr, _ := newCore(t, func(c *config.Config) { c.Limits.MaxSessionsPerUser = 2 })
+	d := newDialer(t)
+	login := func(src string, svc listen.Service, user string) (*Conn, error) {
+		cn, err := cr.Admit(d.conn(src), svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cn.Close)
+		return cn, cn.Begin(store.User{Name: user, Home: t.TempDir()}, "test")
+	}
+	first, err := login("127.0.5.1", listen.FTP, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := login("127.0.5.2", listen.SFTP, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = login("127.0.5.3", listen.HTTPS, "alice")
+	if !errors.Is(err, ErrTooMany) || !errors.Is(err, ErrTooManyOfUser) || !strings.Contains(err.Error(), "your account") {
+		t.Fatalf("third session of alice: %v", err)
+	}
+	if _, err := login("127.0.5.4", listen.HTTPS, "bob"); err != nil {
+		t.Fatalf("bob: %v", err)
+	}
+	first.Close()
+	if _, err := login("127.0.5.5", listen.HTTPS, "alice"); err != nil {
+		t.Fatalf("alice after one of her sessions ended: %v", err)
 	}
 }
