@@ -43,6 +43,7 @@ type Conn struct {
 	user   store.User
 	method string
 	fs     vfs.FS
+	quota  *usage
 }
 
 // loginExpired closes a connection still not logged in after
@@ -199,10 +200,12 @@ func (cn *Conn) Begin(u store.User, method string) error {
 	}
 	if cn.fs != nil {
 		cn.fs.Close()
+		cn.core.release(cn.quota)
 		cn.sessionEnd()
 		cn.event(EventSessionEnd, "user", cn.user.Name, "duration", since(cn.start))
 	}
-	cn.fs, cn.user, cn.method = eventFS{FS: fsys, cn: cn}, u, method
+	cn.quota = cn.core.quotaOf(u.Name)
+	cn.fs, cn.user, cn.method = eventFS{FS: fsys, cn: cn, quota: cn.quota}, u, method
 	cn.Log = cn.core.log.With("session", cn.ID, "service", string(cn.Service), "remote", cn.Remote.String(), "user", u.Name)
 	r := cn.connRecord(EventLoginOK)
 	r.Method = method
@@ -259,6 +262,8 @@ func (cn *Conn) Close() {
 	defer cn.mu.Unlock()
 	if cn.fs != nil {
 		cn.fs.Close()
+		cn.core.release(cn.quota)
+		cn.quota = nil
 	}
 	if session {
 		cn.sessionEnd()

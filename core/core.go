@@ -76,7 +76,10 @@ type Core struct {
 	allByIP  map[netip.Addr]int
 	sessions int
 	byUser   map[string]int // logged-in sessions per account
-	live     int
+
+	qmu    sync.Mutex
+	quotas map[string]*usage // users with sessions
+	live   int
 }
 
 // New returns a core for a validated configuration.
@@ -106,6 +109,7 @@ func New(o Options) (*Core, error) {
 		preByIP: map[netip.Addr]int{},
 		allByIP: map[netip.Addr]int{},
 		byUser:  map[string]int{},
+		quotas:  map[string]*usage{},
 	}, nil
 }
 

@@ -41,6 +41,11 @@ type Store interface {
 	PutBan(ctx context.Context, b Ban) error
 	Unban(ctx context.Context, prefix string) error
 	Bans(ctx context.Context) ([]Ban, error)
+	// Quotas and usage per user.
+	Quota(ctx context.Context, name string) (Quota, error)
+	SetQuota(ctx context.Context, name string, maxBytes, maxFiles int64) error
+	SetUsage(ctx context.Context, name string, bytes, files int64) error
+	AddUsage(ctx context.Context, name string, bytes, files int64) error
 	Close() error
 }
 
@@ -70,6 +75,10 @@ CREATE TABLE IF NOT EXISTS user_keys (
 	if _, err := db.Exec(schema + bansSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: init %s: %w", path, err)
+	}
+	if err := migrateQuota(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
 	return &SQLite{db: db}, nil
 }

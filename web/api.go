@@ -280,6 +280,12 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	}
 	_, err := fsys.Lstat(p)
 	existed := err == nil
+	if rq.r.ContentLength > 0 {
+		if err := rq.conn().QuotaFits(rq.r.ContentLength, !existed); err != nil {
+			rq.fsError(p, err) // before any data: 507
+			return
+		}
+	}
 	up, err := fsys.Create(p)
 	if err != nil {
 		rq.fsError(p, err)
