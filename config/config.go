@@ -34,6 +34,12 @@ type Config struct {
 	Limits    Limits    `toml:"limits"`
 	Lockout   Lockout   `toml:"lockout"`
 	Bandwidth Bandwidth `toml:"bandwidth"`
+	Metrics   Metrics   `toml:"metrics"`
+}
+
+// Metrics is the opt-in Prometheus listener.
+type Metrics struct {
+	Listen string `toml:"listen"` // host:port, e.g. "127.0.0.1:9464"; "" = off
 }
 
 // Bandwidth limits transfers in bytes per second, 0 for no limit: the
@@ -473,6 +479,12 @@ func (c *Config) Validate() error {
 	}
 	if b := c.Bandwidth; b.Upload < 0 || b.Download < 0 || b.UserUpload < 0 || b.UserDownload < 0 {
 		return keyErr("bandwidth", "limits are bytes per second, 0 or more")
+	}
+	if c.Metrics.Listen != "" {
+		_, port, err := net.SplitHostPort(c.Metrics.Listen)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+			return keyErr("metrics.listen", "%q: want host:port, e.g. \"127.0.0.1:9464\"", c.Metrics.Listen)
+		}
 	}
 	if err := c.Lockout.validate(); err != nil {
 		return err

@@ -106,6 +106,9 @@ func (cn *Conn) QuotaFits(size int64, newFile bool) error {
 		files = 1
 	}
 	if !u.fits(size, files) {
+		r := cn.recordOf(EventRefused)
+		r.Reason = ErrQuota.Error()
+		cn.core.record(r)
 		return ErrQuota
 	}
 	return nil

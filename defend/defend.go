@@ -256,3 +256,16 @@ func (d *Defender) Delay(name string) time.Duration {
 	}
 	return 0
 }
+
+// Bans is the number of prefixes banned now, for the metrics.
+func (d *Defender) Bans() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now, n := d.now(), 0
+	for _, b := range d.bans {
+		if b.Active(now) {
+			n++
+		}
+	}
+	return n
+}

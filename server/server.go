@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/defend"
 	"github.com/ferry-project/ferry/listen"
+	"github.com/ferry-project/ferry/metrics"
 	"github.com/ferry-project/ferry/store"
 )
 
@@ -72,11 +73,17 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	lockout := auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)
 	a := auth.New(st, lockout, auth.Options{Hashes: cfg.Limits.PasswordHashes, Wait: cfg.Limits.PasswordWait.Duration})
 	o := core.Options{Config: cfg, Auth: a, Log: log}
+	plan := listen.New(cfg)
 	def, err := defend.New(ctx, st, cfg.Lockout, log)
 	if err != nil {
 		return err
 	}
 	o.Guard, o.Sinks = def, append(o.Sinks, def)
+	var met *metrics.Metrics
+	if cfg.Metrics.Listen != "" {
+		met = newMetrics(plan, def, a)
+		o.Sinks = append(o.Sinks, met)
+	}
 	// The in-memory lockout bounds parallel guesses (auth counts a check
 	// before its hash runs); the defender's allow list exempts from it too.
 	lockout.Exempt = func(ip net.IP) bool {
@@ -110,7 +117,6 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		log.Info("tls certificate", "sha256", certs.Fingerprint(cert.Certificate[0]), "generated", generated)
 	}
 
-	plan := listen.New(cfg)
 	e.plan = plan
 	defer func() {
 		for _, ln := range e.listeners {
@@ -118,7 +124,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 	}()
 	for _, ent := range plan.Entries {
-		if ent.Kind != listen.Control {
+		if ent.Kind != listen.Control && ent.Kind != listen.Local {
 			continue
 		}
 		ln, err := plan.Listen(ent)
@@ -139,6 +145,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 				fatal <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
+	}
+	if ln := e.listeners[listen.Metrics]; ln != nil && met != nil {
+		e.serve("metrics", func() error { return met.Serve(ln) })
 	}
 	var running []protocol
 	// shutdown runs in two phases across every protocol: first no new
