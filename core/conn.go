@@ -176,6 +176,7 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		}
 		cn.session = true
 		c.sessions++
+		c.open[cn.ID] = cn
 	}
 	if cn.counted != u.Name {
 		c.uncount(cn)
@@ -249,6 +250,7 @@ func (cn *Conn) Close() {
 	}
 	if cn.session {
 		c.sessions--
+		delete(c.open, cn.ID)
 	}
 	c.uncount(cn)
 	if c.allByIP[ip]--; c.allByIP[ip] == 0 {

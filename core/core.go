@@ -75,7 +75,8 @@ type Core struct {
 	preByIP  map[netip.Addr]int
 	allByIP  map[netip.Addr]int
 	sessions int
-	byUser   map[string]int // logged-in sessions per account
+	byUser   map[string]int   // logged-in sessions per account
+	open     map[uint64]*Conn // logged-in sessions, for Sessions
 
 	qmu    sync.Mutex
 	quotas map[string]*usage // users with sessions
@@ -109,6 +110,7 @@ func New(o Options) (*Core, error) {
 		preByIP: map[netip.Addr]int{},
 		allByIP: map[netip.Addr]int{},
 		byUser:  map[string]int{},
+		open:    map[uint64]*Conn{},
 		quotas:  map[string]*usage{},
 	}, nil
 }

@@ -269,3 +269,17 @@ func (d *Defender) Bans() int {
 	}
 	return n
 }
+
+// Active lists the bans in force now, for `ferry status`.
+func (d *Defender) Active() []store.Ban {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	var out []store.Ban
+	for _, b := range d.bans {
+		if b.Active(now) {
+			out = append(out, b)
+		}
+	}
+	return out
+}

@@ -149,6 +149,13 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if ln := e.listeners[listen.Metrics]; ln != nil && met != nil {
 		e.serve("metrics", func() error { return met.Serve(ln) })
 	}
+	// Without the socket (a data_dir path too long for one) the server
+	// runs on; only `ferry status` cannot reach it.
+	if ctl, err := serveControl(cfg, cr, plan, def, log); err != nil {
+		log.Warn("no control socket: ferry status will not reach this server", "err", err.Error())
+	} else {
+		defer ctl.Close()
+	}
 	var running []protocol
 	// shutdown runs in two phases across every protocol: first no new
 	// connection is admitted and every listener is closed, so no port
