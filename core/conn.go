@@ -37,7 +37,7 @@ type Conn struct {
 	elem    *list.Element // in core.pre while pre-login
 	session bool
 	closed  bool
-	counted string // the account the session is counted for in core.byUser
+	tracked string // the user it is filed under in core.byUser
 
 	mu     sync.Mutex // guards the fields below against Close
 	user   store.User
@@ -71,7 +71,7 @@ func (cn *Conn) Password(ctx context.Context, name, password string) (store.User
 		cn.loginFailed(name, "password", err)
 		return store.User{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cn.core.cfg.Limits.LoginTimeout.Duration)
+	ctx, cancel := context.WithTimeout(ctx, cn.core.limits.Load().LoginTimeout.Duration)
 	defer cancel()
 	if g := cn.core.guard; g != nil {
 		if d := g.Delay(name); d > 0 {
@@ -98,7 +98,7 @@ func (cn *Conn) PublicKey(ctx context.Context, name string, key ssh.PublicKey) (
 	if _, err := cn.Banned(); err != nil {
 		return store.User{}, fmt.Errorf("%w: %w", auth.ErrLocked, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, cn.core.cfg.Limits.LoginTimeout.Duration)
+	ctx, cancel := context.WithTimeout(ctx, cn.core.limits.Load().LoginTimeout.Duration)
 	defer cancel()
 	return cn.core.auth.PublicKey(ctx, cn.IP(), name, key)
 }
@@ -162,10 +162,10 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		// being closed under it).
 		c.mu.Unlock()
 		return net.ErrClosed
-	case !cn.session && c.sessions >= c.cfg.Limits.MaxConnections:
+	case !cn.session && c.sessions >= c.limits.Load().MaxConnections:
 		c.mu.Unlock()
 		return cn.tooMany(u, ErrTooMany)
-	case cn.counted != u.Name && c.cfg.Limits.MaxSessionsPerUser > 0 && c.byUser[u.Name] >= c.cfg.Limits.MaxSessionsPerUser:
+	case c.overUserCap(cn, u.Name):
 		c.mu.Unlock()
 		return cn.tooMany(u, ErrTooManyOfUser)
 	case !cn.session:
@@ -177,11 +177,6 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		cn.session = true
 		c.sessions++
 		c.open[cn.ID] = cn
-	}
-	if cn.counted != u.Name {
-		c.uncount(cn)
-		cn.counted = u.Name
-		c.byUser[u.Name]++
 	}
 	c.mu.Unlock()
 	cn.timer.Stop()
@@ -205,6 +200,11 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		cn.sessionEnd()
 		cn.event(EventSessionEnd, "user", cn.user.Name, "duration", since(cn.start))
 	}
+	c.mu.Lock()
+	if !cn.closed {
+		c.track(cn, u.Name)
+	}
+	c.mu.Unlock()
 	cn.quota = cn.core.quotaOf(u.Name)
 	cn.fs, cn.user, cn.method = eventFS{FS: fsys, cn: cn, quota: cn.quota}, u, method
 	cn.Log = cn.core.log.With("session", cn.ID, "service", string(cn.Service), "remote", cn.Remote.String(), "user", u.Name)
@@ -252,12 +252,12 @@ func (cn *Conn) Close() {
 		c.sessions--
 		delete(c.open, cn.ID)
 	}
-	c.uncount(cn)
 	if c.allByIP[ip]--; c.allByIP[ip] == 0 {
 		delete(c.allByIP, ip)
 	}
 	c.live--
 	session := cn.session
+	c.track(cn, "")
 	c.mu.Unlock()
 	cn.timer.Stop()
 	cn.mu.Lock()
@@ -293,6 +293,21 @@ func (cn *Conn) recordOf(kind string) *Record {
 	return cn.connRecord(kind)
 }
 
+// overUserCap reports whether cn may not become (or switch to) a session
+// of name: limits.max_sessions_per_user of them are open. The caller holds
+// c.mu. Two logins of one user at the same instant may both pass: the
+// count grows once their file systems are open.
+func (c *Core) overUserCap(cn *Conn, name string) bool {
+	max := c.limits.Load().MaxSessionsPerUser
+	if max <= 0 {
+		return false
+	}
+	if _, already := c.byUser[name][cn]; already {
+		return false
+	}
+	return len(c.byUser[name]) >= max
+}
+
 // tooMany refuses a login past a session cap, err being the cap.
 func (cn *Conn) tooMany(u store.User, err error) error {
 	r := cn.recordOf(EventRefused)
@@ -301,16 +316,4 @@ func (cn *Conn) tooMany(u store.User, err error) error {
 	cn.core.warn.log(slog.LevelWarn, "refused.sessions", "login refused", "event", EventRefused, "service", string(cn.Service),
 		"remote", cn.Remote.String(), "user", u.Name, "reason", err.Error())
 	return err
-}
-
-// uncount takes cn's session off its account's count; the caller holds
-// c.mu.
-func (c *Core) uncount(cn *Conn) {
-	if cn.counted == "" {
-		return
-	}
-	if c.byUser[cn.counted]--; c.byUser[cn.counted] <= 0 {
-		delete(c.byUser, cn.counted)
-	}
-	cn.counted = ""
 }

@@ -108,3 +108,9 @@ func (cn *Conn) loggerAndRecord(kind string) (*slog.Logger, *Record) {
 // files (Transfer.Hash) for the sinks: Options.Digests, set when the
 // audit log is on.
 func (cn *Conn) Digests() bool { return cn.core.digests }
+
+func (cn *Conn) logger() *slog.Logger {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.Log
+}

@@ -256,7 +256,7 @@ func TestAuditLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.signal(syscall.SIGHUP)
-	if !s.waitLog("SIGHUP: audit log reopened", 5*time.Second) {
+	if !s.waitLog("audit log reopened", 5*time.Second) {
 		t.Fatalf("no reopen logged:\n%s", s.Logs())
 	}
 	web("200", "-u", user, api+"files/")

@@ -1,23 +1,19 @@
 package server
 
 import (
-	"context"
 	"log/slog"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ferry-project/ferry/audit"
 	"github.com/ferry-project/ferry/config"
 )
 
-// openAudit opens the audit log and reopens it on every SIGHUP until ctx
-// ends (logrotate renames the file, then signals). Lost records (a full
-// disk) are logged once per 10 s with their count: a flood of refused
-// connections makes a record each.
-func openAudit(ctx context.Context, cfg *config.Config, path string, log *slog.Logger) (*audit.Log, error) {
+// openAudit opens the audit log; a reload (SIGHUP, after logrotate
+// renamed the file) reopens it. Lost records (a full disk) are logged
+// once per 10 s with their count: a flood of refused connections makes a
+// record each.
+func openAudit(cfg *config.Config, path string, log *slog.Logger) (*audit.Log, error) {
 	var mu sync.Mutex
 	var last time.Time
 	lost := 0
@@ -34,22 +30,5 @@ func openAudit(ctx context.Context, cfg *config.Config, path string, log *slog.L
 		return nil, err
 	}
 	log.Info("audit log", "path", path, "max_mb", cfg.AuditMaxMB, "keep", cfg.AuditKeep)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(hup)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				if err := al.Reopen(); err != nil {
-					log.Error("SIGHUP: audit log not reopened", "path", path, "err", err.Error())
-				} else {
-					log.Info("SIGHUP: audit log reopened", "path", path)
-				}
-			}
-		}
-	}()
 	return al, nil
 }

@@ -9,9 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
+	"github.com/ferry-project/ferry/audit"
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
@@ -30,6 +33,10 @@ type env struct {
 	log       *slog.Logger
 	listeners map[listen.Service]net.Listener
 	plan      *listen.Plan
+	certs     *certs.Holder  // nil without TLS, or with ACME
+	acme      *certs.ACME    // automatic certificates; nil without
+	level     *slog.LevelVar // the log's level, set again by a reload; may be nil
+	audit     *audit.Log     // reopened by a reload (logrotate); nil when off
 	// serve runs a protocol's accept loop in the background.
 	serve func(name string, loop func() error)
 }
@@ -49,8 +56,20 @@ func needsTLS(c *config.Config) bool {
 		c.HTTP.Enabled && c.HTTP.HTTPSPort != 0
 }
 
+// Options are what Run needs beside the configuration.
+type Options struct {
+	Log *slog.Logger
+	// Level is the log's level: a reload sets it from log_level (nil: the
+	// level is fixed).
+	Level *slog.LevelVar
+	// Reload delivers the requests to re-read the configuration and the
+	// certificate (SIGHUP).
+	Reload <-chan os.Signal
+}
+
 // Run serves until ctx is cancelled, then shuts down gracefully.
-func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+func Run(ctx context.Context, cfg *config.Config, o Options) error {
+	log := o.Log
 	if n, err := core.RaiseFileLimit(); err != nil {
 		log.Warn("cannot raise the open-file limit", "err", err)
 	} else if n > 0 {
@@ -72,17 +91,17 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	lockout := auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)
 	a := auth.New(st, lockout, auth.Options{Hashes: cfg.Limits.PasswordHashes, Wait: cfg.Limits.PasswordWait.Duration})
-	o := core.Options{Config: cfg, Auth: a, Log: log}
+	co := core.Options{Config: cfg, Auth: a, Log: log}
 	plan := listen.New(cfg)
 	def, err := defend.New(ctx, st, cfg.Lockout, log)
 	if err != nil {
 		return err
 	}
-	o.Guard, o.Sinks = def, append(o.Sinks, def)
+	co.Guard, co.Sinks = def, append(co.Sinks, def)
 	var met *metrics.Metrics
 	if cfg.Metrics.Listen != "" {
 		met = newMetrics(plan, def, a)
-		o.Sinks = append(o.Sinks, met)
+		co.Sinks = append(co.Sinks, met)
 	}
 	// The in-memory lockout bounds parallel guesses (auth counts a check
 	// before its hash runs); the defender's allow list exempts from it too.
@@ -90,15 +109,15 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		a, _ := netip.AddrFromSlice(ip)
 		return def.Allowed(a)
 	}
+	var al *audit.Log
 	if path := cfg.AuditPath(); path != "" {
-		al, err := openAudit(ctx, cfg, path, log)
-		if err != nil {
+		if al, err = openAudit(cfg, path, log); err != nil {
 			return err
 		}
 		defer al.Close()
-		o.Sinks, o.Digests = append(o.Sinks, al), true
+		co.Sinks, co.Digests = append(co.Sinks, al), true
 	}
-	cr, err := core.New(o)
+	cr, err := core.New(co)
 	if err != nil {
 		return err
 	}
@@ -106,14 +125,25 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		cfg:       cfg,
 		core:      cr,
 		log:       log,
+		level:     o.Level,
+		audit:     al,
 		listeners: map[listen.Service]net.Listener{},
 	}
-	if needsTLS(cfg) {
+	if len(cfg.TLS.ACMEDomains) > 0 {
+		a, err := certs.NewACME(certs.ACMEOptions{Domains: cfg.TLS.ACMEDomains, Email: cfg.TLS.ACMEEmail,
+			Directory: cfg.TLS.ACMEDirectory, CAFile: cfg.TLS.ACMECAFile, DataDir: cfg.DataDir})
+		if err != nil {
+			return err
+		}
+		e.acme, e.tls = a, a.ServerConfig()
+		log.Info("tls certificates from ACME", "domains", strings.Join(cfg.TLS.ACMEDomains, ","), "directory", cfg.TLS.ACMEDirectory)
+	} else if needsTLS(cfg) {
 		cert, generated, err := certs.Load(cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.DataDir, []string{cfg.PublicHost})
 		if err != nil {
 			return err
 		}
-		e.tls = certs.ServerConfig(cert)
+		e.certs = certs.NewHolder(cert)
+		e.tls = e.certs.ServerConfig()
 		log.Info("tls certificate", "sha256", certs.Fingerprint(cert.Certificate[0]), "generated", generated)
 	}
 
@@ -132,8 +162,14 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			return err
 		}
 		e.listeners[ent.Service] = ln
-		log.Info("listening", "service", ent.Service, "addr", ln.Addr().String(), "purpose", ent.Purpose)
+		log.Info("listening", "service", ent.Service, "addr", ln.Addr().String(), "purpose", ent.Purpose, "url", plan.URL(ent, urlHost(cfg)))
 	}
+
+	stopHelper, err := dropPrivileges(cfg, plan, log)
+	if err != nil {
+		return err
+	}
+	defer stopHelper()
 
 	var wg sync.WaitGroup
 	fatal := make(chan error, 8)
@@ -190,15 +226,49 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			running = append(running, p)
 		}
 	}
-	log.Info("ferry serving", "data_dir", cfg.DataDir)
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down: no new sessions; waiting for running transfers", "deadline", cfg.Limits.ShutdownTimeout.Duration.String())
-		shutdown()
-		log.Info("stopped")
-		return nil
-	case err := <-fatal:
-		shutdown()
-		return err
+	source := cfg.Source
+	if source == "" {
+		source = "embedded defaults (no --config, $FERRY_CONFIG or " + config.SystemPath + ")"
 	}
+	dataDir, _ := filepath.Abs(cfg.DataDir)
+	log.Info("ferry serving", "config", source, "data_dir", dataDir)
+	if err := notifyReady(); err != nil {
+		log.Warn("cannot tell systemd the server is ready", "err", err.Error())
+	}
+	unpid := writePID(cfg, log)
+	defer unpid()
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watchUsers(wctx, st, e.core, running, log)
+	for {
+		select {
+		case <-o.Reload:
+			e.reload()
+			continue
+		case <-ctx.Done():
+			log.Info("shutting down: no new sessions; waiting for running transfers", "deadline", cfg.Limits.ShutdownTimeout.Duration.String())
+			shutdown()
+			log.Info("stopped")
+			return nil
+		case err := <-fatal:
+			shutdown()
+			return err
+		}
+	}
+}
+
+// urlHost is the host the start-up log puts in each service's URL: the
+// public address when one is set, else the listening address, else this
+// machine's name.
+func urlHost(cfg *config.Config) string {
+	switch {
+	case cfg.PublicHost != "":
+		return cfg.PublicHost
+	case cfg.ListenAddress != "":
+		return cfg.ListenAddress
+	}
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "localhost"
 }

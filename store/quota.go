@@ -4,27 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 )
 
 // Quota is a user's limits (0: none) and what the user's files use.
 type Quota struct {
 	MaxBytes, MaxFiles   int64
 	UsedBytes, UsedFiles int64
-}
-
-// quotaColumns are added to users.db files made before quotas existed.
-var quotaColumns = []string{"quota_bytes", "quota_files", "used_bytes", "used_files"}
-
-// migrateQuota adds the quota columns to an older users table.
-func migrateQuota(db *sql.DB) error {
-	for _, c := range quotaColumns {
-		_, err := db.Exec(`ALTER TABLE users ADD COLUMN ` + c + ` INTEGER NOT NULL DEFAULT 0`)
-		if err != nil && !strings.Contains(err.Error(), "duplicate column") {
-			return err
-		}
-	}
-	return nil
 }
 
 // Quota returns the user's quota and usage.

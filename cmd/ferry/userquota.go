@@ -10,11 +10,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferry-project/ferry/store"
 	"github.com/ferry-project/ferry/vfs"
 )
 
 func init() {
-	userCommands["set"] = userSet
 	userCommands["rescan"] = userRescan
 }
 
@@ -38,41 +38,36 @@ func (s *size) Set(v string) error {
 	return nil
 }
 
-// userSet changes a user's quota: --quota-bytes and --quota-files, 0 for
-// none. A running server applies it from the user's next login.
-func userSet(args []string) error {
-	fs := flag.NewFlagSet("user set", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "configuration file")
-	var maxBytes, maxFiles size = -1, -1
-	fs.Var(&maxBytes, "quota-bytes", "the most the user's files may use, e.g. 10G (0: no limit)")
-	fs.Var(&maxFiles, "quota-files", "the most files the user may have (0: no limit)")
-	name, err := oneUser(fs, args)
-	if err != nil {
-		return err
-	}
-	if maxBytes < 0 && maxFiles < 0 {
-		return errors.New("nothing to set: give --quota-bytes or --quota-files")
-	}
-	_, st, err := openStore(*cfgPath)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+// quotaSet is the quota flags of `ferry user set`; -1 is not given.
+type quotaSet struct{ maxBytes, maxFiles size }
+
+func quotaFlags(fs *flag.FlagSet) *quotaSet {
+	q := &quotaSet{-1, -1}
+	fs.Var(&q.maxBytes, "quota-bytes", "the most the user's files may use, e.g. 10G (0: no limit)")
+	fs.Var(&q.maxFiles, "quota-files", "the most files the user may have (0: no limit)")
+	return q
+}
+
+func (q *quotaSet) given() bool { return q.maxBytes >= 0 || q.maxFiles >= 0 }
+
+// apply sets the quota; a running server applies it from the user's next
+// login when the user has no other session.
+func (q *quotaSet) apply(st store.Store, name string) error {
 	ctx := context.Background()
-	q, err := st.Quota(ctx, name)
+	cur, err := st.Quota(ctx, name)
 	if err != nil {
 		return err
 	}
-	if maxBytes >= 0 {
-		q.MaxBytes = int64(maxBytes)
+	if q.maxBytes >= 0 {
+		cur.MaxBytes = int64(q.maxBytes)
 	}
-	if maxFiles >= 0 {
-		q.MaxFiles = int64(maxFiles)
+	if q.maxFiles >= 0 {
+		cur.MaxFiles = int64(q.maxFiles)
 	}
-	if err := st.SetQuota(ctx, name, q.MaxBytes, q.MaxFiles); err != nil {
+	if err := st.SetQuota(ctx, name, cur.MaxBytes, cur.MaxFiles); err != nil {
 		return err
 	}
-	fmt.Printf("quota of %s: %d bytes, %d files (0: no limit); used %d bytes, %d files\n", name, q.MaxBytes, q.MaxFiles, q.UsedBytes, q.UsedFiles)
+	fmt.Printf("quota of %s: %d bytes, %d files (0: no limit); used %d bytes, %d files\n", name, cur.MaxBytes, cur.MaxFiles, cur.UsedBytes, cur.UsedFiles)
 	return nil
 }
 
