@@ -102,7 +102,12 @@ func readAudit(t *testing.T, path string) []map[string]any {
 // file's SHA-256; neither the password nor the bearer token appears.
 func TestAuditLog(t *testing.T) {
 	testutil.Need(t, "python3", "sftp", "sshpass", "curl")
-	s := newServer(t, func(c *config.Config) { c.FTP.TLSSessionReuse = "off" })
+	s := newServer(t, func(c *config.Config) {
+		c.FTP.TLSSessionReuse = "off"
+		// Three escapes at the default weight of 5 would ban the address
+		// before the HTTPS part (TestBanPersists tests the ban).
+		c.Lockout.EscapeWeight = 1
+	})
 	home := s.addUser("alice", auditPass)
 	s.start()
 	outside := t.TempDir()
