@@ -218,6 +218,8 @@ func Default() *Config {
 			MaxDuration:  Duration{24 * time.Hour},
 			EscapeWeight: 5,
 			IPv6Prefix:   64,
+			Allow:        []string{},
+			Deny:         []string{},
 			UserFailures: 20,
 			UserDelay:    Duration{2 * time.Second},
 		},
