@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-project/ferry/store"
@@ -50,10 +51,11 @@ type Authenticator struct {
 	Store   store.Store
 	Lockout *Lockout
 
-	once  sync.Once
-	slots chan struct{} // one token per password check running
-	quiet *time.Timer   // fires when no check has run for settleAfter
-	wait  time.Duration
+	once   sync.Once
+	slots  chan struct{} // one token per password check running
+	queued atomic.Int64  // password checks waiting for a slot
+	quiet  *time.Timer   // fires when no check has run for settleAfter
+	wait   time.Duration
 	// check verifies a password; tests wrap it to count the checks.
 	check func(hash, password string) bool
 }
@@ -91,6 +93,8 @@ func (a *Authenticator) acquire(ctx context.Context) (release func(), err error)
 	select {
 	case a.slots <- struct{}{}:
 	default:
+		a.queued.Add(1)
+		defer a.queued.Add(-1)
 		t := time.NewTimer(a.wait)
 		defer t.Stop()
 		select {
@@ -105,6 +109,13 @@ func (a *Authenticator) acquire(ctx context.Context) (release func(), err error)
 		<-a.slots
 		a.quiet.Reset(settleAfter)
 	}, nil
+}
+
+// Checks is the number of password checks running and waiting for a
+// slot (the hash queue), for the metrics.
+func (a *Authenticator) Checks() (running, waiting int) {
+	a.setup(Options{})
+	return len(a.slots), int(a.queued.Load())
 }
 
 // settleAfter is how long password checks must have stopped before the

@@ -13,6 +13,9 @@ type Lockout struct {
 	MaxFailures int
 	Window      time.Duration
 	Duration    time.Duration
+	// Exempt, when set, names addresses never counted nor locked out
+	// (the defender's lockout.allow).
+	Exempt func(ip net.IP) bool
 
 	mu    sync.Mutex
 	now   func() time.Time
@@ -32,9 +35,15 @@ func NewLockout(maxFailures int, window, duration time.Duration) *Lockout {
 
 func key(ip net.IP) string { return ip.String() }
 
+// off reports whether the lockout does not apply to ip: turned off, or ip
+// exempt.
+func (l *Lockout) off(ip net.IP) bool {
+	return l == nil || l.MaxFailures == 0 || l.Exempt != nil && l.Exempt(ip)
+}
+
 // Locked reports whether ip is refused now, and until when.
 func (l *Lockout) Locked(ip net.IP) (bool, time.Time) {
-	if l == nil || l.MaxFailures == 0 {
+	if l.off(ip) {
 		return false, time.Time{}
 	}
 	l.mu.Lock()
@@ -51,7 +60,7 @@ func (l *Lockout) Locked(ip net.IP) (bool, time.Time) {
 
 // Fail records a failed login; it reports whether ip is now locked out.
 func (l *Lockout) Fail(ip net.IP) bool {
-	if l == nil || l.MaxFailures == 0 {
+	if l.off(ip) {
 		return false
 	}
 	l.mu.Lock()
@@ -63,7 +72,7 @@ func (l *Lockout) Fail(ip net.IP) bool {
 
 // Succeed forgets the failures of ip after a good login.
 func (l *Lockout) Succeed(ip net.IP) {
-	if l == nil || l.MaxFailures == 0 {
+	if l.off(ip) {
 		return
 	}
 	l.mu.Lock()
@@ -87,7 +96,7 @@ const (
 // connection with 150 wrong-password streams run 130 hashes against a
 // limit of 10. Every true must be followed by one end.
 func (l *Lockout) begin(ip net.IP) bool {
-	if l == nil || l.MaxFailures == 0 {
+	if l.off(ip) {
 		return true
 	}
 	l.mu.Lock()
@@ -108,7 +117,7 @@ func (l *Lockout) begin(ip net.IP) bool {
 
 // end settles a check that begin let start.
 func (l *Lockout) end(ip net.IP, how ending) {
-	if l == nil || l.MaxFailures == 0 {
+	if l.off(ip) {
 		return
 	}
 	l.mu.Lock()

@@ -22,17 +22,40 @@ type Config struct {
 	LogFormat     string `toml:"log_format"`
 	LogLevel      string `toml:"log_level"`
 	RunAs         string `toml:"run_as"`
+	// AuditLog is the audit log's file, relative to DataDir unless
+	// absolute; "" turns it off. AuditMaxMB rotates it past that size
+	// (0: never) and AuditKeep rotated files are kept.
+	AuditLog   string `toml:"audit_log"`
+	AuditMaxMB int    `toml:"audit_max_mb"`
+	AuditKeep  int    `toml:"audit_keep"`
 	// Source is the file the configuration was read from ("" for the
 	// embedded defaults); not a key.
 	Source string `toml:"-"`
 
-	FTP     FTP     `toml:"ftp"`
-	SFTP    SFTP    `toml:"sftp"`
-	HTTP    HTTP    `toml:"http"`
-	TLS     TLS     `toml:"tls"`
-	Users   Users   `toml:"users"`
-	Limits  Limits  `toml:"limits"`
-	Lockout Lockout `toml:"lockout"`
+	FTP       FTP       `toml:"ftp"`
+	SFTP      SFTP      `toml:"sftp"`
+	HTTP      HTTP      `toml:"http"`
+	TLS       TLS       `toml:"tls"`
+	Users     Users     `toml:"users"`
+	Limits    Limits    `toml:"limits"`
+	Lockout   Lockout   `toml:"lockout"`
+	Bandwidth Bandwidth `toml:"bandwidth"`
+	Metrics   Metrics   `toml:"metrics"`
+}
+
+// Metrics is the opt-in Prometheus listener.
+type Metrics struct {
+	Listen string `toml:"listen"` // host:port, e.g. "127.0.0.1:9464"; "" = off
+}
+
+// Bandwidth limits transfers in bytes per second, 0 for no limit: the
+// whole server's uploads and downloads, and each user's (all of the
+// user's sessions together), every protocol alike.
+type Bandwidth struct {
+	Upload       int64 `toml:"upload"`
+	Download     int64 `toml:"download"`
+	UserUpload   int64 `toml:"user_upload"`
+	UserDownload int64 `toml:"user_download"`
 }
 
 // FTP configures FTP with explicit FTPS, implicit FTPS and their data
@@ -99,6 +122,7 @@ type Limits struct {
 	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"` // connections from one address, logged in or not
 	MaxPrelogin         int      `toml:"max_prelogin"`           // connections not yet logged in; when full the oldest is dropped
 	MaxPreloginPerIP    int      `toml:"max_prelogin_per_ip"`    // of those, from one address; checked before any handshake
+	MaxSessionsPerUser  int      `toml:"max_sessions_per_user"`  // logged-in sessions of one account, every protocol; 0 = no cap
 	LoginTimeout        Duration `toml:"login_timeout"`
 	IdleTimeout         Duration `toml:"idle_timeout"`
 	StallTimeout        Duration `toml:"stall_timeout"` // a transfer that moves no byte this long is cut
@@ -107,12 +131,27 @@ type Limits struct {
 	PasswordWait        Duration `toml:"password_wait"`   // a login that waits longer for a check is refused
 }
 
-// Lockout refuses a client IP after too many failed logins, across every
-// protocol.
+// Lockout configures the defender, which refuses a client address (IPv6:
+// its prefix) across every protocol after too many offences: each failed
+// login scores 1 and each escape attempt EscapeWeight; a score of
+// MaxFailures within Window bans the address for Duration, doubled for
+// each earlier ban of the same address up to MaxDuration. Bans are kept
+// in the store and survive restarts. Allow is never banned; Deny is
+// always refused.
 type Lockout struct {
-	MaxFailures int      `toml:"max_failures"`
-	Window      Duration `toml:"window"`
-	Duration    Duration `toml:"duration"`
+	MaxFailures  int      `toml:"max_failures"`
+	Window       Duration `toml:"window"`
+	Duration     Duration `toml:"duration"`
+	MaxDuration  Duration `toml:"max_duration"`
+	EscapeWeight int      `toml:"escape_weight"`
+	IPv6Prefix   int      `toml:"ipv6_prefix"`
+	Allow        []string `toml:"allow"`
+	Deny         []string `toml:"deny"`
+	// UserFailures failed logins to one account within Window, from any
+	// addresses, slow every later login to it by UserDelay (0: off). The
+	// account is slowed, never locked, so nobody can lock a partner out.
+	UserFailures int      `toml:"user_failures"`
+	UserDelay    Duration `toml:"user_delay"`
 }
 
 // Duration is a time.Duration written in TOML as a string such as "5m".
@@ -149,9 +188,12 @@ const (
 // Default returns the configuration that ferry runs on without a file.
 func Default() *Config {
 	return &Config{
-		DataDir:   "ferry-data",
-		LogFormat: "text",
-		LogLevel:  "info",
+		DataDir:    "ferry-data",
+		LogFormat:  "text",
+		LogLevel:   "info",
+		AuditLog:   "audit.jsonl",
+		AuditMaxMB: 100,
+		AuditKeep:  10,
 		FTP: FTP{
 			Enabled:          true,
 			Port:             21,
@@ -180,9 +222,16 @@ func Default() *Config {
 			PasswordWait:        Duration{5 * time.Second},
 		},
 		Lockout: Lockout{
-			MaxFailures: 10,
-			Window:      Duration{5 * time.Minute},
-			Duration:    Duration{15 * time.Minute},
+			MaxFailures:  10,
+			Window:       Duration{5 * time.Minute},
+			Duration:     Duration{15 * time.Minute},
+			MaxDuration:  Duration{24 * time.Hour},
+			EscapeWeight: 5,
+			IPv6Prefix:   64,
+			Allow:        []string{},
+			Deny:         []string{},
+			UserFailures: 20,
+			UserDelay:    Duration{2 * time.Second},
 		},
 	}
 }
@@ -329,6 +378,12 @@ func (c *Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return keyErr("log_format", "%q: must be text or json", c.LogFormat)
+	}
+	if c.AuditMaxMB < 0 {
+		return keyErr("audit_max_mb", "%d: must be 0 (no rotation) or more", c.AuditMaxMB)
+	}
+	if c.AuditKeep < 0 {
+		return keyErr("audit_keep", "%d: must be 0 or more", c.AuditKeep)
 	}
 	if strings.ContainsAny(c.PublicHost, " /:[]") && net.ParseIP(c.PublicHost) == nil {
 		return keyErr("public_host", "%q is neither an IP address nor a host name", c.PublicHost)
@@ -506,8 +561,31 @@ func (c *Config) Validate() error {
 	if c.Lockout.MaxFailures > 0 && (c.Lockout.Window.Duration <= 0 || c.Lockout.Duration.Duration <= 0) {
 		return keyErr("lockout.window", "window and duration must be positive when max_failures is set")
 	}
+	if c.Limits.MaxSessionsPerUser < 0 {
+		return keyErr("limits.max_sessions_per_user", "%d: must be 0 (no cap) or more", c.Limits.MaxSessionsPerUser)
+	}
+	if b := c.Bandwidth; b.Upload < 0 || b.Download < 0 || b.UserUpload < 0 || b.UserDownload < 0 {
+		return keyErr("bandwidth", "limits are bytes per second, 0 or more")
+	}
+	if c.Metrics.Listen != "" {
+		_, port, err := net.SplitHostPort(c.Metrics.Listen)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+			return keyErr("metrics.listen", "%q: want host:port, e.g. \"127.0.0.1:9464\"", c.Metrics.Listen)
+		}
+	}
+	if err := c.Lockout.validate(); err != nil {
+		return err
+	}
 	if !c.FTP.Enabled && !c.SFTP.Enabled && !c.HTTP.Enabled {
 		return errors.New("every protocol is disabled: enable at least one of ftp, sftp, http")
 	}
 	return nil
+}
+
+// AuditPath is the audit log's file, or "" when it is off.
+func (c *Config) AuditPath() string {
+	if c.AuditLog == "" || filepath.IsAbs(c.AuditLog) {
+		return c.AuditLog
+	}
+	return filepath.Join(c.DataDir, c.AuditLog)
 }

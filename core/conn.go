@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -42,6 +43,7 @@ type Conn struct {
 	user   store.User
 	method string
 	fs     vfs.FS
+	quota  *usage
 }
 
 // loginExpired closes a connection still not logged in after
@@ -64,8 +66,24 @@ func (cn *Conn) IP() net.IP { return cn.Remote.Addr().AsSlice() }
 // the lockout and the bounded hashing of package auth, and logs a failure.
 // Errors are auth.ErrDenied, auth.ErrLocked, auth.ErrBusy or a store error.
 func (cn *Conn) Password(ctx context.Context, name, password string) (store.User, error) {
+	if _, err := cn.Banned(); err != nil {
+		err = fmt.Errorf("%w: %w", auth.ErrLocked, err)
+		cn.loginFailed(name, "password", err)
+		return store.User{}, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, cn.core.limits.Load().LoginTimeout.Duration)
 	defer cancel()
+	if g := cn.core.guard; g != nil {
+		if d := g.Delay(name); d > 0 {
+			// Slowed, not locked: the account's owner still gets in.
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+	}
 	u, err := cn.core.auth.Password(ctx, cn.IP(), name, password)
 	if err != nil {
 		cn.loginFailed(name, "password", err)
@@ -77,10 +95,19 @@ func (cn *Conn) Password(ctx context.Context, name, password string) (store.User
 // match is not a failed login (clients offer every key they hold); an SSH
 // connection that ends with no method accepted calls Failed.
 func (cn *Conn) PublicKey(ctx context.Context, name string, key ssh.PublicKey) (store.User, error) {
+	if _, err := cn.Banned(); err != nil {
+		return store.User{}, fmt.Errorf("%w: %w", auth.ErrLocked, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, cn.core.limits.Load().LoginTimeout.Duration)
 	defer cancel()
 	return cn.core.auth.PublicKey(ctx, cn.IP(), name, key)
 }
+
+// Banned is the defender's refusal of the connection's address, if any,
+// and when it ends. HTTP connections are admitted when banned, so that
+// they can be told so with a page (429 and Retry-After); the web adapter
+// asks here before each request.
+func (cn *Conn) Banned() (time.Time, error) { return cn.core.check(cn.Remote.Addr()) }
 
 // Failed counts a login that ended without any method accepted and
 // without a password check already counted (SSH keys that all failed).
@@ -99,6 +126,9 @@ func (cn *Conn) loginFailed(name, method string, err error) {
 	case !errors.Is(err, auth.ErrDenied):
 		reason = "error"
 	}
+	r := cn.recordOf(EventLoginFailed)
+	r.User, r.Method, r.Reason = name, method, reason
+	cn.core.record(r)
 	attrs := []any{"event", EventLoginFailed, "user", name, "method", method, "reason", reason}
 	if reason == "error" {
 		cn.Log.Error("login failed", append(attrs, "err", err.Error())...)
@@ -134,9 +164,10 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		return net.ErrClosed
 	case !cn.session && c.sessions >= c.limits.Load().MaxConnections:
 		c.mu.Unlock()
-		c.warn.log(slog.LevelWarn, "refused.sessions", "login refused", "event", EventRefused, "service", string(cn.Service),
-			"remote", cn.Remote.String(), "user", u.Name, "reason", ErrTooMany.Error())
-		return ErrTooMany
+		return cn.tooMany(u, ErrTooMany)
+	case c.overUserCap(cn, u.Name):
+		c.mu.Unlock()
+		return cn.tooMany(u, ErrTooManyOfUser)
 	case !cn.session:
 		c.pre.Remove(cn.elem)
 		cn.elem = nil
@@ -145,6 +176,7 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		}
 		cn.session = true
 		c.sessions++
+		c.open[cn.ID] = cn
 	}
 	c.mu.Unlock()
 	cn.timer.Stop()
@@ -157,10 +189,15 @@ func (cn *Conn) Begin(u store.User, method string) error {
 	fsys, err := cn.core.openFS(u)
 	if err != nil {
 		cn.Log.Error("login failed: home directory", "event", EventLoginFailed, "user", u.Name, "reason", "home", "err", err.Error())
+		r := cn.connRecord(EventLoginFailed)
+		r.User, r.Method, r.Reason = u.Name, method, "home"
+		cn.core.record(r)
 		return err
 	}
 	if cn.fs != nil {
 		cn.fs.Close()
+		cn.core.release(cn.quota)
+		cn.sessionEnd()
 		cn.event(EventSessionEnd, "user", cn.user.Name, "duration", since(cn.start))
 	}
 	c.mu.Lock()
@@ -168,8 +205,12 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		c.track(cn, u.Name)
 	}
 	c.mu.Unlock()
-	cn.fs, cn.user, cn.method = eventFS{FS: fsys, cn: cn}, u, method
+	cn.quota = cn.core.quotaOf(u.Name)
+	cn.fs, cn.user, cn.method = eventFS{FS: fsys, cn: cn, quota: cn.quota}, u, method
 	cn.Log = cn.core.log.With("session", cn.ID, "service", string(cn.Service), "remote", cn.Remote.String(), "user", u.Name)
+	r := cn.connRecord(EventLoginOK)
+	r.Method = method
+	cn.core.record(r)
 	cn.event(EventLoginOK, "method", method, "read_only", u.ReadOnly)
 	return nil
 }
@@ -209,6 +250,7 @@ func (cn *Conn) Close() {
 	}
 	if cn.session {
 		c.sessions--
+		delete(c.open, cn.ID)
 	}
 	if c.allByIP[ip]--; c.allByIP[ip] == 0 {
 		delete(c.allByIP, ip)
@@ -222,8 +264,11 @@ func (cn *Conn) Close() {
 	defer cn.mu.Unlock()
 	if cn.fs != nil {
 		cn.fs.Close()
+		cn.core.release(cn.quota)
+		cn.quota = nil
 	}
 	if session {
+		cn.sessionEnd()
 		cn.event(EventSessionEnd, "duration", since(cn.start))
 	} else {
 		cn.Log.Debug("disconnect before login", "duration", since(cn.start))
@@ -231,3 +276,44 @@ func (cn *Conn) Close() {
 }
 
 func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
+
+// sessionEnd records the end of the session of cn.user; the caller holds
+// cn.mu.
+func (cn *Conn) sessionEnd() {
+	r := cn.connRecord(EventSessionEnd)
+	r.Method = cn.method
+	r.Duration = time.Since(cn.start)
+	cn.core.record(r)
+}
+
+// recordOf is connRecord for a caller that does not hold cn.mu.
+func (cn *Conn) recordOf(kind string) *Record {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.connRecord(kind)
+}
+
+// overUserCap reports whether cn may not become (or switch to) a session
+// of name: limits.max_sessions_per_user of them are open. The caller holds
+// c.mu. Two logins of one user at the same instant may both pass: the
+// count grows once their file systems are open.
+func (c *Core) overUserCap(cn *Conn, name string) bool {
+	max := c.limits.Load().MaxSessionsPerUser
+	if max <= 0 {
+		return false
+	}
+	if _, already := c.byUser[name][cn]; already {
+		return false
+	}
+	return len(c.byUser[name]) >= max
+}
+
+// tooMany refuses a login past a session cap, err being the cap.
+func (cn *Conn) tooMany(u store.User, err error) error {
+	r := cn.recordOf(EventRefused)
+	r.User, r.Reason = u.Name, err.Error()
+	cn.core.record(r)
+	cn.core.warn.log(slog.LevelWarn, "refused.sessions", "login refused", "event", EventRefused, "service", string(cn.Service),
+		"remote", cn.Remote.String(), "user", u.Name, "reason", err.Error())
+	return err
+}

@@ -24,7 +24,17 @@ var (
 	ErrShuttingDown  = errors.New("server shutting down")
 	ErrTooManyFromIP = errors.New("too many connections from your address; try again later")
 	ErrTooMany       = errors.New("too many sessions on this server; try again later")
+	// ErrTooManyOfUser is limits.max_sessions_per_user reached; it is an
+	// ErrTooMany too, so adapters answer it alike, with its own words.
+	ErrTooManyOfUser error = userSessions{}
 )
+
+type userSessions struct{}
+
+func (userSessions) Error() string {
+	return "too many sessions of your account at once; try again later"
+}
+func (userSessions) Is(target error) bool { return target == ErrTooMany }
 
 // Options are what New needs.
 type Options struct {
@@ -35,16 +45,28 @@ type Options struct {
 	// (vfs.NewLocal on the user's home). Tests give the memory backend,
 	// and object storage plugs in here.
 	OpenFS func(u store.User) (vfs.FS, error)
+	// Sinks receive every event as a Record (the audit log, metrics).
+	Sinks []Sink
+	// Guard, when set, is asked about every address at admission and at
+	// every login (the defender): an error refuses it with that text.
+	Guard Guard
+	// Digests asks the adapters for the SHA-256 of every whole-file
+	// transfer (Event.SHA256), for the audit log.
+	Digests bool
 }
 
 // Core admits connections, logs users in and emits events for every
 // protocol. It is safe for concurrent use.
 type Core struct {
-	auth   *auth.Authenticator
-	log    *slog.Logger
-	openFS func(store.User) (vfs.FS, error)
-	warn   *throttle
-	ids    atomic.Uint64
+	auth    *auth.Authenticator
+	log     *slog.Logger
+	openFS  func(store.User) (vfs.FS, error)
+	sinks   []Sink
+	digests bool
+	guard   Guard
+	bw      *bandwidth
+	warn    *throttle
+	ids     atomic.Uint64
 
 	limits atomic.Pointer[config.Limits] // admission's budgets; SetLimits swaps them
 
@@ -56,6 +78,10 @@ type Core struct {
 	sessions int
 	live     int
 	byUser   map[string]map[*Conn]struct{} // logged-in sessions by user name
+	open     map[uint64]*Conn              // logged-in sessions, for Sessions
+
+	qmu    sync.Mutex
+	quotas map[string]*usage // users with sessions
 }
 
 // New returns a core for a validated configuration.
@@ -79,6 +105,13 @@ func New(o Options) (*Core, error) {
 		preByIP: map[netip.Addr]int{},
 		allByIP: map[netip.Addr]int{},
 		byUser:  map[string]map[*Conn]struct{}{},
+		open:    map[uint64]*Conn{},
+		quotas:  map[string]*usage{},
+		sinks:   o.Sinks,
+		digests: o.Digests,
+		guard:   o.Guard,
+		bw: newBandwidth(o.Config.Bandwidth.Upload, o.Config.Bandwidth.Download,
+			o.Config.Bandwidth.UserUpload, o.Config.Bandwidth.UserDownload),
 	}
 	lim := o.Config.Limits
 	c.limits.Store(&lim)
@@ -108,6 +141,10 @@ func (c *Core) Admit(nc net.Conn, svc listen.Service) (*Conn, error) {
 	// given per request before any password is checked, and the handshakes
 	// it costs are bounded by the pre-login budget like any others.
 	web := svc == listen.HTTP || svc == listen.HTTPS
+	if _, err := c.check(ip); err != nil && !web {
+		c.refused(svc, remote, err.Error())
+		return nil, err
+	}
 	if locked, _ := c.auth.Lockout.Locked(ip.AsSlice()); locked && !web {
 		c.refused(svc, remote, "locked out")
 		return nil, auth.ErrLocked
@@ -159,8 +196,27 @@ func (c *Core) Admit(nc net.Conn, svc listen.Service) (*Conn, error) {
 	return cn, nil
 }
 
-// refused logs a refused connection, rate-limited per reason.
+// Guard is the defender's admission check: nil for an address that may
+// connect, else the refusal, whose text may be shown to the client, and
+// when it ends (zero: no end).
+type Guard interface {
+	Check(a netip.Addr) (until time.Time, err error)
+	// Delay is how long a password login to the account name waits
+	// before its check (the per-account throttle), 0 for none.
+	Delay(name string) time.Duration
+}
+
+func (c *Core) check(a netip.Addr) (time.Time, error) {
+	if c.guard == nil {
+		return time.Time{}, nil
+	}
+	return c.guard.Check(a)
+}
+
+// refused logs a refused connection, rate-limited per reason; the sinks
+// receive every one.
 func (c *Core) refused(svc listen.Service, remote netip.AddrPort, reason string) {
+	c.record(&Record{Kind: EventRefused, Service: svc, Remote: remote, Reason: reason})
 	c.warn.log(slog.LevelWarn, "refused."+reason, "connection refused", "event", EventRefused,
 		"service", string(svc), "remote", remote.String(), "reason", reason)
 }

@@ -40,7 +40,10 @@ type Event struct {
 	Duration time.Duration
 	Result   string // ResultOK when empty and Err is nil
 	Err      error
-	Attrs    []any // protocol details (mode, tls, offset, ...)
+	// SHA256 is the file's hex digest when the whole file passed through
+	// the transfer (Transfer.Sum), else "".
+	SHA256 string
+	Attrs  []any // protocol details (mode, tls, offset, ...)
 }
 
 // Emit logs a file event of the session: at info level when it succeeded,
@@ -54,12 +57,27 @@ func (cn *Conn) Emit(e Event) {
 			result = ResultFailed
 		}
 	}
+	if result != ResultOK {
+		e.SHA256 = "" // the file did not pass through whole
+	}
+	log, r := cn.loggerAndRecord(e.Kind)
+	r.Path, r.Target, r.Result, r.SHA256 = e.Path, e.Target, result, e.SHA256
+	if e.Kind == EventUpload || e.Kind == EventDownload {
+		r.Bytes, r.Duration = e.Bytes, e.Duration
+	}
+	if e.Err != nil {
+		r.Err = e.Err.Error()
+	}
+	cn.core.record(r)
 	attrs := []any{"event", e.Kind, "path", e.Path}
 	if e.Target != "" {
 		attrs = append(attrs, "target", e.Target)
 	}
 	if e.Kind == EventUpload || e.Kind == EventDownload {
 		attrs = append(attrs, "bytes", e.Bytes, "duration", e.Duration.Round(time.Millisecond).String())
+	}
+	if e.SHA256 != "" {
+		attrs = append(attrs, "sha256", e.SHA256)
 	}
 	attrs = append(attrs, "result", result)
 	attrs = append(attrs, e.Attrs...)
@@ -70,7 +88,7 @@ func (cn *Conn) Emit(e Event) {
 	if result != ResultOK {
 		level = slog.LevelWarn
 	}
-	cn.logger().Log(context.Background(), level, e.Kind, attrs...)
+	log.Log(context.Background(), level, e.Kind, attrs...)
 }
 
 // event logs a session event (login, session end) through the session's
@@ -78,6 +96,18 @@ func (cn *Conn) Emit(e Event) {
 func (cn *Conn) event(kind string, attrs ...any) {
 	cn.Log.Info(kind, append([]any{"event", kind}, attrs...)...)
 }
+
+// loggerAndRecord returns the session's logger and a record of kind.
+func (cn *Conn) loggerAndRecord(kind string) (*slog.Logger, *Record) {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.Log, cn.connRecord(kind)
+}
+
+// Digests reports whether transfers should compute the SHA-256 of whole
+// files (Transfer.Hash) for the sinks: Options.Digests, set when the
+// audit log is on.
+func (cn *Conn) Digests() bool { return cn.core.digests }
 
 func (cn *Conn) logger() *slog.Logger {
 	cn.mu.Lock()

@@ -15,17 +15,71 @@ import (
 // are emitted by the adapters, which know when a transfer ends and how.
 type eventFS struct {
 	vfs.FS
-	cn *Conn
+	cn    *Conn
+	quota *usage // nil: not counted (no store)
 }
 
 func (f eventFS) Mkdir(p string) error { return f.op(EventMkdir, p, "", f.FS.Mkdir(p)) }
 func (f eventFS) Rmdir(p string) error { return f.op(EventRmdir, p, "", f.FS.Rmdir(p)) }
 func (f eventFS) Remove(p string) error {
-	return f.op(EventDelete, p, "", f.FS.Remove(p))
+	size, isFile := sizeOf(f.FS, p)
+	err := f.FS.Remove(p)
+	if err == nil && isFile {
+		f.quota.add(-size, -1)
+	}
+	return f.op(EventDelete, p, "", err)
 }
 
 func (f eventFS) Rename(oldp, newp string) error {
-	return f.op(EventRename, oldp, newp, f.FS.Rename(oldp, newp))
+	size, replaced := sizeOf(f.FS, newp)
+	err := f.FS.Rename(oldp, newp)
+	if err == nil && replaced {
+		f.quota.add(-size, -1)
+	}
+	return f.op(EventRename, oldp, newp, err)
+}
+
+// Create, OpenAt and OpenRandom count uploads against the user's quota
+// (quotaUpload); a new file past quota_files is refused before any data.
+func (f eventFS) Create(p string) (vfs.Upload, error) {
+	if f.quota == nil {
+		return f.FS.Create(p)
+	}
+	old, exists := sizeOf(f.FS, p)
+	if !exists && !f.quota.fits(0, 1) {
+		return nil, &fs.PathError{Op: "create", Path: p, Err: ErrQuota}
+	}
+	up, err := f.FS.Create(p)
+	if err != nil {
+		return nil, err
+	}
+	return &quotaUpload{Upload: up, u: f.quota, old: old, isNew: !exists}, nil
+}
+
+func (f eventFS) OpenAt(p string, offset int64) (vfs.Upload, error) {
+	up, err := f.FS.OpenAt(p, offset)
+	return f.inPlace(p, offset, up, err)
+}
+
+func (f eventFS) OpenRandom(p string) (vfs.Upload, error) {
+	up, err := f.FS.OpenRandom(p)
+	return f.inPlace(p, 0, up, err)
+}
+
+// inPlace wraps an upload into an existing file; offset -1 is an append.
+func (f eventFS) inPlace(p string, offset int64, up vfs.Upload, err error) (vfs.Upload, error) {
+	if err != nil || f.quota == nil {
+		return up, err
+	}
+	fi, err := up.Stat()
+	if err != nil {
+		up.Abort()
+		return nil, err
+	}
+	if offset < 0 {
+		offset = fi.Size()
+	}
+	return &quotaUpload{Upload: up, u: f.quota, inPlace: true, old: fi.Size(), end: fi.Size(), pos: offset}, nil
 }
 
 func (f eventFS) Chtimes(p string, mtime time.Time) error {
@@ -37,7 +91,15 @@ func (f eventFS) Chmod(p string, mode fs.FileMode) error {
 }
 
 func (f eventFS) Truncate(p string, size int64) error {
-	return f.op(EventSetstat, p, "", f.FS.Truncate(p, size), "size", size)
+	old, _ := sizeOf(f.FS, p)
+	if size > old && !f.quota.fits(size-old, 0) {
+		return f.op(EventSetstat, p, "", &fs.PathError{Op: "truncate", Path: p, Err: ErrQuota}, "size", size)
+	}
+	err := f.FS.Truncate(p, size)
+	if err == nil {
+		f.quota.add(size-old, 0)
+	}
+	return f.op(EventSetstat, p, "", err, "size", size)
 }
 
 // op emits the event of one change and returns its error. An escape is not
@@ -52,5 +114,8 @@ func (f eventFS) op(kind, p, target string, err error, attrs ...any) error {
 // Refuse logs an attempt the session was refused, such as a path that
 // leads outside the home, with the path it named.
 func (cn *Conn) Refuse(path, reason string) {
-	cn.logger().Warn("refused", "event", EventRefused, "path", path, "reason", reason)
+	log, r := cn.loggerAndRecord(EventRefused)
+	r.Path, r.Reason = path, reason
+	cn.core.record(r)
+	log.Warn("refused", "event", EventRefused, "path", path, "reason", reason)
 }

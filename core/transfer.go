@@ -38,8 +38,41 @@ type Transfer struct {
 	// one place where bytes are counted (logs, progress, and later
 	// metering or bandwidth limits).
 	Meter func(n int64)
+	// Rate, when set (Conn.Rate), waits after every chunk moved until the
+	// bandwidth limits allow it; uploads then take the buffered copy, whose
+	// chunks are at most a buffer, not splice(2)'s 16 MiB.
+	Rate func(n int64)
+	// Hash computes the SHA-256 of the bytes moved, for Sum. Set it only
+	// when the transfer starts at the file's first byte (no resume, no
+	// append, no range), and only when Conn.Digests says a sink wants it:
+	// it costs an upload the splice(2) path. BenchmarkReceiveDigest (256
+	// MiB over loopback into the disk, 2 shared cores) measured 213 MB/s
+	// with splice against 151 MB/s with the digest in one run and 254
+	// against 304 in another: SHA-256 alone runs at 395 MB/s per core here,
+	// so the digest costs at most about a third of a core per upload.
+	Hash bool
 
 	pushed time.Time
+	digest Digest
+	moved  int64 // bytes given to the digest, its next offset
+}
+
+// Sum is the hex SHA-256 of the file when Hash was set and the bytes
+// moved are exactly the file's first size bytes in order, that is the
+// whole file when size is its length; otherwise "".
+func (t *Transfer) Sum(size int64) string {
+	if !t.Hash {
+		return ""
+	}
+	return t.digest.Sum(size)
+}
+
+// hash adds p, the next bytes moved, to the digest.
+func (t *Transfer) hash(p []byte) {
+	if t.Hash {
+		t.digest.At(t.moved, p)
+		t.moved += int64(len(p))
+	}
 }
 
 // push moves the connection's deadline Stall ahead, at most once a second
@@ -58,6 +91,9 @@ func (t *Transfer) push() {
 func (t *Transfer) meter(n int64) {
 	if t.Meter != nil && n > 0 {
 		t.Meter(n)
+	}
+	if t.Rate != nil && n > 0 {
+		t.Rate(n)
 	}
 }
 
@@ -103,6 +139,7 @@ func (t *Transfer) Send(dst io.Writer, src io.Reader) (int64, error) {
 		for w := 0; w < r; {
 			t.push()
 			m, err := dst.Write(buf[w:min(r, w+sendChunk)])
+			t.hash(buf[w : w+m])
 			w += m
 			n += int64(m)
 			t.meter(int64(m))
@@ -129,7 +166,7 @@ func (t *Transfer) Send(dst io.Writer, src io.Reader) (int64, error) {
 // the copy gathers at least half a buffer before each write: a TLS read
 // returns one 16 KiB record, and a disk write per record is slow.
 func (t *Transfer) Receive(dst io.Writer, src io.Reader) (int64, error) {
-	if rf, ok := dst.(io.ReaderFrom); ok {
+	if rf, ok := dst.(io.ReaderFrom); ok && !t.Hash && t.Rate == nil {
 		if tc, ok := src.(*net.TCPConn); ok {
 			return t.splice(rf, tc)
 		}
@@ -149,6 +186,7 @@ func (t *Transfer) Receive(dst io.Writer, src io.Reader) (int64, error) {
 		}
 		if r > 0 {
 			w, err := dst.Write(buf[:r])
+			t.hash(buf[:w])
 			n += int64(w)
 			t.meter(int64(w))
 			if err != nil {
@@ -224,10 +262,25 @@ func (s *source) Read(b []byte) (int, error) {
 	s.t.push()
 	n, err := s.r.Read(b)
 	s.t.meter(int64(n))
+	s.t.hash(b[:n])
 	return n, err
 }
 
-func (s *source) Seek(off int64, whence int) (int64, error) { return s.r.Seek(off, whence) }
+// Seek restarts the digest at the file's start (http.ServeContent seeks
+// to the end for the size and back); elsewhere the digest is given up.
+func (s *source) Seek(off int64, whence int) (int64, error) {
+	pos, err := s.r.Seek(off, whence)
+	switch {
+	case pos == 0 && err == nil:
+		s.t.digest.Restart()
+		s.t.moved = 0
+	case whence == io.SeekEnd && off == 0 && err == nil:
+		// only the size is asked; ServeContent seeks back before reading
+	default:
+		s.t.moved = -1 // the next bytes are not at offset 0 onwards
+	}
+	return pos, err
+}
 
 // BatchConn gathers the records crypto/tls writes one by one (16 KiB
 // each) into writes of up to batchSize while batching is on: a system call

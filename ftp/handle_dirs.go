@@ -136,7 +136,15 @@ func (s *session) cmdMFMT(arg string) bool {
 	return true
 }
 
-func (s *session) cmdALLO(string) bool {
+func (s *session) cmdALLO(arg string) bool {
+	// ALLO n: the size of the next upload, checked against the quota
+	// before any data (RFC 959 allows 552 here).
+	if n, err := strconv.ParseInt(strings.Fields(arg + " 0")[0], 10, 64); err == nil && n > 0 {
+		if err := s.cn.QuotaFits(n, true); err != nil {
+			s.reply(552, "Quota exceeded")
+			return true
+		}
+	}
 	s.reply(202, "No storage allocation necessary")
 	return true
 }

@@ -44,6 +44,7 @@ func (s *session) cmdRETR(arg string) bool {
 	s.launch(x, job{
 		opening: fmt.Sprintf("Opening BINARY mode data connection for %s (%d bytes)", p, fi.Size()-offset),
 		send:    f,
+		whole:   offset == 0,
 		finish:  func(*transfer, error) error { return f.Close() },
 		ok:      "Transfer complete",
 	})
@@ -55,15 +56,15 @@ func (s *session) cmdSTOR(arg string) bool {
 	s.rest = 0
 	p := s.path(arg)
 	if offset > 0 {
-		return s.store("STOR", p, func() (vfs.Upload, error) { return s.fs.OpenAt(p, offset) })
+		return s.store("STOR", p, false, func() (vfs.Upload, error) { return s.fs.OpenAt(p, offset) })
 	}
-	return s.store("STOR", p, func() (vfs.Upload, error) { return s.fs.Create(p) })
+	return s.store("STOR", p, true, func() (vfs.Upload, error) { return s.fs.Create(p) })
 }
 
 func (s *session) cmdAPPE(arg string) bool {
 	s.rest = 0
 	p := s.path(arg)
-	return s.store("APPE", p, func() (vfs.Upload, error) { return s.fs.OpenAt(p, -1) })
+	return s.store("APPE", p, false, func() (vfs.Upload, error) { return s.fs.OpenAt(p, -1) })
 }
 
 func (s *session) cmdSTOU(string) bool {
@@ -74,7 +75,7 @@ func (s *session) cmdSTOU(string) bool {
 		if _, err := s.fs.Lstat(p); err == nil {
 			continue
 		}
-		return s.store("STOU", p, func() (vfs.Upload, error) { return s.fs.Create(p) })
+		return s.store("STOU", p, true, func() (vfs.Upload, error) { return s.fs.Create(p) })
 	}
 	s.reply(450, "Cannot find a unique name")
 	return true
@@ -83,7 +84,7 @@ func (s *session) cmdSTOU(string) bool {
 // store receives an upload. Create uploads are published by Commit only
 // when the data connection ended normally and the client is still there to
 // hear "226"; otherwise Abort discards them.
-func (s *session) store(verb, p string, open func() (vfs.Upload, error)) bool {
+func (s *session) store(verb, p string, whole bool, open func() (vfs.Upload, error)) bool {
 	x := s.prepare(verb, p)
 	if x == nil {
 		return true
@@ -101,6 +102,7 @@ func (s *session) store(verb, p string, open func() (vfs.Upload, error)) bool {
 	s.launch(x, job{
 		opening: opening,
 		recv:    up,
+		whole:   whole,
 		finish: func(x *transfer, err error) error {
 			if err != nil || x.aborted.Load() || s.controlGone() {
 				up.Abort()

@@ -27,6 +27,7 @@ type transfer struct {
 	pasv       *passive
 	active     netip.AddrPort
 	protP      bool
+	sum        string // the file's SHA-256 when it moved whole
 
 	mu   sync.Mutex
 	conn net.Conn
@@ -65,6 +66,7 @@ type job struct {
 	opening string // the 150 text
 	send    io.Reader
 	recv    vfs.Upload
+	whole   bool // the transfer starts at the file's first byte (no REST, no APPE)
 	finish  func(x *transfer, err error) error
 	ok      string // the 226 text
 }
@@ -138,7 +140,7 @@ func (s *session) transfer(x *transfer, j job) {
 		kind = ""
 	}
 	if kind != "" {
-		s.cn.Emit(core.Event{Kind: kind, Path: x.path, Bytes: n, Duration: time.Since(began), Result: result, Err: err,
+		s.cn.Emit(core.Event{Kind: kind, Path: x.path, Bytes: n, Duration: time.Since(began), Result: result, Err: err, SHA256: x.sum,
 			Attrs: []any{"op", x.verb, "mode", x.mode(), "tls", x.protP}})
 	}
 	x.release()
@@ -193,7 +195,14 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 		Stall:    s.srv.cfg.Limits.StallTimeout.Duration,
 		Deadline: conn.SetDeadline,
 		Meter:    func(m int64) { x.bytes.Add(m) },
+		Hash:     j.whole && s.cn.Digests(),
 	}
+	if j.send != nil {
+		t.Rate = s.cn.Rate(core.Down)
+	} else {
+		t.Rate = s.cn.Rate(core.Up)
+	}
+	defer func() { x.sum = t.Sum(*n) }()
 	if j.send != nil {
 		tc, isTLS := data.(*tls.Conn)
 		bc.Batch(isTLS)

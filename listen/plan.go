@@ -19,6 +19,8 @@ const (
 	SFTP        Service = "sftp"
 	HTTP        Service = "http"
 	HTTPS       Service = "https"
+	// Metrics is the Prometheus listener ([metrics] listen).
+	Metrics Service = "metrics"
 )
 
 // Kind says how a socket of the plan is used.
@@ -34,6 +36,10 @@ const (
 	// Active is the source port of FTP active data connections, which the
 	// server opens to the client. Ports.Low == 0 means any source port.
 	Active Kind = "active"
+	// Local is a listener for the administrator's tools (the metrics),
+	// bound to an address of its own: the firewall rules, which cover
+	// Control entries, leave it closed to the outside.
+	Local Kind = "local"
 )
 
 // Entry is one socket, or one range of sockets, of the plan.
@@ -71,6 +77,8 @@ type Plan struct {
 	// (limits.max_connections, limits.max_connections_per_ip): every
 	// session may be waiting for a passive data connection at once.
 	MaxConnections, MaxConnectionsPerIP int
+
+	localHost string // the host of the Local entry ([metrics] listen)
 
 	pool *Pool                      // the passive range, shared by FTP and implicit FTPS
 	adv  atomic.Pointer[advertised] // what passive replies tell; SetAdvertised swaps it
@@ -130,6 +138,12 @@ func New(c *config.Config) *Plan {
 			p.Entries = append(p.Entries, Entry{HTTPS, Control, one(h.HTTPSPort), "implicit", "HTTPS web client and API"})
 		}
 	}
+	if c.Metrics.Listen != "" {
+		host, port, _ := net.SplitHostPort(c.Metrics.Listen)
+		n, _ := strconv.Atoi(port)
+		p.localHost = host
+		p.Entries = append(p.Entries, Entry{Metrics, Local, one(n), "", "Prometheus metrics (closed to the outside)"})
+	}
 	return p
 }
 
@@ -158,6 +172,9 @@ func (p *Plan) Find(s Service, k Kind) (Entry, bool) {
 
 // Addr is the host:port a control listener of the plan binds.
 func (p *Plan) Addr(e Entry) string {
+	if e.Kind == Local {
+		return net.JoinHostPort(p.localHost, strconv.Itoa(e.Ports.Low))
+	}
 	return net.JoinHostPort(p.Address, strconv.Itoa(e.Ports.Low))
 }
 
@@ -193,6 +210,8 @@ func keyFor(e Entry) string {
 		return "http.port"
 	case HTTPS:
 		return "http.https_port"
+	case Metrics:
+		return "metrics.listen"
 	}
 	return string(e.Service)
 }

@@ -70,6 +70,13 @@ func (e *env) reload() {
 	if len(restart) > 0 {
 		attrs = append(attrs, "need_restart", strings.Join(restart, ","))
 	}
+	if e.audit != nil {
+		if err := e.audit.Reopen(); err != nil {
+			log.Error("reload: audit log not reopened", "err", err.Error())
+		} else {
+			log.Info("audit log reopened")
+		}
+	}
 	log.Info("reloaded", attrs...)
 }
 

@@ -8,16 +8,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/ferry-project/ferry/audit"
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/core"
+	"github.com/ferry-project/ferry/defend"
 	"github.com/ferry-project/ferry/listen"
+	"github.com/ferry-project/ferry/metrics"
 	"github.com/ferry-project/ferry/store"
 )
 
@@ -32,6 +36,7 @@ type env struct {
 	certs     *certs.Holder  // nil without TLS, or with ACME
 	acme      *certs.ACME    // automatic certificates; nil without
 	level     *slog.LevelVar // the log's level, set again by a reload; may be nil
+	audit     *audit.Log     // reopened by a reload (logrotate); nil when off
 	// serve runs a protocol's accept loop in the background.
 	serve func(name string, loop func() error)
 }
@@ -86,7 +91,33 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	lockout := auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)
 	a := auth.New(st, lockout, auth.Options{Hashes: cfg.Limits.PasswordHashes, Wait: cfg.Limits.PasswordWait.Duration})
-	cr, err := core.New(core.Options{Config: cfg, Auth: a, Log: log})
+	co := core.Options{Config: cfg, Auth: a, Log: log}
+	plan := listen.New(cfg)
+	def, err := defend.New(ctx, st, cfg.Lockout, log)
+	if err != nil {
+		return err
+	}
+	co.Guard, co.Sinks = def, append(co.Sinks, def)
+	var met *metrics.Metrics
+	if cfg.Metrics.Listen != "" {
+		met = newMetrics(plan, def, a)
+		co.Sinks = append(co.Sinks, met)
+	}
+	// The in-memory lockout bounds parallel guesses (auth counts a check
+	// before its hash runs); the defender's allow list exempts from it too.
+	lockout.Exempt = func(ip net.IP) bool {
+		a, _ := netip.AddrFromSlice(ip)
+		return def.Allowed(a)
+	}
+	var al *audit.Log
+	if path := cfg.AuditPath(); path != "" {
+		if al, err = openAudit(cfg, path, log); err != nil {
+			return err
+		}
+		defer al.Close()
+		co.Sinks, co.Digests = append(co.Sinks, al), true
+	}
+	cr, err := core.New(co)
 	if err != nil {
 		return err
 	}
@@ -95,6 +126,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		core:      cr,
 		log:       log,
 		level:     o.Level,
+		audit:     al,
 		listeners: map[listen.Service]net.Listener{},
 	}
 	if len(cfg.TLS.ACMEDomains) > 0 {
@@ -115,7 +147,6 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		log.Info("tls certificate", "sha256", certs.Fingerprint(cert.Certificate[0]), "generated", generated)
 	}
 
-	plan := listen.New(cfg)
 	e.plan = plan
 	defer func() {
 		for _, ln := range e.listeners {
@@ -123,7 +154,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		}
 	}()
 	for _, ent := range plan.Entries {
-		if ent.Kind != listen.Control {
+		if ent.Kind != listen.Control && ent.Kind != listen.Local {
 			continue
 		}
 		ln, err := plan.Listen(ent)
@@ -150,6 +181,16 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 				fatal <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
+	}
+	if ln := e.listeners[listen.Metrics]; ln != nil && met != nil {
+		e.serve("metrics", func() error { return met.Serve(ln) })
+	}
+	// Without the socket (a data_dir path too long for one) the server
+	// runs on; only `ferry status` cannot reach it.
+	if ctl, err := serveControl(cfg, cr, plan, def, log); err != nil {
+		log.Warn("no control socket: ferry status will not reach this server", "err", err.Error())
+	} else {
+		defer ctl.Close()
 	}
 	var running []protocol
 	// shutdown runs in two phases across every protocol: first no new

@@ -22,6 +22,8 @@ type handle struct {
 	mtime  *time.Time // set on the temporary file's final name after publishing
 	bytes  int64
 	opened time.Time
+	digest *core.Digest  // downloads and atomic uploads, when the audit log wants digests
+	rate   func(n int64) // the bandwidth limits' wait (core.Conn.Rate), nil for none
 }
 
 func (h *handle) isDir() bool { return h.dir != nil }
@@ -95,7 +97,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &handle{path: p, read: f, opened: time.Now()}, nil
+		return &handle{path: p, read: f, opened: time.Now(), digest: s.digest(), rate: s.cn.Rate(core.Down)}, nil
 	}
 	if s.fs.ReadOnly() {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: vfs.ErrReadOnly}
@@ -105,7 +107,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	h := &handle{path: p, append: flags&fxfAppend != 0, opened: time.Now()}
+	h := &handle{path: p, append: flags&fxfAppend != 0, opened: time.Now(), rate: s.cn.Rate(core.Up)}
 	switch {
 	case exists && flags&fxfCreat != 0 && flags&fxfExcl != 0:
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrExist}
@@ -118,7 +120,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.up, h.atomic = up, true
+		h.up, h.atomic, h.digest = up, true, s.digest()
 		if a.flags&attrPermissions != 0 {
 			if err := up.Chmod(clientMode(a.perm)); err != nil {
 				up.Abort()
@@ -164,6 +166,12 @@ func (s *session) read(id uint32, d *decoder) error {
 		return s.status(id, err)
 	}
 	h.bytes += int64(got)
+	if h.read != nil {
+		h.digest.At(int64(off), buf[:got])
+	}
+	if h.rate != nil {
+		h.rate(int64(got))
+	}
 	r.b = appendU32(r.b, uint32(got))[:start+got]
 	return s.send(r)
 }
@@ -188,6 +196,12 @@ func (s *session) write(id uint32, d *decoder) error {
 	}
 	n, err := f.WriteAt(data, int64(off))
 	h.bytes += int64(n)
+	if h.atomic {
+		h.digest.At(int64(off), data[:n])
+	}
+	if h.rate != nil {
+		h.rate(int64(n))
+	}
 	return s.status(id, err)
 }
 
@@ -253,7 +267,11 @@ func (s *session) release(h *handle, commit bool) error {
 	s.busy.Add(-1)
 	switch {
 	case h.read != nil:
-		s.cn.Emit(core.Event{Kind: core.EventDownload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened)})
+		var sum string
+		if fi, err := h.read.Stat(); err == nil {
+			sum = h.digest.Sum(fi.Size())
+		}
+		s.cn.Emit(core.Event{Kind: core.EventDownload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened), SHA256: sum})
 		return h.read.Close()
 	case commit:
 		err := h.up.Commit()
@@ -265,7 +283,8 @@ func (s *session) release(h *handle, commit bool) error {
 				Attrs: []any{"atomic", h.atomic, "kept", !h.atomic}})
 			return err
 		}
-		s.cn.Emit(core.Event{Kind: core.EventUpload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened), Attrs: []any{"atomic", h.atomic}})
+		s.cn.Emit(core.Event{Kind: core.EventUpload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened), SHA256: h.digest.Sum(h.bytes),
+			Attrs: []any{"atomic", h.atomic}})
 		return nil
 	default:
 		s.cn.Emit(core.Event{Kind: core.EventUpload, Path: h.path, Bytes: h.bytes, Duration: time.Since(h.opened),
@@ -282,4 +301,12 @@ func (s *session) closeAll() {
 		s.release(h, false)
 	}
 	s.inUse = 0
+}
+
+// digest is a new digest for a handle when the audit log wants them.
+func (s *session) digest() *core.Digest {
+	if s.cn.Digests() {
+		return &core.Digest{}
+	}
+	return nil
 }

@@ -138,6 +138,7 @@ var statuses = []struct {
 	{vfs.ErrNameTooLong, fxFailure, "File name too long"},
 	{fs.ErrInvalid, fxFailure, "Invalid argument"},
 	{vfs.ErrBadOffset, fxFailure, "Offset beyond the end of the file"},
+	{core.ErrQuota, fxFailure, "quota exceeded"},
 	{vfs.ErrNoSpace, fxFailure, "No space left on device"},
 	{vfs.ErrIO, fxFailure, "Input/output error"},
 	{errUnsupported, fxOpUnsupported, "Operation unsupported"},

@@ -29,7 +29,7 @@ var ErrNotFound = errors.New("no such user")
 // ErrExists is returned when adding a user whose name is taken.
 var ErrExists = errors.New("user already exists")
 
-// Store is the user database.
+// Store is the user database and the defender's ban list.
 type Store interface {
 	Add(ctx context.Context, u User) error
 	Get(ctx context.Context, name string) (User, error)
@@ -44,6 +44,15 @@ type Store interface {
 	Revisions(ctx context.Context) (map[string]int64, error)
 	AddKey(ctx context.Context, name, key string) error
 	DeleteKey(ctx context.Context, name, key string) error
+	// Bans of the defender, shared by every process on the store.
+	PutBan(ctx context.Context, b Ban) error
+	Unban(ctx context.Context, prefix string) error
+	Bans(ctx context.Context) ([]Ban, error)
+	// Quotas and usage per user.
+	Quota(ctx context.Context, name string) (Quota, error)
+	SetQuota(ctx context.Context, name string, maxBytes, maxFiles int64) error
+	SetUsage(ctx context.Context, name string, bytes, files int64) error
+	AddUsage(ctx context.Context, name string, bytes, files int64) error
 	Close() error
 }
 
@@ -70,7 +79,7 @@ CREATE TABLE IF NOT EXISTS user_keys (
 	key  TEXT NOT NULL,
 	PRIMARY KEY (user, key)
 );`
-	if _, err := db.Exec(schema); err != nil {
+	if _, err := db.Exec(schema + bansSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: init %s: %w", path, err)
 	}

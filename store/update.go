@@ -26,6 +26,10 @@ func migrateUsers(db *sql.DB) error {
 	for _, col := range []struct{ name, def string }{
 		{"disabled", "INTEGER NOT NULL DEFAULT 0"},
 		{"revision", "INTEGER NOT NULL DEFAULT 0"},
+		{"quota_bytes", "INTEGER NOT NULL DEFAULT 0"},
+		{"quota_files", "INTEGER NOT NULL DEFAULT 0"},
+		{"used_bytes", "INTEGER NOT NULL DEFAULT 0"},
+		{"used_files", "INTEGER NOT NULL DEFAULT 0"},
 	} {
 		if !have[col.name] {
 			if _, err := db.Exec(`ALTER TABLE users ADD COLUMN ` + col.name + ` ` + col.def); err != nil {

@@ -162,6 +162,8 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 		Stall:    s.cfg.Limits.StallTimeout.Duration,
 		Deadline: rc.SetWriteDeadline,
 		Meter:    func(m int64) { n += m },
+		Hash:     rq.conn().Digests(),
+		Rate:     rq.conn().Rate(core.Down),
 	}
 	// Gather the TLS records of the body into large writes (core.BatchConn).
 	if bc, ok := rq.ctx().Value(batchKey{}).(*core.BatchConn); ok {
@@ -177,7 +179,7 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 			result = core.ResultAborted // the client went away
 		}
 		rq.conn().Emit(core.Event{Kind: core.EventDownload, Path: p, Bytes: n, Duration: time.Since(start), Result: result,
-			Attrs: []any{"range", rq.r.Header.Get("Range")}})
+			SHA256: t.Sum(fi.Size()), Attrs: []any{"range", rq.r.Header.Get("Range")}})
 	}
 }
 
@@ -278,6 +280,12 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	}
 	_, err := fsys.Lstat(p)
 	existed := err == nil
+	if rq.r.ContentLength > 0 {
+		if err := rq.conn().QuotaFits(rq.r.ContentLength, !existed); err != nil {
+			rq.fsError(p, err) // before any data: 507
+			return
+		}
+	}
 	up, err := fsys.Create(p)
 	if err != nil {
 		rq.fsError(p, err)
@@ -285,7 +293,7 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	}
 	start := time.Now()
 	rc := http.NewResponseController(rq.w)
-	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline}
+	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline, Hash: rq.conn().Digests(), Rate: rq.conn().Rate(core.Up)}
 	n, err := t.Receive(up, rq.r.Body)
 	if err != nil {
 		up.Abort()
@@ -309,7 +317,7 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 		rq.fsError(p, err)
 		return
 	}
-	rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), Attrs: []any{"replaced", existed}})
+	rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), SHA256: t.Sum(n), Attrs: []any{"replaced", existed}})
 	if existed {
 		rq.w.WriteHeader(http.StatusNoContent)
 		return

@@ -151,6 +151,17 @@ func (rq *request) logAttrs(msg string, args ...any) {
 // session cookie (whose state-changing requests must carry the CSRF
 // token). It writes the error and returns false when there is none.
 func (rq *request) authenticate() bool {
+	if until, err := rq.conn().Banned(); err != nil {
+		// Admitted only to be told: 429 and when to come back, or 403
+		// for an address on lockout.deny (no end).
+		if until.IsZero() {
+			rq.fail(http.StatusForbidden, err.Error())
+			return false
+		}
+		rq.w.Header().Set("Retry-After", strconv.Itoa(max(1, int(time.Until(until).Seconds()+1))))
+		rq.fail(http.StatusTooManyRequests, err.Error())
+		return false
+	}
 	r := rq.r
 	var name string
 	authz := r.Header.Get("Authorization")

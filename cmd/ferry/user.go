@@ -266,6 +266,7 @@ func userSet(args []string) error {
 	rw := fs.Bool("read-write", false, "the user may write again")
 	off := fs.Bool("disabled", false, "refuse every login of the user (live sessions end at once)")
 	on := fs.Bool("enabled", false, "allow the user's logins again")
+	quota := quotaFlags(fs)
 	name, err := oneUser(fs, args)
 	if err != nil {
 		return err
@@ -295,13 +296,18 @@ func userSet(args []string) error {
 	if *off || *on {
 		ch.Disabled = off
 	}
-	if ch == (store.Change{}) {
-		return errors.New("nothing to change: give --home, --read-only/--read-write or --disabled/--enabled")
+	if ch == (store.Change{}) && !quota.given() {
+		return errors.New("nothing to change: give --home, --read-only/--read-write, --disabled/--enabled or --quota-bytes/--quota-files")
 	}
-	if err := st.Update(context.Background(), name, ch); err != nil {
-		return err
+	if ch != (store.Change{}) {
+		if err := st.Update(context.Background(), name, ch); err != nil {
+			return err
+		}
+		fmt.Printf("changed user %s in %s; a running server ends the user's live sessions within seconds\n", name, store.Location(cfg))
 	}
-	fmt.Printf("changed user %s in %s; a running server ends the user's live sessions within seconds\n", name, store.Location(cfg))
+	if quota.given() {
+		return quota.apply(st, name)
+	}
 	return nil
 }
 

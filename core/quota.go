@@ -1,0 +1,235 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/ferry-project/ferry/store"
+	"github.com/ferry-project/ferry/vfs"
+)
+
+// ErrQuota is an upload or a new file past the user's quota. Adapters
+// answer it in their protocol: FTP 552, HTTP 507, SFTP failure.
+var ErrQuota = errors.New("quota exceeded")
+
+// usage is one user's quota and usage while the user has sessions,
+// shared by them; every change is written through to the store.
+type usage struct {
+	name string
+	st   store.Store
+
+	mu   sync.Mutex
+	q    store.Quota
+	refs int
+}
+
+// quotaOf returns the usage of name for a new session, read from the
+// store when the user has no other session (so `ferry user set` and
+// `ferry user rescan` count from the next login on); nil without a store.
+func (c *Core) quotaOf(name string) *usage {
+	st := c.auth.Store
+	if st == nil {
+		return nil
+	}
+	q, err := st.Quota(context.Background(), name)
+	if err != nil {
+		c.log.Warn("quota not read: the session is not limited", "user", name, "err", err.Error())
+		return nil
+	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	u := c.quotas[name]
+	if u == nil {
+		u = &usage{name: name, st: st}
+		c.quotas[name] = u
+	}
+	u.mu.Lock()
+	if u.refs == 0 {
+		u.q = q
+	} else {
+		u.q.MaxBytes, u.q.MaxFiles = q.MaxBytes, q.MaxFiles
+	}
+	u.refs++
+	u.mu.Unlock()
+	return u
+}
+
+// release ends a session's use of u.
+func (c *Core) release(u *usage) {
+	if u == nil {
+		return
+	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	u.mu.Lock()
+	u.refs--
+	if u.refs == 0 {
+		delete(c.quotas, u.name)
+	}
+	u.mu.Unlock()
+}
+
+// fits reports whether growing by bytes and files stays within the quota.
+func (u *usage) fits(bytes, files int64) bool {
+	if u == nil {
+		return true
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return (u.q.MaxBytes == 0 || bytes <= 0 || u.q.UsedBytes+bytes <= u.q.MaxBytes) &&
+		(u.q.MaxFiles == 0 || files <= 0 || u.q.UsedFiles+files <= u.q.MaxFiles)
+}
+
+// add charges a done change to the usage and the store.
+func (u *usage) add(bytes, files int64) {
+	if u == nil || bytes == 0 && files == 0 {
+		return
+	}
+	u.mu.Lock()
+	u.q.UsedBytes = max(0, u.q.UsedBytes+bytes)
+	u.q.UsedFiles = max(0, u.q.UsedFiles+files)
+	u.mu.Unlock()
+	u.st.AddUsage(context.Background(), u.name, bytes, files)
+}
+
+// QuotaFits is the check before data flows when an upload's size is
+// known (FTP ALLO, HTTP Content-Length): ErrQuota when size more bytes
+// (and, for a new file, one more file) would not fit.
+func (cn *Conn) QuotaFits(size int64, newFile bool) error {
+	cn.mu.Lock()
+	u := cn.quota
+	cn.mu.Unlock()
+	files := int64(0)
+	if newFile {
+		files = 1
+	}
+	if !u.fits(size, files) {
+		r := cn.recordOf(EventRefused)
+		r.Reason = ErrQuota.Error()
+		cn.core.record(r)
+		return ErrQuota
+	}
+	return nil
+}
+
+// sizeOf is the size of the regular file at p, and whether there is one.
+func sizeOf(f vfs.FS, p string) (int64, bool) {
+	fi, err := f.Lstat(p)
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0, false
+	}
+	return fi.Size(), true
+}
+
+// quotaUpload counts an upload's bytes against the quota as they are
+// written and charges the change when it is kept: an atomic upload at
+// Commit, one in place (resume, append, random access) at Commit or
+// Abort, whose bytes stay either way. A write past the quota fails with
+// ErrQuota, and the adapters then abort the upload, so nothing past the
+// quota is published.
+type quotaUpload struct {
+	vfs.Upload
+	u       *usage
+	inPlace bool
+	old     int64 // the file's size before, 0 for a new one
+	isNew   bool
+	end     int64 // the file's size as written so far
+	pos     int64 // Write's offset
+	refused bool  // a write was refused: the upload is never published
+}
+
+func (q *quotaUpload) grow(end int64) error {
+	if end > q.end {
+		if !q.u.fits(end-q.old, 0) {
+			q.refused = true
+			return ErrQuota
+		}
+		q.end = end
+	}
+	return nil
+}
+
+func (q *quotaUpload) Write(p []byte) (int, error) {
+	if err := q.grow(q.pos + int64(len(p))); err != nil {
+		return 0, err
+	}
+	n, err := q.Upload.Write(p)
+	q.pos += int64(n)
+	return n, err
+}
+
+func (q *quotaUpload) WriteAt(p []byte, off int64) (int, error) {
+	if err := q.grow(off + int64(len(p))); err != nil {
+		return 0, err
+	}
+	return q.Upload.WriteAt(p, off)
+}
+
+// ReadFrom keeps the splice(2) path of the local backend: it reads at
+// most one byte more than the quota leaves, and fails when it got it.
+func (q *quotaUpload) ReadFrom(r io.Reader) (int64, error) {
+	rf, ok := q.Upload.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{q}, r)
+	}
+	q.u.mu.Lock()
+	limitEnd := q.u.q.MaxBytes - q.u.q.UsedBytes + q.old // the largest size the file may reach
+	limited := q.u.q.MaxBytes > 0
+	q.u.mu.Unlock()
+	if limited {
+		r = io.LimitReader(r, max(limitEnd-q.pos, 0)+1)
+	}
+	n, err := rf.ReadFrom(r)
+	q.pos += n
+	q.end = max(q.end, q.pos)
+	if err == nil && limited && q.pos > limitEnd {
+		q.refused = true
+		return n, ErrQuota
+	}
+	return n, err
+}
+
+// Commit publishes the upload unless a write was refused (an SFTP client
+// closes its handle after a failed write, which asks for a commit).
+func (q *quotaUpload) Commit() error {
+	if q.refused && !q.inPlace {
+		q.Upload.Abort()
+		return ErrQuota
+	}
+	err := q.Upload.Commit()
+	if err == nil {
+		q.charge()
+	}
+	return err
+}
+
+func (q *quotaUpload) Abort() error {
+	err := q.Upload.Abort()
+	if q.inPlace {
+		q.charge()
+	}
+	return err
+}
+
+func (q *quotaUpload) charge() {
+	files := int64(0)
+	if q.isNew {
+		files = 1
+	}
+	q.u.add(max(q.end, q.old)-q.old, files)
+}
+
+// Truncate counts a file made longer; one made shorter is credited by
+// the next `ferry user rescan` only.
+func (q *quotaUpload) Truncate(size int64) error {
+	if err := q.grow(size); err != nil {
+		return err
+	}
+	err := q.Upload.Truncate(size)
+	if err == nil && size < q.end {
+		q.end = size
+	}
+	return err
+}
