@@ -138,8 +138,11 @@ func (a *Authenticator) settle() {
 // run at most lockout.max_failures hashes; a success takes it back.
 func (a *Authenticator) Password(ctx context.Context, ip net.IP, name, password string) (store.User, error) {
 	a.setup(Options{})
-	if !a.Lockout.begin(ip) {
-		return store.User{}, ErrLocked
+	wctx, cancel := context.WithTimeout(ctx, a.wait)
+	err := a.Lockout.beginWait(wctx, ip)
+	cancel()
+	if err != nil {
+		return store.User{}, err
 	}
 	u, err := a.Store.Get(ctx, name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -358,3 +358,24 @@ func TestLockoutBegin(t *testing.T) {
 		t.Fatal("a lockout that is off refused")
 	}
 }
+
+// TestAuthParallelRightPasswords: a burst of right passwords larger than
+// lockout.max_failures from one address (rclone opens a dozen logins at
+// once) all succeed: they wait for the checks in flight instead of being
+// refused as locked out.
+func TestAuthParallelRightPasswords(t *testing.T) {
+	const logins, maxFailures = 24, 10
+	a, c := newTestAuth(t, NewLockout(maxFailures, time.Minute, time.Minute), Options{Hashes: 2, Wait: time.Minute}, nil)
+	ip := net.ParseIP("127.0.0.17")
+	for i, err := range parallel(logins, func() error {
+		_, err := a.Password(context.Background(), ip, "alice", "pw")
+		return err
+	}) {
+		if err != nil {
+			t.Errorf("login %d of %d at once: %v", i, logins, err)
+		}
+	}
+	if int(c.total.Load()) != logins {
+		t.Fatalf("%d checks for %d logins", c.total.Load(), logins)
+	}
+}

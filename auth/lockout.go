@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"net"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ type Lockout struct {
 	mu    sync.Mutex
 	now   func() time.Time
 	state map[string]*ipState
+	ended chan struct{} // closed when a check ends; made by the first waiter
 }
 
 type ipState struct {
@@ -96,8 +98,16 @@ const (
 // connection with 150 wrong-password streams run 130 hashes against a
 // limit of 10. Every true must be followed by one end.
 func (l *Lockout) begin(ip net.IP) bool {
+	ok, _ := l.try(ip)
+	return ok
+}
+
+// try is begin that also says, when it refuses, whether the address is
+// only full of checks in flight (not locked out): then the channel it
+// returns is closed when a check ends, and a retry may succeed.
+func (l *Lockout) try(ip net.IP) (ok bool, wait <-chan struct{}) {
 	if l.off(ip) {
-		return true
+		return true, nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -105,14 +115,43 @@ func (l *Lockout) begin(ip net.IP) bool {
 	l.gc(now)
 	s := l.entry(ip)
 	if now.Before(s.until) {
-		return false
+		return false, nil
 	}
 	l.prune(s, now)
 	if len(s.failures)+s.pending >= l.MaxFailures {
-		return false
+		if len(s.failures) >= l.MaxFailures {
+			return false, nil
+		}
+		if l.ended == nil {
+			l.ended = make(chan struct{})
+		}
+		return false, l.ended
 	}
 	s.pending++
-	return true
+	return true, nil
+}
+
+// beginWait is begin for a login that may wait: when the address's
+// allowance is taken by checks still in flight rather than by failures, it
+// waits for them to end (a burst of right passwords, such as rclone's dozen
+// parallel logins, goes through; a burst of wrong ones still runs at most
+// MaxFailures hashes and is then locked out). It returns ErrLocked, or
+// ErrBusy when ctx ends first.
+func (l *Lockout) beginWait(ctx context.Context, ip net.IP) error {
+	for {
+		ok, wait := l.try(ip)
+		switch {
+		case ok:
+			return nil
+		case wait == nil:
+			return ErrLocked
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ErrBusy
+		}
+	}
 }
 
 // end settles a check that begin let start.
@@ -126,6 +165,10 @@ func (l *Lockout) end(ip net.IP, how ending) {
 	s := l.entry(ip)
 	if s.pending > 0 {
 		s.pending--
+	}
+	if l.ended != nil { // wake the logins waiting in beginWait
+		close(l.ended)
+		l.ended = nil
 	}
 	switch how {
 	case endFail:

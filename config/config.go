@@ -214,7 +214,7 @@ func Default() *Config {
 			MaxConnections:      1000,
 			MaxConnectionsPerIP: 20,
 			MaxPrelogin:         256,
-			MaxPreloginPerIP:    10,
+			MaxPreloginPerIP:    32,
 			LoginTimeout:        Duration{20 * time.Second},
 			IdleTimeout:         Duration{5 * time.Minute},
 			StallTimeout:        Duration{60 * time.Second},
