@@ -54,3 +54,7 @@ func (f eventFS) op(kind, p, target string, err error, attrs ...any) error {
 func (cn *Conn) Refuse(path, reason string) {
 	cn.logger().Warn("refused", "event", EventRefused, "path", path, "reason", reason)
 }
+
+// StatFS tells the capacity of the session's storage (vfs.StatFS); it
+// changes nothing, so it emits nothing.
+func (f eventFS) StatFS() (vfs.Usage, error) { return vfs.StatFS(f.FS) }
