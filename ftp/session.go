@@ -53,6 +53,7 @@ type session struct {
 	pasv     *passive
 	active   netip.AddrPort
 	facts    map[string]bool
+	hashAlgo string // HASH's algorithm, chosen with OPTS HASH
 	cn       *core.Conn
 
 	xmu  sync.Mutex
@@ -71,6 +72,7 @@ func (s *Server) newSession(c net.Conn, implicit bool, cn *core.Conn) *session {
 		gone:     make(chan struct{}),
 		cwd:      "/",
 		facts:    defaultFacts(),
+		hashAlgo: "SHA-256",
 		cn:       cn,
 		log:      cn.Log,
 	}
