@@ -102,3 +102,25 @@ func TestExecOnlyHashes(t *testing.T) {
 		t.Errorf("a refused command touched the file: %v", err)
 	}
 }
+
+// TestHardlinkWithOpenSSH: OpenSSH sftp's ln (hardlink@openssh.com)
+// links inside the home and is refused out of it.
+func TestHardlinkWithOpenSSH(t *testing.T) {
+	e := newEnv(t)
+	body := randomFile(t, filepath.Join(e.home("bob"), "a.bin"), 4096)
+	e.mustBatch(t.TempDir(), "bob", "", "ln a.bin b.bin")
+	a, _ := os.Stat(filepath.Join(e.home("bob"), "a.bin"))
+	b, err := os.Stat(filepath.Join(e.home("bob"), "b.bin"))
+	if err != nil || !os.SameFile(a, b) {
+		t.Fatalf("b.bin is not a hard link of a.bin: %v", err)
+	}
+	sameFile(t, body, filepath.Join(e.home("bob"), "b.bin"))
+	for _, cmd := range []string{"ln a.bin ../x.bin", "ln ../../../etc/passwd p", "ln a.bin b.bin"} {
+		if out, err := e.batch(t.TempDir(), "bob", "", cmd); err == nil {
+			t.Errorf("%q succeeded: %s", cmd, out)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(e.home("bob"), "p")); err == nil {
+		t.Error("a link to /etc/passwd was made")
+	}
+}

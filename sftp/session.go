@@ -296,7 +296,7 @@ func (s *session) version() error {
 	// Names and versions as OpenSSH's sftp-server announces them; its
 	// client uses statvfs@openssh.com only at version "2".
 	for _, ext := range [][2]string{{"posix-rename@openssh.com", "1"}, {"fsync@openssh.com", "1"},
-		{"limits@openssh.com", "1"}, {"expand-path@openssh.com", "1"}, {"statvfs@openssh.com", "2"}} {
+		{"limits@openssh.com", "1"}, {"expand-path@openssh.com", "1"}, {"statvfs@openssh.com", "2"}, {"hardlink@openssh.com", "1"}} {
 		b = appendStr(b, ext[0])
 		b = appendStr(b, ext[1])
 	}
@@ -348,6 +348,11 @@ func (s *session) extended(id uint32, d *decoder) error {
 			return s.status(id, errBadHandle)
 		}
 		return s.status(id, h.up.Sync())
+	case "hardlink@openssh.com":
+		// OpenSSH's PROTOCOL: string oldpath, string newpath; link(2)
+		// inside the home only (vfs refuses an escape either way).
+		oldp, newp := s.path(d), s.path(d)
+		return s.status(id, s.do(d.err, func() error { return s.fs.Link(oldp, newp) }))
 	case "statvfs@openssh.com":
 		// The reply of OpenSSH's PROTOCOL (section 4.4): eleven uint64,
 		// statvfs(3) of the file system that holds the home, whatever
