@@ -26,7 +26,21 @@ type Config struct {
 	TLS     TLS     `toml:"tls"`
 	Limits  Limits  `toml:"limits"`
 	Lockout Lockout `toml:"lockout"`
+	Uploads Uploads `toml:"uploads"`
 }
+
+// Uploads configures uploads in every protocol.
+type Uploads struct {
+	// Interrupted is what becomes of the bytes of an upload whose client
+	// went away before the end: InterruptedDiscard or InterruptedKeep.
+	Interrupted string `toml:"interrupted"`
+}
+
+// Values of uploads.interrupted.
+const (
+	InterruptedDiscard = "discard" // the final name is left as it was (atomic uploads)
+	InterruptedKeep    = "keep"    // the received bytes are published, so the client can resume
+)
 
 // FTP configures FTP with explicit FTPS, implicit FTPS and their data
 // connections.
@@ -148,6 +162,7 @@ func Default() *Config {
 			ShutdownTimeout:     Duration{30 * time.Second},
 			PasswordWait:        Duration{5 * time.Second},
 		},
+		Uploads: Uploads{Interrupted: InterruptedDiscard},
 		Lockout: Lockout{
 			MaxFailures: 10,
 			Window:      Duration{5 * time.Minute},
@@ -419,6 +434,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Lockout.MaxFailures > 0 && (c.Lockout.Window.Duration <= 0 || c.Lockout.Duration.Duration <= 0) {
 		return keyErr("lockout.window", "window and duration must be positive when max_failures is set")
+	}
+	if c.Uploads.Interrupted != InterruptedDiscard && c.Uploads.Interrupted != InterruptedKeep {
+		return keyErr("uploads.interrupted", "%q: must be discard or keep", c.Uploads.Interrupted)
 	}
 	if !c.FTP.Enabled && !c.SFTP.Enabled && !c.HTTP.Enabled {
 		return errors.New("every protocol is disabled: enable at least one of ftp, sftp, http")

@@ -102,6 +102,18 @@ func (s *session) store(verb, p string, open func() (vfs.Upload, error)) bool {
 		opening: opening,
 		recv:    up,
 		finish: func(x *transfer, err error) error {
+			if (err != nil || s.controlGone()) && !x.aborted.Load() && s.cn.KeepInterrupted(err) {
+				// uploads.interrupted = "keep": the client's connection
+				// dropped; what arrived is published for REST+STOR or APPE.
+				s.log.Info("interrupted upload kept", "path", p)
+				if cerr := up.Commit(); cerr != nil {
+					return cerr
+				}
+				if err == nil {
+					x.aborted.Store(true)
+				}
+				return nil
+			}
 			if err != nil || x.aborted.Load() || s.controlGone() {
 				up.Abort()
 				if err == nil && !x.aborted.Load() {

@@ -288,6 +288,15 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline}
 	n, err := t.Receive(up, rq.r.Body)
 	if err != nil {
+		if errors.Is(err, core.ErrPeer) && rq.conn().KeepInterrupted(err) {
+			// uploads.interrupted = "keep": publish what arrived, for a
+			// resume with Content-Range or another protocol's.
+			cerr := up.Commit()
+			rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), Result: core.ResultAborted, Err: err,
+				Attrs: []any{"kept", cerr == nil}})
+			rq.fail(http.StatusBadRequest, "upload interrupted; the bytes received were kept")
+			return
+		}
 		up.Abort()
 		var mbe *http.MaxBytesError
 		switch {

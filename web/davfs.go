@@ -272,14 +272,21 @@ func (u *davUpload) Write(b []byte) (int, error) {
 
 func (u *davUpload) Close() error {
 	e := core.Event{Kind: core.EventUpload, Path: u.p, Bytes: u.n, Attrs: []any{"via", "webdav"}}
-	if u.err != nil {
+	switch {
+	case u.err != nil && errors.Is(u.err, core.ErrPeer) && u.d.cn.KeepInterrupted(u.err):
+		// uploads.interrupted = "keep": publish what arrived.
+		e.Err, e.Result = u.err, core.ResultAborted
+		e.Attrs = append(e.Attrs, "kept", u.up.Commit() == nil)
+	case u.err != nil:
 		u.up.Abort()
 		e.Err = u.err
 		if errors.Is(u.err, core.ErrPeer) {
 			e.Result = core.ResultAborted
 		}
-	} else if err := u.up.Commit(); err != nil {
-		e.Err = u.d.keep(err)
+	default:
+		if err := u.up.Commit(); err != nil {
+			e.Err = u.d.keep(err)
+		}
 	}
 	e.Duration = time.Since(u.start)
 	u.d.cn.Emit(e)
