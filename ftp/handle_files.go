@@ -102,9 +102,11 @@ func (s *session) store(verb, p string, open func() (vfs.Upload, error)) bool {
 		opening: opening,
 		recv:    up,
 		finish: func(x *transfer, err error) error {
-			if (err != nil || s.controlGone()) && !x.aborted.Load() && s.cn.KeepInterrupted(err) {
+			gone := s.controlGone() // the session ended: it aborts the transfer too
+			if (gone || err != nil && !x.aborted.Load()) && s.cn.KeepInterrupted(err) {
 				// uploads.interrupted = "keep": the client's connection
 				// dropped; what arrived is published for REST+STOR or APPE.
+				// An ABOR still discards: the client asked for it.
 				s.log.Info("interrupted upload kept", "path", p)
 				if cerr := up.Commit(); cerr != nil {
 					return cerr
