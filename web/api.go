@@ -131,6 +131,10 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 		return
 	}
 	if fi.IsDir() {
+		if wantsHTML(rq.r) {
+			s.htmlIndex(rq, fsys, p)
+			return
+		}
 		s.list(rq, fsys, p)
 		return
 	}

@@ -63,6 +63,9 @@ func (s *Server) dav(rq *request) {
 	if !rq.authenticate() {
 		return
 	}
+	if s.davIndex(rq) {
+		return
+	}
 	rc := http.NewResponseController(rq.w)
 	deadline := rc.SetWriteDeadline
 	if rq.r.Method == http.MethodPut {
