@@ -146,7 +146,7 @@ func (a *Authenticator) Password(ctx context.Context, ip net.IP, name, password 
 	}
 	ok := a.check(hash, password)
 	release()
-	if !ok || err != nil || u.PasswordHash == "" {
+	if !ok || err != nil || u.PasswordHash == "" || u.Disabled {
 		a.Lockout.end(ip, endFail)
 		return store.User{}, ErrDenied
 	}
@@ -166,7 +166,7 @@ func (a *Authenticator) PublicKey(ctx context.Context, ip net.IP, name string, k
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.User{}, err
 	}
-	if err == nil {
+	if err == nil && !u.Disabled {
 		want := key.Marshal()
 		for _, line := range u.Keys {
 			k, _, _, _, perr := ssh.ParseAuthorizedKey([]byte(line))

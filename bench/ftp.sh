@@ -16,7 +16,7 @@ RUNS=${RUNS:-5}
 ROWS=${ROWS:-plain put|plain get|tls put|tls get}
 SIZE_MIB=${SIZE_MIB:-1024}
 BENCH_USER=ferrybench
-PASS=bench-$RANDOM-$RANDOM
+PASS=bench-password-$RANDOM-$RANDOM
 cd "$(dirname "$0")/.."
 
 for p in curl openssl vsftpd; do

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,10 +41,10 @@ func Load(certFile, keyFile, dataDir string, hosts []string) (cert tls.Certifica
 	}
 	certFile, keyFile = filepath.Join(dataDir, GeneratedCert), filepath.Join(dataDir, GeneratedKey)
 	cert, err = tls.LoadX509KeyPair(certFile, keyFile)
-	if err == nil {
+	if err == nil && time.Until(cert.Leaf.NotAfter) > renewBefore {
 		return cert, false, nil
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return cert, false, fmt.Errorf("tls: load generated certificate %s: %w", certFile, err)
 	}
 	if err := generate(certFile, keyFile, hosts); err != nil {
@@ -55,6 +56,15 @@ func Load(certFile, keyFile, dataDir string, hosts []string) (cert tls.Certifica
 	}
 	return cert, true, nil
 }
+
+// The generated certificate lives one year, as browsers accept for a
+// certificate they are told to trust, and is replaced at start when it has
+// less than renewBefore left (its fingerprint changes: clients that pinned
+// it are asked again).
+const (
+	selfSignedLifetime = 365 * 24 * time.Hour
+	renewBefore        = 30 * 24 * time.Hour
+)
 
 func generate(certFile, keyFile string, hosts []string) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -70,7 +80,7 @@ func generate(certFile, keyFile string, hosts []string) error {
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: "ferry " + name, Organization: []string{"ferry self-signed"}},
 		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(10, 0, 0),
+		NotAfter:              time.Now().Add(selfSignedLifetime),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
@@ -127,9 +137,39 @@ func Fingerprint(der []byte) string {
 // ServerConfig is the base TLS configuration of every server: TLS 1.2 or
 // newer, AEAD cipher suites only for TLS 1.2.
 func ServerConfig(cert tls.Certificate) *tls.Config {
+	c := baseConfig()
+	c.Certificates = []tls.Certificate{cert}
+	return c
+}
+
+// Holder hands the current certificate to every TLS handshake, so that a
+// renewed certificate (a reload) is served from the next handshake on,
+// without a restart and without touching connections already up.
+type Holder struct {
+	cur atomic.Pointer[tls.Certificate]
+}
+
+// NewHolder holds cert.
+func NewHolder(cert tls.Certificate) *Holder {
+	h := &Holder{}
+	h.Set(cert)
+	return h
+}
+
+// Set makes cert the certificate of the next handshakes.
+func (h *Holder) Set(cert tls.Certificate) { h.cur.Store(&cert) }
+
+// ServerConfig is ServerConfig's base with the held certificate; clones of
+// it (per FTP session, per listener) follow Set too.
+func (h *Holder) ServerConfig() *tls.Config {
+	c := baseConfig()
+	c.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return h.cur.Load(), nil }
+	return c
+}
+
+func baseConfig() *tls.Config {
 	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
+		MinVersion: tls.VersionTLS12,
 		CipherSuites: []uint16{
 			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,11 +20,17 @@ type Config struct {
 	PublicHost    string `toml:"public_host"`
 	ListenAddress string `toml:"listen_address"`
 	LogFormat     string `toml:"log_format"`
+	LogLevel      string `toml:"log_level"`
+	RunAs         string `toml:"run_as"`
+	// Source is the file the configuration was read from ("" for the
+	// embedded defaults); not a key.
+	Source string `toml:"-"`
 
 	FTP     FTP     `toml:"ftp"`
 	SFTP    SFTP    `toml:"sftp"`
 	HTTP    HTTP    `toml:"http"`
 	TLS     TLS     `toml:"tls"`
+	Users   Users   `toml:"users"`
 	Limits  Limits  `toml:"limits"`
 	Lockout Lockout `toml:"lockout"`
 	Uploads Uploads `toml:"uploads"`
@@ -84,6 +91,17 @@ type HTTP struct {
 type TLS struct {
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
+	// ACMEDomains turns on automatic certificates (RFC 8555) for these
+	// names, used by HTTPS and both FTPS ports.
+	ACMEDomains   []string `toml:"acme_domains"`
+	ACMEEmail     string   `toml:"acme_email"`
+	ACMEDirectory string   `toml:"acme_directory"` // "" = Let's Encrypt's production directory
+	ACMECAFile    string   `toml:"acme_ca_file"`   // extra CA for a private ACME server's own HTTPS
+}
+
+// Users holds the policy for accounts that `ferry user` creates.
+type Users struct {
+	MinPasswordLength int `toml:"min_password_length"`
 }
 
 // Limits bounds what clients can make the server spend, for every
@@ -138,6 +156,7 @@ func Default() *Config {
 	return &Config{
 		DataDir:   "ferry-data",
 		LogFormat: "text",
+		LogLevel:  "info",
 		FTP: FTP{
 			Enabled:          true,
 			Port:             21,
@@ -149,8 +168,10 @@ func Default() *Config {
 			TLSSessionReuse:  "required",
 			PassivePerUser:   20,
 		},
-		SFTP: SFTP{Enabled: true, Port: 22},
-		HTTP: HTTP{Enabled: true, Port: 80, HTTPSPort: 443},
+		SFTP:  SFTP{Enabled: true, Port: 22},
+		HTTP:  HTTP{Enabled: true, Port: 80, HTTPSPort: 443},
+		TLS:   TLS{ACMEDomains: []string{}},
+		Users: Users{MinPasswordLength: 12},
 		Limits: Limits{
 			MaxConnections:      1000,
 			MaxConnectionsPerIP: 20,
@@ -172,7 +193,9 @@ func Default() *Config {
 }
 
 // Load reads path over the defaults and validates the result. An empty
-// path yields the validated defaults.
+// path yields the validated defaults. Relative paths in the file (data_dir,
+// tls.cert_file, tls.key_file) are taken relative to the file's folder, so
+// a configuration means the same from any working directory.
 func Load(path string) (*Config, error) {
 	if path == "" {
 		c := Default()
@@ -186,7 +209,34 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	c.Source, _ = filepath.Abs(path)
+	dir := filepath.Dir(path)
+	for _, p := range []*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.ACMECAFile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
 	return c, nil
+}
+
+// EnvConfig is the environment variable that names the configuration file
+// when --config does not.
+const EnvConfig = "FERRY_CONFIG"
+
+// Resolve names the configuration file every subcommand uses: flag (the
+// --config value) when set, else $FERRY_CONFIG, else the system file
+// (SystemPath) when it exists, else "" for the embedded defaults.
+func Resolve(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := os.Getenv(EnvConfig); env != "" {
+		return env
+	}
+	if _, err := os.Stat(SystemPath); err == nil {
+		return SystemPath
+	}
+	return ""
 }
 
 // Parse decodes TOML over the defaults, refuses unknown keys and validates.
@@ -276,6 +326,11 @@ func (c *Config) Validate() error {
 	}
 	if c.ListenAddress != "" && net.ParseIP(c.ListenAddress) == nil {
 		return keyErr("listen_address", "%q is not an IP address (\"\" listens on every address)", c.ListenAddress)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return keyErr("log_level", "%q: must be debug, info, warn or error", c.LogLevel)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return keyErr("log_format", "%q: must be text or json", c.LogFormat)
@@ -401,11 +456,30 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if c.RunAs != "" && c.FTP.Enabled && c.FTP.PassiveRange().Low < 1024 {
+		return keyErr("ftp.passive_ports", "ports below 1024 cannot be opened after ferry drops to run_as %q", c.RunAs)
+	}
 	if c.FTP.PassivePerUser < 1 {
 		return keyErr("ftp.passive_per_user", "must be at least 1")
 	}
+	if len(c.TLS.ACMEDomains) > 0 {
+		switch {
+		case c.TLS.CertFile != "":
+			return keyErr("tls.acme_domains", "automatic certificates and tls.cert_file exclude each other")
+		case !c.HTTP.Enabled || c.HTTP.Port == 0 && c.HTTP.HTTPSPort == 0:
+			return keyErr("tls.acme_domains", "the ACME challenges (RFC 8555 §8.3, RFC 8737) need the HTTP or HTTPS listener")
+		}
+		for _, d := range c.TLS.ACMEDomains {
+			if d == "" || strings.ContainsAny(d, "/: ") || net.ParseIP(d) != nil {
+				return keyErr("tls.acme_domains", "%q is not a host name", d)
+			}
+		}
+	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return keyErr("tls.cert_file", "cert_file and key_file go together: set both or neither")
+	}
+	if c.Users.MinPasswordLength < 1 {
+		return keyErr("users.min_password_length", "must be at least 1")
 	}
 	l := &c.Limits
 	if l.MaxConnections < 1 {

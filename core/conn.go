@@ -36,6 +36,7 @@ type Conn struct {
 	elem    *list.Element // in core.pre while pre-login
 	session bool
 	closed  bool
+	tracked string // the user it is filed under in core.byUser
 
 	mu     sync.Mutex // guards the fields below against Close
 	user   store.User
@@ -63,7 +64,7 @@ func (cn *Conn) IP() net.IP { return cn.Remote.Addr().AsSlice() }
 // the lockout and the bounded hashing of package auth, and logs a failure.
 // Errors are auth.ErrDenied, auth.ErrLocked, auth.ErrBusy or a store error.
 func (cn *Conn) Password(ctx context.Context, name, password string) (store.User, error) {
-	ctx, cancel := context.WithTimeout(ctx, cn.core.cfg.Limits.LoginTimeout.Duration)
+	ctx, cancel := context.WithTimeout(ctx, cn.core.limits.Load().LoginTimeout.Duration)
 	defer cancel()
 	u, err := cn.core.auth.Password(ctx, cn.IP(), name, password)
 	if err != nil {
@@ -76,7 +77,7 @@ func (cn *Conn) Password(ctx context.Context, name, password string) (store.User
 // match is not a failed login (clients offer every key they hold); an SSH
 // connection that ends with no method accepted calls Failed.
 func (cn *Conn) PublicKey(ctx context.Context, name string, key ssh.PublicKey) (store.User, error) {
-	ctx, cancel := context.WithTimeout(ctx, cn.core.cfg.Limits.LoginTimeout.Duration)
+	ctx, cancel := context.WithTimeout(ctx, cn.core.limits.Load().LoginTimeout.Duration)
 	defer cancel()
 	return cn.core.auth.PublicKey(ctx, cn.IP(), name, key)
 }
@@ -131,7 +132,7 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		// being closed under it).
 		c.mu.Unlock()
 		return net.ErrClosed
-	case !cn.session && c.sessions >= c.cfg.Limits.MaxConnections:
+	case !cn.session && c.sessions >= c.limits.Load().MaxConnections:
 		c.mu.Unlock()
 		c.warn.log(slog.LevelWarn, "refused.sessions", "login refused", "event", EventRefused, "service", string(cn.Service),
 			"remote", cn.Remote.String(), "user", u.Name, "reason", ErrTooMany.Error())
@@ -162,6 +163,11 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		cn.fs.Close()
 		cn.event(EventSessionEnd, "user", cn.user.Name, "duration", since(cn.start))
 	}
+	c.mu.Lock()
+	if !cn.closed {
+		c.track(cn, u.Name)
+	}
+	c.mu.Unlock()
 	cn.fs, cn.user, cn.method = eventFS{FS: fsys, cn: cn}, u, method
 	cn.Log = cn.core.log.With("session", cn.ID, "service", string(cn.Service), "remote", cn.Remote.String(), "user", u.Name)
 	cn.event(EventLoginOK, "method", method, "read_only", u.ReadOnly)
@@ -209,6 +215,7 @@ func (cn *Conn) Close() {
 	}
 	c.live--
 	session := cn.session
+	c.track(cn, "")
 	c.mu.Unlock()
 	cn.timer.Stop()
 	cn.mu.Lock()

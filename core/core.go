@@ -40,12 +40,16 @@ type Options struct {
 // Core admits connections, logs users in and emits events for every
 // protocol. It is safe for concurrent use.
 type Core struct {
-	cfg    *config.Config
 	auth   *auth.Authenticator
 	log    *slog.Logger
 	openFS func(store.User) (vfs.FS, error)
 	warn   *throttle
 	ids    atomic.Uint64
+
+	limits atomic.Pointer[config.Limits] // admission's budgets; SetLimits swaps them
+	// keepInterrupted is uploads.interrupted = "keep" (KeepInterrupted);
+	// a change needs a restart.
+	keepInterrupted bool
 
 	mu       sync.Mutex
 	closing  bool
@@ -54,6 +58,7 @@ type Core struct {
 	allByIP  map[netip.Addr]int
 	sessions int
 	live     int
+	byUser   map[string]map[*Conn]struct{} // logged-in sessions by user name
 }
 
 // New returns a core for a validated configuration.
@@ -69,15 +74,19 @@ func New(o Options) (*Core, error) {
 	if openFS == nil {
 		openFS = func(u store.User) (vfs.FS, error) { return vfs.NewLocal(u.Home, u.ReadOnly) }
 	}
-	return &Core{
+	c := &Core{
 		openFS:  openFS,
-		cfg:     o.Config,
 		auth:    o.Auth,
 		log:     log,
 		warn:    newThrottle(log, warnEvery),
 		preByIP: map[netip.Addr]int{},
 		allByIP: map[netip.Addr]int{},
-	}, nil
+		byUser:  map[string]map[*Conn]struct{}{},
+	}
+	lim := o.Config.Limits
+	c.limits.Store(&lim)
+	c.keepInterrupted = o.Config.Uploads.Interrupted == config.InterruptedKeep
+	return c, nil
 }
 
 // warnEvery is how often one kind of repeated warning reaches the log; the
@@ -107,7 +116,7 @@ func (c *Core) Admit(nc net.Conn, svc listen.Service) (*Conn, error) {
 		c.refused(svc, remote, "locked out")
 		return nil, auth.ErrLocked
 	}
-	lim := c.cfg.Limits
+	lim := c.limits.Load()
 	c.mu.Lock()
 	var err error
 	switch {
@@ -158,6 +167,45 @@ func (c *Core) Admit(nc net.Conn, svc listen.Service) (*Conn, error) {
 func (c *Core) refused(svc listen.Service, remote netip.AddrPort, reason string) {
 	c.warn.log(slog.LevelWarn, "refused."+reason, "connection refused", "event", EventRefused,
 		"service", string(svc), "remote", remote.String(), "reason", reason)
+}
+
+// SetLimits applies new connection budgets (a reload) from the next
+// admission on; connections already admitted keep their slots.
+func (c *Core) SetLimits(l config.Limits) { c.limits.Store(&l) }
+
+// EndUser ends every live session of user name in every protocol: the
+// account was changed, disabled or deleted, and what it was allowed before
+// must not go on. It returns how many sessions it ended.
+func (c *Core) EndUser(name, reason string) int {
+	c.mu.Lock()
+	var conns []*Conn
+	for cn := range c.byUser[name] {
+		conns = append(conns, cn)
+	}
+	c.mu.Unlock()
+	for _, cn := range conns {
+		cn.logger().Warn("session ended by the administrator", "event", EventSessionEnd, "reason", reason)
+		cn.nc.Close()
+	}
+	return len(conns)
+}
+
+// track files a session under user name ("" to drop it); the caller holds
+// c.mu.
+func (c *Core) track(cn *Conn, name string) {
+	if old := cn.tracked; old != "" {
+		delete(c.byUser[old], cn)
+		if len(c.byUser[old]) == 0 {
+			delete(c.byUser, old)
+		}
+	}
+	cn.tracked = name
+	if name != "" {
+		if c.byUser[name] == nil {
+			c.byUser[name] = map[*Conn]struct{}{}
+		}
+		c.byUser[name][cn] = struct{}{}
+	}
 }
 
 // Close is the first phase of shutdown: from now on Admit refuses every

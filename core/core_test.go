@@ -193,3 +193,18 @@ func TestThrottleCounts(t *testing.T) {
 		t.Fatalf("count of held-back lines missing:\n%s", out)
 	}
 }
+
+// TestSetLimits: a reload's new budgets hold from the next admission on.
+func TestSetLimits(t *testing.T) {
+	cr, _ := newCore(t, nil)
+	d := newDialer(t)
+	if _, err := cr.Admit(d.conn("127.0.0.7"), listen.FTP); err != nil {
+		t.Fatal(err)
+	}
+	l := *cr.limits.Load()
+	l.MaxPreloginPerIP = 1
+	cr.SetLimits(l)
+	if _, err := cr.Admit(d.conn("127.0.0.7"), listen.FTP); !errors.Is(err, ErrTooManyFromIP) {
+		t.Fatalf("after lowering max_prelogin_per_ip to 1: %v", err)
+	}
+}

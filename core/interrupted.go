@@ -1,10 +1,6 @@
 package core
 
-import (
-	"errors"
-
-	"github.com/ferry-project/ferry/config"
-)
+import "errors"
 
 // KeepInterrupted reports whether an upload that ended early with err
 // (nil: the client went away without an error on the data path) is to be
@@ -14,5 +10,5 @@ import (
 // full disk) publishes nothing: the upload remembers its write error and
 // its Commit discards it.
 func (cn *Conn) KeepInterrupted(err error) bool {
-	return cn.core.cfg.Uploads.Interrupted == config.InterruptedKeep && (err == nil || errors.Is(err, ErrPeer))
+	return cn.core.keepInterrupted && (err == nil || errors.Is(err, ErrPeer))
 }

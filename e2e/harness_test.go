@@ -72,6 +72,8 @@ func newServer(t *testing.T, mutate func(c *config.Config)) *server {
 	dir := t.TempDir()
 	c := config.Default()
 	c.DataDir = filepath.Join(dir, "data")
+	// Tests choose short passwords; TestUserPolicy checks the default.
+	c.Users.MinPasswordLength = 1
 	c.ListenAddress = "127.0.0.1"
 	used := map[int]bool{}
 	port := func() int {

@@ -22,6 +22,17 @@ func TestServeLifecycle(t *testing.T) {
 	if !strings.Contains(s.Logs(), "sha256=") {
 		t.Errorf("certificate fingerprint not logged:\n%s", s.Logs())
 	}
+	// Which file, which data, and where each service answers; each
+	// listener once, HTTPS as https.
+	for _, want := range []string{"config=" + s.ConfigPath, "data_dir=" + s.Cfg.DataDir,
+		"url=sftp://127.0.0.1:" + strconv.Itoa(s.Cfg.SFTP.Port) + "/", "url=https://127.0.0.1:" + strconv.Itoa(s.Cfg.HTTP.HTTPSPort) + "/"} {
+		if !strings.Contains(s.Logs(), want) {
+			t.Errorf("start-up log lacks %q:\n%s", want, s.Logs())
+		}
+	}
+	if n := strings.Count(s.Logs(), "service=https"); n != 1 {
+		t.Errorf("HTTPS listener logged %d times, want once:\n%s", n, s.Logs())
+	}
 	if err := s.stop(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, s.Logs())
 	}

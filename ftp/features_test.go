@@ -18,6 +18,7 @@ import (
 
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/ftp/wire"
+	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
 )
 
@@ -92,10 +93,10 @@ func TestCommands(t *testing.T) {
 
 func TestReadOnlyUser(t *testing.T) {
 	e := newEnv(t, nil)
-	os.WriteFile(filepath.Join(e.home, "f"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(e.Home("carol"), "f"), []byte("x"), 0o644)
 	c := e.dial()
 	c.secure(clientTLS(0))
-	c.login("ro")
+	c.login("carol")
 	c.do("MKD d", 550)
 	c.do("DELE f", 550)
 	c.do("PBSZ 0", 200)
@@ -188,10 +189,10 @@ func TestSessionReuse(t *testing.T) {
 
 func TestPassiveRange(t *testing.T) {
 	e := newEnv(t, func(c *config.Config) {
-		c.FTP.PassivePorts = freeRange(t, "127.0.0.1", 2).String()
+		c.FTP.PassivePorts = testutil.FreeRange(t, 2).String()
 		c.PublicHost = "203.0.113.9"
 	})
-	r := e.cfg.FTP.PassiveRange()
+	r := e.Config.FTP.PassiveRange()
 	a, b, third := e.ready(), e.ready(), e.ready()
 	e.srv.pasvTTL = time.Second
 	for _, c := range []*client{a, b} {
@@ -246,7 +247,7 @@ func TestPassivePerUser(t *testing.T) {
 	}
 	other := e.dial()
 	other.secure(clientTLS(0))
-	other.login("ro")
+	other.login("carol")
 	other.do("PASV", 227)
 	// The data connection takes b's port out of the pool's count.
 	b.list("LIST")
@@ -305,7 +306,7 @@ func TestForeignDataConnection(t *testing.T) {
 }
 
 func TestActive(t *testing.T) {
-	src := freeRange(t, "127.0.0.1", 1).Low
+	src := testutil.FreeRange(t, 1).Low
 	e := newEnv(t, func(c *config.Config) { c.FTP.ActiveSourcePort = src })
 	c := e.ready()
 	os.WriteFile(filepath.Join(e.home, "f"), []byte("active data"), 0o644)
@@ -501,8 +502,8 @@ func TestKilledUpload(t *testing.T) {
 			if !e.waitLog("event=upload path=/cut") {
 				t.Fatal("upload end not logged")
 			}
-			if !strings.Contains(e.logs.String(), "result=aborted") {
-				t.Errorf("cut upload not logged as aborted:\n%s", e.logs)
+			if !strings.Contains(e.Logs.String(), "result=aborted") {
+				t.Errorf("cut upload not logged as aborted:\n%s", e.Logs)
 			}
 			entries := testutil.Home(t, e.home)
 			if len(entries) != 0 {
@@ -565,7 +566,7 @@ func TestLockoutAndLimits(t *testing.T) {
 	c.do("USER alice", 331)
 	c.do("PASS bad", 530)
 	c.do("USER alice", 331)
-	c.do("PASS "+testPass, 421)
+	c.do("PASS "+testserver.Password, 421)
 	conn, err := net.Dial("tcp", e.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -669,8 +670,10 @@ func TestShutdownLetsTransferFinish(t *testing.T) {
 	if _, err := net.Dial("tcp", e.addr); err == nil {
 		t.Fatal("still accepting after Shutdown")
 	}
-	if err := <-e.served; err != net.ErrClosed {
-		t.Fatalf("Serve returned %v", err)
+	for _, err := range e.serving.Wait() {
+		if err != net.ErrClosed {
+			t.Fatalf("Serve returned %v", err)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
 )
 
@@ -77,7 +78,7 @@ func TestSiteChmodWithLftp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	script := "set ssl:verify-certificate no; set net:max-retries 1; chmod 600 f.txt; quote SITE HELP; bye"
-	out, err := exec.CommandContext(ctx, "lftp", "-u", "alice,"+testPass, "-e", script, "ftp://"+e.addr).CombinedOutput()
+	out, err := exec.CommandContext(ctx, "lftp", "-u", "alice,"+testserver.Password, "-e", script, "ftp://"+e.addr).CombinedOutput()
 	if err != nil {
 		t.Fatalf("lftp: %v\n%s", err, out)
 	}

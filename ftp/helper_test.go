@@ -3,102 +3,32 @@ package ftp
 import (
 	"bufio"
 	"bytes"
-	"context"
 	crand "crypto/rand"
 	"crypto/tls"
 	"io"
-	"log/slog"
-	"math/rand/v2"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
-	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/ftp/wire"
-	"github.com/ferry-project/ferry/internal/testutil"
+	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/listen"
-	"github.com/ferry-project/ferry/store"
-	"golang.org/x/crypto/bcrypt"
 )
 
-const testPass = "s3cret pass"
-
-// memStore is an in-memory user store.
-type memStore struct {
-	mu    sync.Mutex
-	users map[string]store.User
-}
-
-func (m *memStore) Add(_ context.Context, u store.User) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.users[u.Name] = u
-	return nil
-}
-
-func (m *memStore) Get(_ context.Context, name string) (store.User, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u, ok := m.users[name]
-	if !ok {
-		return store.User{}, store.ErrNotFound
-	}
-	return u, nil
-}
-
-func (m *memStore) List(context.Context) ([]store.User, error)        { return nil, nil }
-func (m *memStore) Delete(context.Context, string) error              { return nil }
-func (m *memStore) SetPassword(context.Context, string, string) error { return nil }
-func (m *memStore) AddKey(context.Context, string, string) error      { return nil }
-func (m *memStore) DeleteKey(context.Context, string, string) error   { return nil }
-func (m *memStore) Close() error                                      { return nil }
-
-var (
-	certOnce sync.Once
-	testCert tls.Certificate
-	hashOnce sync.Once
-	testHash string
-)
-
-// env is one in-process server on loopback.
+// env is one in-process server on loopback, on the shared test floor.
 type env struct {
+	*testserver.Server
 	t        *testing.T
 	srv      *Server
-	cfg      *config.Config
+	serving  *testserver.Serving
 	addr     string // explicit FTPS control
 	implAddr string // implicit FTPS control
-	home     string
-	users    *memStore
-	logs     *testutil.Buffer
-	served   chan error
-}
-
-// freeRange finds n consecutive free ports on ip below the ephemeral range.
-func freeRange(t *testing.T, ip string, n int) config.PortRange {
-	t.Helper()
-	for range 200 {
-		lo := 20000 + rand.IntN(12000-n)
-		ok := true
-		for p := lo; p < lo+n && ok; p++ {
-			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(p)))
-			if ok = err == nil; ok {
-				ln.Close()
-			}
-		}
-		if ok {
-			return config.PortRange{Low: lo, High: lo + n - 1}
-		}
-	}
-	t.Fatal("no free port range")
-	return config.PortRange{}
+	home     string // alice's
 }
 
 func newEnv(t *testing.T, mutate func(c *config.Config)) *env {
@@ -107,80 +37,24 @@ func newEnv(t *testing.T, mutate func(c *config.Config)) *env {
 
 func newEnvOn(t *testing.T, ip string, mutate func(c *config.Config)) *env {
 	t.Helper()
-	dir := t.TempDir()
-	certOnce.Do(func() {
-		var err error
-		testCert, _, err = certs.Load("", "", os.TempDir()+"/ferry-ftp-test-cert", nil)
-		if err != nil {
-			panic(err)
-		}
-	})
-	hashOnce.Do(func() {
-		h, err := bcrypt.GenerateFromPassword([]byte(testPass), bcrypt.MinCost)
-		if err != nil {
-			panic(err)
-		}
-		testHash = string(h)
-	})
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	iln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := config.Default()
-	c.DataDir = dir
-	c.ListenAddress = ip
-	c.FTP.Port = ln.Addr().(*net.TCPAddr).Port
-	c.FTP.ImplicitPort = iln.Addr().(*net.TCPAddr).Port
-	c.FTP.PassivePorts = freeRange(t, ip, 20).String()
-	c.FTP.ActiveSourcePort = 0
-	c.SFTP.Enabled, c.HTTP.Enabled = false, false
-	c.Lockout.MaxFailures = 0
-	if mutate != nil {
-		mutate(c)
-	}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	home := filepath.Join(dir, "home")
-	os.MkdirAll(home, 0o755)
-	st := &memStore{users: map[string]store.User{
-		"alice": {Name: "alice", PasswordHash: testHash, Home: home},
-		"ro":    {Name: "ro", PasswordHash: testHash, Home: home, ReadOnly: true},
-	}}
-	logs := &testutil.Buffer{}
-	lock := auth.NewLockout(c.Lockout.MaxFailures, c.Lockout.Window.Duration, c.Lockout.Duration.Duration)
-	log := slog.New(slog.NewTextHandler(logs, nil))
-	cr, err := core.New(core.Options{Config: c, Auth: auth.New(st, lock, auth.Options{}), Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testserver.New(t, func(c *config.Config) {
+		c.ListenAddress = ip
+		c.SFTP.Enabled, c.HTTP.Enabled = false, false
+		c.Lockout.MaxFailures = 0
+	}, mutate)
 	srv, err := New(Options{
-		Config: c,
-		Core:   cr,
-		TLS:    certs.ServerConfig(testCert),
-		Log:    log,
-		Plan:   listen.New(c),
+		Config: s.Config,
+		Core:   s.Core,
+		TLS:    certs.ServerConfig(s.Cert),
+		Log:    s.Log,
+		Plan:   listen.New(s.Config),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, srv: srv, cfg: c, addr: ln.Addr().String(), implAddr: iln.Addr().String(), home: home, users: st, logs: logs, served: make(chan error, 2)}
-	go func() { e.served <- srv.Serve(ln, false) }()
-	go func() { e.served <- srv.Serve(iln, true) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs)
-		}
-	})
+	ln, iln := s.Listener(listen.FTP), s.Listener(listen.FTPImplicit)
+	e := &env{Server: s, t: t, srv: srv, addr: ln.Addr().String(), implAddr: iln.Addr().String(), home: s.Home("alice")}
+	e.serving = s.Serve(srv, net.ErrClosed, func() error { return srv.Serve(ln, false) }, func() error { return srv.Serve(iln, true) })
 	return e
 }
 
@@ -279,7 +153,7 @@ func (c *client) secure(cfg *tls.Config) {
 func (c *client) login(user string) {
 	c.t.Helper()
 	c.do("USER "+user, 331)
-	c.do("PASS "+testPass, 230)
+	c.do("PASS "+testserver.Password, 230)
 }
 
 // ready is AUTH TLS, login, PBSZ 0, PROT P.
@@ -361,7 +235,7 @@ func (c *client) list(verb string) string {
 
 func (e *env) waitLog(s string) bool {
 	for range 200 {
-		if strings.Contains(e.logs.String(), s) {
+		if strings.Contains(e.Logs.String(), s) {
 			return true
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
 )
 
@@ -25,7 +26,7 @@ func TestInterruptedUploadKeptWithLftp(t *testing.T) {
 		t.Fatal(err)
 	}
 	lftp := func(e *env, script string) *exec.Cmd {
-		cmd := exec.Command("lftp", "-u", "alice,"+testPass, "-e",
+		cmd := exec.Command("lftp", "-u", "alice,"+testserver.Password, "-e",
 			"set ssl:verify-certificate no; set net:max-retries 1; "+script+"; bye", "ftp://"+e.addr)
 		cmd.Dir = local
 		return cmd

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/vfs"
 )
 
@@ -27,11 +28,11 @@ func TestLoginNeedsTLS(t *testing.T) {
 	c.do("PASS wrong", 530)
 	c.login("alice")
 	c.do("PWD", 257)
-	if strings.Contains(e.logs.String(), testPass) || strings.Contains(e.logs.String(), "wrong") {
-		t.Fatalf("a password reached the log:\n%s", e.logs)
+	if strings.Contains(e.Logs.String(), testserver.Password) || strings.Contains(e.Logs.String(), "wrong") {
+		t.Fatalf("a password reached the log:\n%s", e.Logs)
 	}
 	if !e.waitLog("login failed") || !e.waitLog("msg=login") {
-		t.Fatalf("login events not logged:\n%s", e.logs)
+		t.Fatalf("login events not logged:\n%s", e.Logs)
 	}
 }
 
@@ -74,7 +75,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("MLSD:\n%s", ml)
 			}
 			if !e.waitLog("event=download path=/big.bin bytes=1048576 duration=") {
-				t.Errorf("transfer not logged:\n%s", e.logs)
+				t.Errorf("transfer not logged:\n%s", e.Logs)
 			}
 		})
 	}

@@ -1,7 +1,6 @@
 package ftp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -137,7 +136,7 @@ func TestDiskFull(t *testing.T) {
 		t.Run(fmt.Sprintf("tls=%v", secure), func(t *testing.T) {
 			e := newEnv(t, func(c *config.Config) { c.FTP.TLS = config.TLSOptional })
 			home := filepath.Join(mnt, fmt.Sprintf("full-%v", secure))
-			e.users.Add(context.Background(), store.User{Name: "full", PasswordHash: testHash, Home: home})
+			e.AddUser(store.User{Name: "full", Home: home})
 			c := e.dial()
 			if secure {
 				c.secure(clientTLS(0))
@@ -163,7 +162,7 @@ func TestDiskFull(t *testing.T) {
 				t.Fatalf("a failed upload was published: %v", names)
 			}
 			if !e.waitLog("result=failed") {
-				t.Errorf("the failed upload was not logged as failed:\n%s", e.logs)
+				t.Errorf("the failed upload was not logged as failed:\n%s", e.Logs)
 			}
 		})
 	}

@@ -19,6 +19,9 @@ func (p *Plan) DialActive(ctx context.Context, service Service, local netip.Addr
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", service, ErrNoActive)
 	}
+	if p.privileged != nil && e.Ports.Low != 0 && e.Ports.Low < 1024 {
+		return p.privileged(ctx, local, e.Ports.Low, to)
+	}
 	d := net.Dialer{
 		LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(local, uint16(e.Ports.Low))),
 		Control:   sock.ReuseAddr,
@@ -29,3 +32,10 @@ func (p *Plan) DialActive(ctx context.Context, service Service, local netip.Addr
 	}
 	return c, nil
 }
+
+// DialFunc dials from local:srcPort to to.
+type DialFunc func(ctx context.Context, local netip.Addr, srcPort int, to netip.AddrPort) (net.Conn, error)
+
+// DialPrivileged makes DialActive use dial for source ports below 1024:
+// after ferry has dropped root (run_as), a privileged helper dials them.
+func (p *Plan) DialPrivileged(dial DialFunc) { p.privileged = dial }

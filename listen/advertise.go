@@ -13,6 +13,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/ferry-project/ferry/config"
 )
 
 // Override gives clients from Networks another passive address
@@ -36,23 +38,52 @@ const resolveTimeout = 5 * time.Second
 // the client's network, else public_host, else local. log records a
 // changed or failed resolution of a host name.
 func (p *Plan) Advertise(ctx context.Context, log *slog.Logger, remote, local netip.Addr) (netip.Addr, error) {
+	a := p.adv.Load()
 	remote = remote.Unmap().WithZone("") // a zoned address matches no prefix
-	for i, o := range p.Overrides {
+	for i, o := range a.overrides {
 		for _, n := range o.Networks {
 			if !n.Contains(remote) {
 				continue
 			}
-			if p.over[i] == nil {
+			if a.over[i] == nil {
 				return local, nil
 			}
-			return p.over[i].get(ctx, log)
+			return a.over[i].get(ctx, log)
 		}
 	}
-	if p.public != nil {
-		return p.public.get(ctx, log)
+	if a.public != nil {
+		return a.public.get(ctx, log)
 	}
 	return local, nil
 }
+
+// advertised is what Advertise answers from: public_host and the passive
+// overrides, swapped whole by SetAdvertised (a reload).
+type advertised struct {
+	overrides []Override
+	over      []*hostAddr // overrides[i].Address, nil when ""
+	public    *hostAddr   // nil without public_host
+}
+
+func newAdvertised(c *config.Config) *advertised {
+	a := &advertised{}
+	if c.PublicHost != "" {
+		a.public = newHostAddr(c.PublicHost)
+	}
+	for _, o := range c.FTP.PassiveOverride {
+		a.overrides = append(a.overrides, Override{Networks: prefixes(o.IPNets()), Address: o.Address})
+		var h *hostAddr
+		if o.Address != "" {
+			h = newHostAddr(o.Address)
+		}
+		a.over = append(a.over, h)
+	}
+	return a
+}
+
+// SetAdvertised makes passive replies follow c's public_host and
+// ftp.passive_override from the next PASV or EPSV on (a reload).
+func (p *Plan) SetAdvertised(c *config.Config) { p.adv.Store(newAdvertised(c)) }
 
 // hostAddr is an address from the configuration: an IP literal, or a host
 // name resolved again every resolveEvery (dynamic DNS), preferring IPv4

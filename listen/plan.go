@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/ferry-project/ferry/config"
 )
@@ -68,9 +69,11 @@ type Plan struct {
 	// session may be waiting for a passive data connection at once.
 	MaxConnections, MaxConnectionsPerIP int
 
-	pool   *Pool       // the passive range, shared by FTP and implicit FTPS
-	public *hostAddr   // PublicHost, nil when ""
-	over   []*hostAddr // Overrides[i].Address, nil when ""
+	pool *Pool                      // the passive range, shared by FTP and implicit FTPS
+	adv  atomic.Pointer[advertised] // what passive replies tell; SetAdvertised swaps it
+	// privileged dials active connections from ports below 1024 once
+	// ferry runs without root (DialPrivileged); nil dials directly.
+	privileged DialFunc
 }
 
 // New computes the plan for a validated configuration.
@@ -81,9 +84,7 @@ func New(c *config.Config) *Plan {
 		MaxConnections:      c.Limits.MaxConnections,
 		MaxConnectionsPerIP: c.Limits.MaxConnectionsPerIP,
 	}
-	if c.PublicHost != "" {
-		p.public = newHostAddr(c.PublicHost)
-	}
+	p.adv.Store(newAdvertised(c))
 	one := func(port int) config.PortRange { return config.PortRange{Low: port, High: port} }
 	if f := c.FTP; f.Enabled {
 		explicit := "explicit"
@@ -99,14 +100,7 @@ func New(c *config.Config) *Plan {
 		}
 		p.PassivePerUser = f.PassivePerUser
 		p.pool = newPool(f.PassiveRange(), f.PassivePerUser)
-		for _, o := range f.PassiveOverride {
-			p.Overrides = append(p.Overrides, Override{Networks: prefixes(o.IPNets()), Address: o.Address})
-			var h *hostAddr
-			if o.Address != "" {
-				h = newHostAddr(o.Address)
-			}
-			p.over = append(p.over, h)
-		}
+		p.Overrides = p.adv.Load().overrides
 		p.Entries = append(p.Entries, Entry{FTP, Passive, f.PassiveRange(), explicit, "FTP passive data"})
 		if f.ImplicitPort != 0 {
 			p.Entries = append(p.Entries, Entry{FTPImplicit, Passive, f.PassiveRange(), "implicit", "implicit FTPS passive data"})
@@ -198,4 +192,15 @@ func keyFor(e Entry) string {
 		return "http.https_port"
 	}
 	return string(e.Service)
+}
+
+// URL is how a client names a control entry of the plan at host, in the
+// schemes of ferry's client: ftp:// (or ftpes:// when TLS is required),
+// ftps://, sftp://, http://, https://.
+func (p *Plan) URL(e Entry, host string) string {
+	scheme := map[Service]string{FTP: "ftp", FTPImplicit: "ftps", SFTP: "sftp", HTTP: "http", HTTPS: "https"}[e.Service]
+	if e.Service == FTP && e.TLS == "explicit" {
+		scheme = "ftpes"
+	}
+	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(e.Ports.Low)) + "/"
 }

@@ -69,3 +69,23 @@ func TestPlanFollowsConfig(t *testing.T) {
 		t.Errorf("any source port: %+v", e)
 	}
 }
+
+func TestPlanURL(t *testing.T) {
+	c := config.Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p := New(c)
+	want := map[Service]string{FTP: "ftpes://files.example:21/", FTPImplicit: "ftps://files.example:990/",
+		SFTP: "sftp://files.example:22/", HTTP: "http://files.example:80/", HTTPS: "https://files.example:443/"}
+	for s, w := range want {
+		e, _ := p.Find(s, Control)
+		if got := p.URL(e, "files.example"); got != w {
+			t.Errorf("%s: %s, want %s", s, got, w)
+		}
+	}
+	c.FTP.TLS = config.TLSOptional
+	if e, _ := New(c).Find(FTP, Control); New(c).URL(e, "::1") != "ftp://[::1]:21/" {
+		t.Errorf("optional TLS on an IPv6 host: %s", New(c).URL(e, "::1"))
+	}
+}

@@ -44,7 +44,11 @@ func startWeb(e *env) (protocol, error) {
 	if !e.cfg.HTTP.Enabled {
 		return nil, nil
 	}
-	s, err := web.New(web.Options{Config: e.cfg, Core: e.core, TLS: e.tls, Log: e.log})
+	o := web.Options{Config: e.cfg, Core: e.core, TLS: e.tls, Log: e.log}
+	if e.acme != nil {
+		o.ACME = e.acme
+	}
+	s, err := web.New(o)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/ferry-project/ferry/auth"
@@ -27,6 +29,9 @@ type env struct {
 	log       *slog.Logger
 	listeners map[listen.Service]net.Listener
 	plan      *listen.Plan
+	certs     *certs.Holder  // nil without TLS, or with ACME
+	acme      *certs.ACME    // automatic certificates; nil without
+	level     *slog.LevelVar // the log's level, set again by a reload; may be nil
 	// serve runs a protocol's accept loop in the background.
 	serve func(name string, loop func() error)
 }
@@ -46,8 +51,20 @@ func needsTLS(c *config.Config) bool {
 		c.HTTP.Enabled && c.HTTP.HTTPSPort != 0
 }
 
+// Options are what Run needs beside the configuration.
+type Options struct {
+	Log *slog.Logger
+	// Level is the log's level: a reload sets it from log_level (nil: the
+	// level is fixed).
+	Level *slog.LevelVar
+	// Reload delivers the requests to re-read the configuration and the
+	// certificate (SIGHUP).
+	Reload <-chan os.Signal
+}
+
 // Run serves until ctx is cancelled, then shuts down gracefully.
-func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+func Run(ctx context.Context, cfg *config.Config, o Options) error {
+	log := o.Log
 	if n, err := core.RaiseFileLimit(); err != nil {
 		log.Warn("cannot raise the open-file limit", "err", err)
 	} else if n > 0 {
@@ -77,14 +94,24 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		cfg:       cfg,
 		core:      cr,
 		log:       log,
+		level:     o.Level,
 		listeners: map[listen.Service]net.Listener{},
 	}
-	if needsTLS(cfg) {
+	if len(cfg.TLS.ACMEDomains) > 0 {
+		a, err := certs.NewACME(certs.ACMEOptions{Domains: cfg.TLS.ACMEDomains, Email: cfg.TLS.ACMEEmail,
+			Directory: cfg.TLS.ACMEDirectory, CAFile: cfg.TLS.ACMECAFile, DataDir: cfg.DataDir})
+		if err != nil {
+			return err
+		}
+		e.acme, e.tls = a, a.ServerConfig()
+		log.Info("tls certificates from ACME", "domains", strings.Join(cfg.TLS.ACMEDomains, ","), "directory", cfg.TLS.ACMEDirectory)
+	} else if needsTLS(cfg) {
 		cert, generated, err := certs.Load(cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.DataDir, []string{cfg.PublicHost})
 		if err != nil {
 			return err
 		}
-		e.tls = certs.ServerConfig(cert)
+		e.certs = certs.NewHolder(cert)
+		e.tls = e.certs.ServerConfig()
 		log.Info("tls certificate", "sha256", certs.Fingerprint(cert.Certificate[0]), "generated", generated)
 	}
 
@@ -104,8 +131,14 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			return err
 		}
 		e.listeners[ent.Service] = ln
-		log.Info("listening", "service", ent.Service, "addr", ln.Addr().String(), "purpose", ent.Purpose)
+		log.Info("listening", "service", ent.Service, "addr", ln.Addr().String(), "purpose", ent.Purpose, "url", plan.URL(ent, urlHost(cfg)))
 	}
+
+	stopHelper, err := dropPrivileges(cfg, plan, log)
+	if err != nil {
+		return err
+	}
+	defer stopHelper()
 
 	var wg sync.WaitGroup
 	fatal := make(chan error, 8)
@@ -152,15 +185,49 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			running = append(running, p)
 		}
 	}
-	log.Info("ferry serving", "data_dir", cfg.DataDir)
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down: no new sessions; waiting for running transfers", "deadline", cfg.Limits.ShutdownTimeout.Duration.String())
-		shutdown()
-		log.Info("stopped")
-		return nil
-	case err := <-fatal:
-		shutdown()
-		return err
+	source := cfg.Source
+	if source == "" {
+		source = "embedded defaults (no --config, $FERRY_CONFIG or " + config.SystemPath + ")"
 	}
+	dataDir, _ := filepath.Abs(cfg.DataDir)
+	log.Info("ferry serving", "config", source, "data_dir", dataDir)
+	if err := notifyReady(); err != nil {
+		log.Warn("cannot tell systemd the server is ready", "err", err.Error())
+	}
+	unpid := writePID(cfg, log)
+	defer unpid()
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watchUsers(wctx, st, e.core, running, log)
+	for {
+		select {
+		case <-o.Reload:
+			e.reload()
+			continue
+		case <-ctx.Done():
+			log.Info("shutting down: no new sessions; waiting for running transfers", "deadline", cfg.Limits.ShutdownTimeout.Duration.String())
+			shutdown()
+			log.Info("stopped")
+			return nil
+		case err := <-fatal:
+			shutdown()
+			return err
+		}
+	}
+}
+
+// urlHost is the host the start-up log puts in each service's URL: the
+// public address when one is set, else the listening address, else this
+// machine's name.
+func urlHost(cfg *config.Config) string {
+	switch {
+	case cfg.PublicHost != "":
+		return cfg.PublicHost
+	case cfg.ListenAddress != "":
+		return cfg.ListenAddress
+	}
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "localhost"
 }

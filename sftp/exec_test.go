@@ -70,7 +70,7 @@ func TestRcloneHashesAndAbout(t *testing.T) {
 // and nothing executes.
 func TestExecOnlyHashes(t *testing.T) {
 	e := newEnv(t)
-	body := randomFile(t, filepath.Join(e.home("bob"), "a b.bin"), 100000)
+	body := randomFile(t, filepath.Join(e.Home("bob"), "a b.bin"), 100000)
 	sum := sha256.Sum256(body)
 	ssh := func(cmd string) (string, error) {
 		args := append(e.sshOpts(e.keyOpts()...), "-p", strconv.Itoa(e.port), "bob@127.0.0.1", cmd)
@@ -98,7 +98,7 @@ func TestExecOnlyHashes(t *testing.T) {
 			t.Errorf("%q was accepted: %q", cmd, out)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(e.home("bob"), "a b.bin")); err != nil {
+	if _, err := os.Stat(filepath.Join(e.Home("bob"), "a b.bin")); err != nil {
 		t.Errorf("a refused command touched the file: %v", err)
 	}
 }
@@ -107,20 +107,20 @@ func TestExecOnlyHashes(t *testing.T) {
 // links inside the home and is refused out of it.
 func TestHardlinkWithOpenSSH(t *testing.T) {
 	e := newEnv(t)
-	body := randomFile(t, filepath.Join(e.home("bob"), "a.bin"), 4096)
+	body := randomFile(t, filepath.Join(e.Home("bob"), "a.bin"), 4096)
 	e.mustBatch(t.TempDir(), "bob", "", "ln a.bin b.bin")
-	a, _ := os.Stat(filepath.Join(e.home("bob"), "a.bin"))
-	b, err := os.Stat(filepath.Join(e.home("bob"), "b.bin"))
+	a, _ := os.Stat(filepath.Join(e.Home("bob"), "a.bin"))
+	b, err := os.Stat(filepath.Join(e.Home("bob"), "b.bin"))
 	if err != nil || !os.SameFile(a, b) {
 		t.Fatalf("b.bin is not a hard link of a.bin: %v", err)
 	}
-	sameFile(t, body, filepath.Join(e.home("bob"), "b.bin"))
+	sameFile(t, body, filepath.Join(e.Home("bob"), "b.bin"))
 	for _, cmd := range []string{"ln a.bin ../x.bin", "ln ../../../etc/passwd p", "ln a.bin b.bin"} {
 		if out, err := e.batch(t.TempDir(), "bob", "", cmd); err == nil {
 			t.Errorf("%q succeeded: %s", cmd, out)
 		}
 	}
-	if _, err := os.Lstat(filepath.Join(e.home("bob"), "p")); err == nil {
+	if _, err := os.Lstat(filepath.Join(e.Home("bob"), "p")); err == nil {
 		t.Error("a link to /etc/passwd was made")
 	}
 }

@@ -3,12 +3,8 @@ package sftp
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/pem"
 	"io"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,12 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
-	"github.com/ferry-project/ferry/core"
+	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
-	"github.com/ferry-project/ferry/store"
-	"golang.org/x/crypto/ssh"
+	"github.com/ferry-project/ferry/listen"
 )
 
 // keyDir holds host keys generated once for the package's tests: RSA 3072
@@ -69,148 +63,41 @@ func sharedHostKeys(t *testing.T, dataDir string) {
 	}
 }
 
-// env is one running server with its users and a client key.
+// env is one running server on the shared test floor, and the files of
+// the OpenSSH clients.
 type env struct {
+	*testserver.Server
 	t       *testing.T
 	srv     *Server
-	cfg     *config.Config
-	store   *store.SQLite
-	auth    *auth.Authenticator
+	serving *testserver.Serving
 	port    int
-	dir     string // test scratch directory
 	key     string // client private key file (bob's)
 	known   string // known_hosts file the clients use
-	log     *testutil.Buffer
-	serveCh chan error
 }
 
-// Users every test server has.
-const (
-	alicePass = "alice-pw-ü"
-	carolPass = "carol-pw"
-)
-
-func (e *env) home(user string) string { return filepath.Join(e.dir, "homes", user) }
-
-type envOption func(*config.Config)
-
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t *testing.T, opts ...func(*config.Config)) *env {
 	t.Helper()
-	if _, err := exec.LookPath("sftp"); err != nil {
-		t.Skip("OpenSSH client not installed")
-	}
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.FTP.Enabled = false
-	cfg.HTTP.Enabled = false
-	cfg.SFTP.Port = 40000 + int(time.Now().UnixNano()%20000)
-	cfg.Limits.MaxConnectionsPerIP = 50
-	cfg.Lockout.MaxFailures = 5
-	for _, o := range opts {
-		o(cfg)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	sharedHostKeys(t, cfg.DataDir)
-	st, err := store.OpenSQLite(cfg.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := &env{t: t, cfg: cfg, store: st, dir: dir, log: &testutil.Buffer{}}
-	e.key = filepath.Join(dir, "id_ed25519")
-	pub := writeClientKey(t, e.key)
-	e.known = filepath.Join(dir, "known_hosts")
-	ctx := context.Background()
-	alice, _ := auth.HashPassword(alicePass)
-	carol, _ := auth.HashPassword(carolPass)
-	for _, u := range []store.User{
-		{Name: "alice", PasswordHash: alice, Home: e.home("alice")},
-		{Name: "bob", Home: e.home("bob"), Keys: []string{pub}},
-		{Name: "carol", PasswordHash: carol, Home: e.home("carol"), ReadOnly: true},
-	} {
-		if err := os.MkdirAll(u.Home, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Add(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.auth = auth.New(st, auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration), auth.Options{Hashes: cfg.Limits.PasswordHashes, Wait: cfg.Limits.PasswordWait.Duration})
+	testutil.Need(t, "sftp")
+	s := testserver.New(t, append([]func(*config.Config){func(c *config.Config) {
+		c.FTP.Enabled, c.HTTP.Enabled = false, false
+		c.Limits.MaxConnectionsPerIP = 50
+	}}, opts...)...)
+	sharedHostKeys(t, s.Config.DataDir)
+	e := &env{Server: s, t: t, port: s.Config.SFTP.Port, key: s.KeyFile, known: filepath.Join(s.Dir, "known_hosts")}
 	e.start()
 	return e
 }
 
-// start (re)starts the server on the env's configuration.
+// start (re)starts the server on the env's configuration and port.
 func (e *env) start() {
-	t := e.t
-	t.Helper()
-	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cr, err := core.New(core.Options{Config: e.cfg, Auth: e.auth, Log: log})
+	e.t.Helper()
+	srv, err := New(Options{Config: e.Config, Core: e.Core, Log: e.Log})
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	srv, err := New(Options{Config: e.cfg, Core: cr, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ln net.Listener
-	for i := 0; ; i++ {
-		ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(e.cfg.SFTP.Port)))
-		if err == nil {
-			break
-		}
-		if i == 20 {
-			t.Fatal(err)
-		}
-		if e.srv == nil { // first start: try another random port
-			e.cfg.SFTP.Port = 40000 + int(time.Now().UnixNano()%20000)
-		} else {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	e.srv, e.port = srv, e.cfg.SFTP.Port
-	e.serveCh = make(chan error, 1)
-	go func() { e.serveCh <- srv.Serve(ln) }()
-	t.Cleanup(e.stop)
-}
-
-func (e *env) stop() {
-	if e.srv == nil || e.serveCh == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := e.srv.Shutdown(ctx); err != nil {
-		e.t.Errorf("Shutdown: %v", err)
-	}
-	if err := <-e.serveCh; err != nil {
-		e.t.Errorf("Serve: %v", err)
-	}
-	e.serveCh = nil
-}
-
-func writeClientKey(t *testing.T, path string) string {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "test@ferry")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	signer, _ := ssh.NewSignerFromKey(priv)
-	pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + " test@ferry"
-	if err := os.WriteFile(path+".pub", []byte(pub+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return pub
+	ln := e.Listener(listen.SFTP)
+	e.srv = srv
+	e.serving = e.Serve(srv, nil, func() error { return srv.Serve(ln) })
 }
 
 // sshOpts are the options every OpenSSH client invocation gets.
@@ -273,7 +160,7 @@ func (e *env) mustBatch(dir, user, pass string, cmds ...string) string {
 	e.t.Helper()
 	out, err := e.batch(dir, user, pass, cmds...)
 	if err != nil {
-		e.t.Fatalf("sftp %q: %v\n%s\nserver log:\n%s", cmds, err, out, e.log.String())
+		e.t.Fatalf("sftp %q: %v\n%s\nserver log:\n%s", cmds, err, out, e.Logs.String())
 	}
 	return out
 }

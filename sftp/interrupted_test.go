@@ -28,7 +28,7 @@ func (e *env) killMidUpload(dir, name string) {
 		t.Fatal(err)
 	}
 	waitFor(t, "16 MiB of the upload on the server", func() bool {
-		for _, f := range testutil.Uploading(e.home("bob")) {
+		for _, f := range testutil.Uploading(e.Home("bob")) {
 			if fi, err := os.Stat(f); err == nil && fi.Size() > 16<<20 {
 				return true
 			}
@@ -49,13 +49,13 @@ func TestInterruptedUploadKept(t *testing.T) {
 	e := newEnv(t)
 	e.killMidUpload(local, "big.bin")
 	time.Sleep(time.Second) // the server notices the dropped connection
-	if _, err := os.Stat(filepath.Join(e.home("bob"), "big.bin")); err == nil {
+	if _, err := os.Stat(filepath.Join(e.Home("bob"), "big.bin")); err == nil {
 		t.Error("discard: the interrupted upload was published")
 	}
 
 	e = newEnv(t, func(c *config.Config) { c.Uploads.Interrupted = config.InterruptedKeep })
 	e.killMidUpload(local, "big.bin")
-	dst := filepath.Join(e.home("bob"), "big.bin")
+	dst := filepath.Join(e.Home("bob"), "big.bin")
 	waitFor(t, "the interrupted upload published", func() bool {
 		fi, err := os.Stat(dst)
 		return err == nil && fi.Size() > 0
@@ -65,5 +65,5 @@ func TestInterruptedUploadKept(t *testing.T) {
 	}
 	e.mustBatch(local, "bob", "", "reput big.bin")
 	sameFile(t, body, dst)
-	testutil.Home(t, e.home("bob"))
+	testutil.Home(t, e.Home("bob"))
 }

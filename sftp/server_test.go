@@ -22,6 +22,7 @@ import (
 // prints them; a client that learned the key still trusts the restarted
 // server.
 func TestHostKeys(t *testing.T) {
+	testutil.Need(t, "ssh-keygen")
 	dir := t.TempDir()
 	first, err := loadHostKeys(dir)
 	if err != nil {
@@ -40,9 +41,6 @@ func TestHostKeys(t *testing.T) {
 		fi, err := os.Stat(filepath.Join(dir, name))
 		if err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: %v, mode %v; want 0600", name, err, fi.Mode())
-		}
-		if _, err := exec.LookPath("ssh-keygen"); err != nil {
-			continue
 		}
 		out, err := exec.Command("ssh-keygen", "-l", "-f", filepath.Join(dir, name+".pub")).Output()
 		if err != nil {
@@ -67,7 +65,7 @@ func TestHostKeys(t *testing.T) {
 	e := newEnv(t)
 	algos := []string{"ssh-ed25519", "rsa-sha2-512"}
 	connect := func(algo, check string) (string, error) {
-		known := filepath.Join(e.dir, "known_"+algo)
+		known := filepath.Join(e.Dir, "known_"+algo)
 		args := append([]string{"-o", "HostKeyAlgorithms=" + algo, "-o", "UserKnownHostsFile=" + known, "-o", "StrictHostKeyChecking=" + check}, e.keyOpts()...)
 		args = append(args, e.sshOpts("-P", strconv.Itoa(e.port), "-b", "/dev/null", "bob@127.0.0.1")...)
 		return run(t, t.TempDir(), "sftp", args...)
@@ -77,7 +75,7 @@ func TestHostKeys(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", algo, err, out)
 		}
 	}
-	e.stop()
+	e.serving.Stop()
 	e.start()
 	for _, algo := range algos {
 		if out, err := connect(algo, "yes"); err != nil {
@@ -136,7 +134,7 @@ func TestAbortedUpload(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	home := e.home("bob")
+	home := e.Home("bob")
 	waitFor(t, "the upload to start", func() bool {
 		m := testutil.Uploading(home)
 		if len(m) == 0 {
@@ -153,8 +151,8 @@ func TestAbortedUpload(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "big.bin")); !os.IsNotExist(err) {
 		t.Fatalf("a killed upload left big.bin: %v", err)
 	}
-	if !strings.Contains(e.log.String(), "result=aborted") {
-		t.Fatalf("log lacks the incomplete upload:\n%s", e.log.String())
+	if !strings.Contains(e.Logs.String(), "result=aborted") {
+		t.Fatalf("log lacks the incomplete upload:\n%s", e.Logs.String())
 	}
 }
 
@@ -162,7 +160,7 @@ func TestAbortedUpload(t *testing.T) {
 // and clients cannot create them.
 func TestSymlinksStayHome(t *testing.T) {
 	e := newEnv(t)
-	h := e.home("bob")
+	h := e.Home("bob")
 	outside := t.TempDir()
 	randomFile(t, filepath.Join(outside, "secret"), 10)
 	if err := os.Symlink(outside, filepath.Join(h, "escape")); err != nil {
@@ -224,10 +222,10 @@ func TestLimits(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("login timeout took %v", d)
 	}
-	waitFor(t, "the slot to be released", func() bool { return strings.Contains(e.log.String(), "closed before login") })
+	waitFor(t, "the slot to be released", func() bool { return strings.Contains(e.Logs.String(), "closed before login") })
 	e.mustBatch(t.TempDir(), "bob", "", "pwd")
-	if !strings.Contains(e.log.String(), "too many connections from your address") {
-		t.Fatalf("log lacks the refused connection:\n%s", e.log.String())
+	if !strings.Contains(e.Logs.String(), "too many connections from your address") {
+		t.Fatalf("log lacks the refused connection:\n%s", e.Logs.String())
 	}
 
 	// An SFTP session with no traffic is closed at the idle timeout.
@@ -246,8 +244,8 @@ func TestLimits(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatal("idle session not closed")
 	}
-	if !strings.Contains(e.log.String(), "sftp idle timeout") {
-		t.Fatalf("log lacks the idle timeout:\n%s", e.log.String())
+	if !strings.Contains(e.Logs.String(), "sftp idle timeout") {
+		t.Fatalf("log lacks the idle timeout:\n%s", e.Logs.String())
 	}
 }
 
@@ -262,7 +260,7 @@ func TestShutdown(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the login", func() bool { return strings.Contains(e.log.String(), "event=login.ok") })
+	waitFor(t, "the login", func() bool { return strings.Contains(e.Logs.String(), "event=login.ok") })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -272,10 +270,9 @@ func TestShutdown(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("Shutdown with an idle session took %v", d)
 	}
-	if err := <-e.serveCh; err != nil {
+	if err := e.serving.Wait()[0]; err != nil {
 		t.Fatalf("Serve after Shutdown: %v", err)
 	}
-	e.serveCh = nil
 	cmd.Wait()
 	if _, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(e.port))); err == nil {
 		t.Fatal("still accepting after Shutdown")

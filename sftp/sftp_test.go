@@ -3,7 +3,6 @@ package sftp
 import (
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
 )
 
@@ -28,11 +28,11 @@ func TestTransfersWithOpenSSH(t *testing.T) {
 	}
 	e.mustBatch(local, "bob", "",
 		"put empty.bin", "put one.bin", `put "Grüße 日本.txt"`, "put -r tree")
-	sameFile(t, empty, filepath.Join(e.home("bob"), "empty.bin"))
-	sameFile(t, mib, filepath.Join(e.home("bob"), "one.bin"))
-	sameFile(t, utf, filepath.Join(e.home("bob"), "Grüße 日本.txt"))
+	sameFile(t, empty, filepath.Join(e.Home("bob"), "empty.bin"))
+	sameFile(t, mib, filepath.Join(e.Home("bob"), "one.bin"))
+	sameFile(t, utf, filepath.Join(e.Home("bob"), "Grüße 日本.txt"))
 	for p, b := range tree {
-		sameFile(t, b, filepath.Join(e.home("bob"), p))
+		sameFile(t, b, filepath.Join(e.Home("bob"), p))
 	}
 
 	back := t.TempDir()
@@ -44,20 +44,18 @@ func TestTransfersWithOpenSSH(t *testing.T) {
 	for p, b := range tree {
 		sameFile(t, b, filepath.Join(back, p))
 	}
-	testutil.Home(t, e.home("bob")) // fails on temporary files left
-	if !strings.Contains(e.log.String(), "event=upload") || !strings.Contains(e.log.String(), "method=\"publickey SHA256:") {
-		t.Fatalf("log lacks the login or the upload:\n%s", e.log.String())
+	testutil.Home(t, e.Home("bob")) // fails on temporary files left
+	if !strings.Contains(e.Logs.String(), "event=upload") || !strings.Contains(e.Logs.String(), "method=\"publickey SHA256:") {
+		t.Fatalf("log lacks the login or the upload:\n%s", e.Logs.String())
 	}
 }
 
 // TestPasswordLoginAndLockout logs in with sshpass, and checks that wrong
 // passwords lock the address out for every user.
 func TestPasswordLoginAndLockout(t *testing.T) {
-	if _, err := exec.LookPath("sshpass"); err != nil {
-		t.Skip("sshpass not installed")
-	}
+	testutil.Need(t, "sshpass")
 	e := newEnv(t, func(c *config.Config) { c.Lockout.MaxFailures = 3 })
-	out := e.mustBatch(t.TempDir(), "alice", alicePass, "pwd")
+	out := e.mustBatch(t.TempDir(), "alice", testserver.Password, "pwd")
 	if !strings.Contains(out, "Remote working directory: /") {
 		t.Fatalf("pwd: %s", out)
 	}
@@ -68,7 +66,7 @@ func TestPasswordLoginAndLockout(t *testing.T) {
 		}
 	}
 	other := filepath.Join(t.TempDir(), "other")
-	writeClientKey(t, other)
+	testserver.WriteKey(t, other)
 	e.key = other
 	if out, err := e.batch(t.TempDir(), "bob", "", "pwd"); err == nil {
 		t.Fatalf("unknown key accepted: %s", out)
@@ -76,13 +74,13 @@ func TestPasswordLoginAndLockout(t *testing.T) {
 	// The server counts the key-only failure when the connection ends,
 	// which may be just after the client has exited.
 	waitFor(t, "the lockout after 3 failed logins", func() bool {
-		locked, _ := e.auth.Lockout.Locked(net.ParseIP("127.0.0.1"))
+		locked, _ := e.Auth.Lockout.Locked(net.ParseIP("127.0.0.1"))
 		return locked
 	})
-	if out, err := e.batch(t.TempDir(), "alice", alicePass, "pwd"); err == nil {
+	if out, err := e.batch(t.TempDir(), "alice", testserver.Password, "pwd"); err == nil {
 		t.Fatalf("locked-out address logged in: %s", out)
 	}
-	log := e.log.String()
+	log := e.Logs.String()
 	for _, want := range []string{"event=login.failed user=alice method=password reason=denied", "event=login.failed user=bob method=publickey reason=denied", "locked out"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
@@ -97,7 +95,7 @@ func TestPasswordLoginAndLockout(t *testing.T) {
 // the home.
 func TestFileOperations(t *testing.T) {
 	e := newEnv(t)
-	h := e.home("bob")
+	h := e.Home("bob")
 	randomFile(t, filepath.Join(h, "a.txt"), 300)
 	if err := os.Chmod(filepath.Join(h, "a.txt"), 0o640); err != nil {
 		t.Fatal(err)
@@ -137,18 +135,16 @@ func TestFileOperations(t *testing.T) {
 
 // TestReadOnlyUser: carol may read but not write, rename or delete.
 func TestReadOnlyUser(t *testing.T) {
-	if _, err := exec.LookPath("sshpass"); err != nil {
-		t.Skip("sshpass not installed")
-	}
+	testutil.Need(t, "sshpass")
 	e := newEnv(t)
-	h := e.home("carol")
+	h := e.Home("carol")
 	data := randomFile(t, filepath.Join(h, "r.txt"), 100)
 	local := t.TempDir()
 	randomFile(t, filepath.Join(local, "w.txt"), 10)
-	e.mustBatch(local, "carol", carolPass, "get r.txt")
+	e.mustBatch(local, "carol", testserver.Password, "get r.txt")
 	sameFile(t, data, filepath.Join(local, "r.txt"))
 	for _, cmd := range []string{"put w.txt", "rm r.txt", "rename r.txt s.txt", "mkdir d", "chmod 600 r.txt", "ln -s r.txt l"} {
-		out, err := e.batch(local, "carol", carolPass, cmd)
+		out, err := e.batch(local, "carol", testserver.Password, cmd)
 		if err == nil {
 			t.Errorf("read-only user ran %q: %s", cmd, out)
 		}
@@ -167,7 +163,7 @@ func TestReadOnlyUser(t *testing.T) {
 // files, as a client resuming a broken transfer does.
 func TestResume(t *testing.T) {
 	e := newEnv(t)
-	h := e.home("bob")
+	h := e.Home("bob")
 	local := t.TempDir()
 	full := randomFile(t, filepath.Join(h, "down.bin"), 3<<20)
 	if err := os.WriteFile(filepath.Join(local, "down.bin"), full[:1<<20+7], 0o644); err != nil {
@@ -181,7 +177,7 @@ func TestResume(t *testing.T) {
 	sameFile(t, full, filepath.Join(local, "down.bin"))
 	sameFile(t, up, filepath.Join(h, "up.bin"))
 	// Only the missing parts travel, and the reput is written in place.
-	log := e.log.String()
+	log := e.Logs.String()
 	if !strings.Contains(log, "path=/down.bin bytes="+strconv.Itoa(len(full)-(1<<20+7))) {
 		t.Fatalf("reget did not resume at the local size:\n%s", log)
 	}
@@ -198,13 +194,13 @@ func TestScp(t *testing.T) {
 	randomFile(t, filepath.Join(local, "dir/x"), 10)
 	args := append(e.keyOpts(), e.sshOpts("-P", strconv.Itoa(e.port), "-r", "s.bin", "dir", "bob@127.0.0.1:")...)
 	if out, err := run(t, local, "scp", args...); err != nil {
-		t.Fatalf("scp up: %v\n%s\n%s", err, out, e.log.String())
+		t.Fatalf("scp up: %v\n%s\n%s", err, out, e.Logs.String())
 	}
-	sameFile(t, data, filepath.Join(e.home("bob"), "s.bin"))
+	sameFile(t, data, filepath.Join(e.Home("bob"), "s.bin"))
 	back := t.TempDir()
 	args = append(e.keyOpts(), e.sshOpts("-P", strconv.Itoa(e.port), "bob@127.0.0.1:s.bin", "bob@127.0.0.1:~/dir/x", back)...)
 	if out, err := run(t, local, "scp", args...); err != nil {
-		t.Fatalf("scp down: %v\n%s\n%s", err, out, e.log.String())
+		t.Fatalf("scp down: %v\n%s\n%s", err, out, e.Logs.String())
 	}
 	sameFile(t, data, filepath.Join(back, "s.bin"))
 	if _, err := os.Stat(filepath.Join(back, "x")); err != nil {
@@ -226,7 +222,7 @@ func TestOnlySFTP(t *testing.T) {
 			t.Errorf("ssh %q succeeded: %s", extra, out)
 		}
 	}
-	log := e.log.String()
+	log := e.Logs.String()
 	for _, want := range []string{`type=exec detail="ls /"`, "type=shell"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks refused %q:\n%s", want, log)

@@ -77,11 +77,11 @@ func TestSymlinkLoopEscape(t *testing.T) {
 	if err == nil || !strings.Contains(out, "ermission denied") {
 		t.Errorf("ln -s out through loop: %v\n%s", err, out)
 	}
-	if _, err := os.Lstat(filepath.Join(e.home("bob"), "pw")); !os.IsNotExist(err) {
+	if _, err := os.Lstat(filepath.Join(e.Home("bob"), "pw")); !os.IsNotExist(err) {
 		t.Errorf("OpenSSH's link out exists on the disk: %v", err)
 	}
-	if !strings.Contains(e.log.String(), `reason="outside the home"`) {
-		t.Errorf("the attempt was not logged:\n%s", e.log)
+	if !strings.Contains(e.Logs.String(), `reason="outside the home"`) {
+		t.Errorf("the attempt was not logged:\n%s", e.Logs)
 	}
 }
 
@@ -162,7 +162,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := filepath.Join(mnt, "full")
-	if err := e.store.Add(context.Background(), store.User{Name: "full", Home: full, Keys: []string{strings.TrimSpace(string(pub))}}); err != nil {
+	if err := e.Store.Add(context.Background(), store.User{Name: "full", Home: full, Keys: []string{strings.TrimSpace(string(pub))}}); err != nil {
 		t.Fatal(err)
 	}
 	local := t.TempDir()
@@ -173,8 +173,8 @@ func TestDiskFull(t *testing.T) {
 	if names := testutil.Home(t, full); len(names) != 0 {
 		t.Fatalf("a failed OpenSSH upload was published: %v", names)
 	}
-	waitFor(t, "the failed upload's event", func() bool { return strings.Contains(e.log.String(), "path=/big.bin") })
-	log := e.log.String()
+	waitFor(t, "the failed upload's event", func() bool { return strings.Contains(e.Logs.String(), "path=/big.bin") })
+	log := e.Logs.String()
 	if !strings.Contains(log, "result=failed") || strings.Contains(log, "result=ok") || strings.Contains(log, mnt) {
 		t.Errorf("the failed upload's log:\n%s", log)
 	}

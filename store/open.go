@@ -1,9 +1,12 @@
 package store
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ferry-project/ferry/config"
 )
@@ -19,12 +22,38 @@ func Open(cfg *config.Config) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The database holds password hashes: readable by ferry alone, even
+	// when data_dir already existed with looser permissions. SQLite creates
+	// its files under the umask (0644 by default).
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Chmod(Location(cfg)+suffix, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			st.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
 	return st, nil
 }
 
+// Location names the database that Open opens for cfg, for messages that
+// tell an administrator which one was written.
+func Location(cfg *config.Config) string {
+	abs, err := filepath.Abs(filepath.Join(cfg.DataDir, "users.db"))
+	if err != nil {
+		return filepath.Join(cfg.DataDir, "users.db")
+	}
+	return abs
+}
+
+// ErrHomeRefused is returned by MakeHome for a home that would give its
+// user the whole machine or ferry's own state.
+var ErrHomeRefused = errors.New("home refused")
+
 // MakeHome returns the absolute home folder of user name and creates it
-// (0750) if needed: dir when given, else data_dir/homes/NAME.
-func MakeHome(cfg *config.Config, name, dir string) (string, error) {
+// (0750) if needed: dir when given, else data_dir/homes/NAME. A home of
+// "/" or one that contains data_dir (the user database, host keys and
+// certificate keys) is refused with ErrHomeRefused unless allowAny: a user
+// added with --home / could read /etc/shadow.
+func MakeHome(cfg *config.Config, name, dir string, allowAny bool) (string, error) {
 	if err := ValidName(name); err != nil {
 		return "", err
 	}
@@ -34,6 +63,18 @@ func MakeHome(cfg *config.Config, name, dir string) (string, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", err
+	}
+	if !allowAny {
+		data, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return "", err
+		}
+		switch rel, err := filepath.Rel(dir, data); {
+		case filepath.Dir(dir) == dir:
+			return "", fmt.Errorf("%w: %s is the root of the file system (--allow-any-home to insist)", ErrHomeRefused, dir)
+		case err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)):
+			return "", fmt.Errorf("%w: %s contains data_dir %s (--allow-any-home to insist)", ErrHomeRefused, dir, data)
+		}
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("home: %w", err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -55,7 +56,7 @@ func TestMakeHome(t *testing.T) {
 		{"ann", "", filepath.Join(cfg.DataDir, "homes", "ann")},
 		{"bob", given, given},
 	} {
-		got, err := MakeHome(cfg, tc.name, tc.dir)
+		got, err := MakeHome(cfg, tc.name, tc.dir, false)
 		if err != nil || got != tc.want {
 			t.Errorf("MakeHome(%q, %q) = %q, %v; want %q", tc.name, tc.dir, got, err, tc.want)
 			continue
@@ -69,16 +70,44 @@ func TestMakeHome(t *testing.T) {
 	// A relative data_dir gives an absolute home.
 	t.Chdir(t.TempDir())
 	cfg.DataDir = "rel"
-	got, err := MakeHome(cfg, "carol", "")
+	got, err := MakeHome(cfg, "carol", "", false)
 	if err != nil || !filepath.IsAbs(got) || filepath.Base(filepath.Dir(got)) != "homes" {
 		t.Errorf("MakeHome with a relative data_dir = %q, %v", got, err)
 	}
-	if _, err := MakeHome(cfg, "../evil", ""); err == nil {
+	if _, err := MakeHome(cfg, "../evil", "", false); err == nil {
 		t.Error("MakeHome accepted the name ../evil")
 	}
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
-	if _, err := MakeHome(cfg, "dan", filepath.Join(file, "home")); err == nil {
+	if _, err := MakeHome(cfg, "dan", filepath.Join(file, "home"), false); err == nil {
 		t.Error("MakeHome under a file succeeded")
+	}
+}
+
+// TestMakeHomeRefusesTheMachine: "/" and a folder holding data_dir are
+// refused unless the administrator insists; the user database is 0600.
+func TestMakeHomeRefusesTheMachine(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(dir, "data")
+	for _, home := range []string{"/", dir, cfg.DataDir} {
+		if _, err := MakeHome(cfg, "eve", home, false); !errors.Is(err, ErrHomeRefused) {
+			t.Errorf("home %s: %v, want ErrHomeRefused", home, err)
+		}
+	}
+	if got, err := MakeHome(cfg, "eve", dir, true); err != nil || got != dir {
+		t.Errorf("--allow-any-home: %q %v", got, err)
+	}
+	if _, err := MakeHome(cfg, "eve", filepath.Join(dir, "homes-elsewhere"), false); err != nil {
+		t.Errorf("a sibling of data_dir: %v", err)
+	}
+	st, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	fi, err := os.Stat(Location(cfg))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("users.db mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
 }

@@ -18,6 +18,7 @@ type User struct {
 	PasswordHash string
 	Home         string
 	ReadOnly     bool
+	Disabled     bool     // refused at login in every protocol
 	Keys         []string // authorized_keys lines
 	Created      time.Time
 }
@@ -35,6 +36,12 @@ type Store interface {
 	List(ctx context.Context) ([]User, error)
 	Delete(ctx context.Context, name string) error
 	SetPassword(ctx context.Context, name, hash string) error
+	// Update changes what ch sets of a user.
+	Update(ctx context.Context, name string, ch Change) error
+	// Revisions maps every user to a number that grows with each change
+	// to the user's credentials or access: a running server compares them
+	// to end the sessions of changed and deleted users.
+	Revisions(ctx context.Context) (map[string]int64, error)
 	AddKey(ctx context.Context, name, key string) error
 	DeleteKey(ctx context.Context, name, key string) error
 	Close() error
@@ -66,6 +73,10 @@ CREATE TABLE IF NOT EXISTS user_keys (
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: init %s: %w", path, err)
+	}
+	if err := migrateUsers(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
 	return &SQLite{db: db}, nil
 }
@@ -120,8 +131,8 @@ func (s *SQLite) Add(ctx context.Context, u User) error {
 func (s *SQLite) Get(ctx context.Context, name string) (User, error) {
 	u := User{Name: name}
 	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT password_hash, home, read_only, created FROM users WHERE name = ?`, name).
-		Scan(&u.PasswordHash, &u.Home, &u.ReadOnly, &created)
+	err := s.db.QueryRowContext(ctx, `SELECT password_hash, home, read_only, disabled, created FROM users WHERE name = ?`, name).
+		Scan(&u.PasswordHash, &u.Home, &u.ReadOnly, &u.Disabled, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
@@ -198,7 +209,7 @@ func (s *SQLite) Delete(ctx context.Context, name string) error {
 
 // SetPassword replaces a user's password hash.
 func (s *SQLite) SetPassword(ctx context.Context, name, hash string) error {
-	return s.exec(ctx, "set password of", name, `UPDATE users SET password_hash = ? WHERE name = ?`, hash, name)
+	return s.exec(ctx, "set password of", name, `UPDATE users SET password_hash = ?, revision = revision + 1 WHERE name = ?`, hash, name)
 }
 
 // AddKey adds an authorized_keys line to a user.
@@ -215,7 +226,10 @@ func (s *SQLite) AddKey(ctx context.Context, name, key string) error {
 
 // DeleteKey removes an authorized_keys line from a user.
 func (s *SQLite) DeleteKey(ctx context.Context, name, key string) error {
-	return s.exec(ctx, "delete key of", name, `DELETE FROM user_keys WHERE user = ? AND key = ?`, name, key)
+	if err := s.exec(ctx, "delete key of", name, `DELETE FROM user_keys WHERE user = ? AND key = ?`, name, key); err != nil {
+		return err
+	}
+	return s.exec(ctx, "delete key of", name, `UPDATE users SET revision = revision + 1 WHERE name = ?`, name)
 }
 
 // Close closes the database.

@@ -207,8 +207,8 @@ func TestAPIFileLifecycle(t *testing.T) {
 	resp, body = ts.do(c, "GET", "/api/v1/nope", u, nil)
 	expect(t, "unknown endpoint", resp, body, http.StatusNotFound)
 
-	if l := ts.logs.String(); !regexp.MustCompile(`msg=upload .*service=https .*user=alice event=upload path=/`).MatchString(l) || !strings.Contains(l, "event=rename") {
-		t.Errorf("transfers are not logged:\n%s", ts.logs)
+	if l := ts.Logs.String(); !regexp.MustCompile(`msg=upload .*service=https .*user=alice event=upload path=/`).MatchString(l) || !strings.Contains(l, "event=rename") {
+		t.Errorf("transfers are not logged:\n%s", ts.Logs)
 	}
 }
 

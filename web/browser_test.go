@@ -8,30 +8,15 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/ferry-project/ferry/internal/testserver"
+	"github.com/ferry-project/ferry/internal/testutil"
 )
-
-// chromium finds Debian's Chromium. CI installs it, so there a missing
-// browser fails the test; on a developer machine without it, it skips.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (.ci/run installs it); browser tests cannot run")
-	}
-	t.Skip("chromium is not installed")
-	return ""
-}
 
 // artifactDir is where the browser test leaves its screenshots:
 // $FERRY_ARTIFACTS, or a folder in the system's temporary directory.
@@ -50,7 +35,7 @@ func artifactDir(t *testing.T) string {
 // Chromium's --ignore-certificate-errors-spki-list takes: it trusts the
 // test certificate and nothing else.
 func spkiHash(t *testing.T, ts *testServer) string {
-	cert, err := os.ReadFile(filepath.Join(ts.cfg.DataDir, "tls-cert.pem"))
+	cert, err := os.ReadFile(filepath.Join(ts.Config.DataDir, "tls-cert.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +56,7 @@ func spkiHash(t *testing.T, ts *testServer) string {
 // bytes, make a folder, rename, delete, log out; then check that a
 // read-only user gets no write controls.
 func TestBrowser(t *testing.T) {
-	exe := chromium(t)
+	exe := testutil.NeedOne(t, "/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome") // Debian's first
 	ts := startServer(t, nil)
 	home := ts.addUser("web", false)
 	viewerHome := ts.addUser("viewer", true)
@@ -124,7 +109,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Submit(chromedp.ID("login-form")),
 		chromedp.WaitVisible(chromedp.ID("login-error")))
 	step("log in",
-		chromedp.SetValue(chromedp.ID("password"), testPassword),
+		chromedp.SetValue(chromedp.ID("password"), testserver.Password),
 		chromedp.Submit(chromedp.ID("login-form")),
 		chromedp.WaitVisible(chromedp.ID("listing")),
 		chromedp.WaitReady(chromedp.ID("file-input")))
@@ -254,7 +239,7 @@ func TestBrowser(t *testing.T) {
 	// A read-only user sees the files but no control that writes.
 	step("log in as a read-only user",
 		chromedp.SetValue(chromedp.ID("user"), "viewer"),
-		chromedp.SetValue(chromedp.ID("password"), testPassword),
+		chromedp.SetValue(chromedp.ID("password"), testserver.Password),
 		chromedp.Submit(chromedp.ID("login-form")),
 		chromedp.WaitVisible(row("seen.txt")))
 	writers, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#file-input, #new-folder, button.rename, button.delete").length`))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
 )
 
@@ -26,7 +27,7 @@ func TestDAVLitmus(t *testing.T) {
 	testutil.Need(t, "litmus")
 	ts := startServer(t, func(c *config.Config) { c.HTTP.HTTPSPort = 0 })
 	ts.addUser("alice", false)
-	cmd := exec.Command("litmus", "-k", ts.base+"/dav/", "alice", testPassword)
+	cmd := exec.Command("litmus", "-k", ts.base+"/dav/", "alice", testserver.Password)
 	cmd.Dir = t.TempDir() // litmus writes debug.log there
 	cmd.Env = append(os.Environ(), "TESTS=basic copymove props locks")
 	out, _ := cmd.CombinedOutput()

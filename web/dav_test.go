@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
 )
 
@@ -79,7 +80,7 @@ func TestDAVRclone(t *testing.T) {
 	// than lockout.max_failures: 4 checkers and 4 transfers here.
 	ts := startServer(t, func(c *config.Config) { c.Lockout.MaxFailures = 10 })
 	home := ts.addUser("alice", false)
-	obscured, err := exec.Command("rclone", "obscure", testPassword).Output()
+	obscured, err := exec.Command("rclone", "obscure", testserver.Password).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestDAVRclone(t *testing.T) {
 	if names := testutil.Home(t, home); len(names) != 1 || names[0] != "moved.bin" {
 		t.Errorf("home after purge: %v, want [moved.bin]", names)
 	}
-	logs := ts.logs.String()
+	logs := ts.Logs.String()
 	for _, want := range []string{"event=upload path=\"/tree/d0/e0/file 0.bin\" bytes=3145728", "event=download", "event=rename", "event=rmdir", "via=webdav"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q", want)
@@ -158,7 +159,7 @@ func TestDAVAnswers(t *testing.T) {
 
 	resp, body = ts.do(c, "PROPFIND", ts.base+"/dav/%2e%2e/", "alice", nil, "Depth", "0")
 	expect(t, "PROPFIND above the home", resp, body, http.StatusForbidden)
-	if !strings.Contains(ts.logs.String(), "event=refused") {
+	if !strings.Contains(ts.Logs.String(), "event=refused") {
 		t.Error("an escape was not logged as refused")
 	}
 
@@ -174,7 +175,7 @@ func TestDAVAnswers(t *testing.T) {
 		t.Errorf("a.txt holds %q after the locked PUT", b)
 	}
 
-	for range ts.cfg.Lockout.MaxFailures {
+	for range ts.Config.Lockout.MaxFailures {
 		req, _ := http.NewRequest("PROPFIND", ts.base+"/dav/", nil)
 		req.SetBasicAuth("alice", "wrong")
 		resp, err := c.Do(req)

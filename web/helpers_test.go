@@ -1,147 +1,62 @@
 package web
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
-	"github.com/ferry-project/ferry/core"
-	"github.com/ferry-project/ferry/internal/testutil"
+	"github.com/ferry-project/ferry/internal/testserver"
+	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/store"
 )
 
-// testServer is a web.Server on real loopback listeners with its own user
-// store, certificate and homes.
+// testServer is a web.Server on real loopback listeners, on the shared
+// test floor.
 type testServer struct {
+	*testserver.Server
 	t        testing.TB
 	srv      *Server
-	cfg      *config.Config
-	auth     *auth.Authenticator
-	store    *store.SQLite
-	dir      string
 	base     string // https://127.0.0.1:PORT, or http:// when HTTPS is off
 	httpBase string // http://127.0.0.1:PORT
 	pool     *x509.CertPool
-	logs     *testutil.Buffer
-	served   chan error
 }
-
-const testPassword = "correct horse battery staple"
 
 // startServer starts a server; mutate edits the configuration first
 // (https_port = 0 turns HTTPS off, as in the config file).
 func startServer(t testing.TB, mutate func(c *config.Config)) *testServer {
 	t.Helper()
-	dir := t.TempDir()
-	c := config.Default()
-	c.DataDir = filepath.Join(dir, "data")
-	c.Lockout.MaxFailures = 5
-	if mutate != nil {
-		mutate(c)
-	}
-	httpsOn := c.HTTP.HTTPSPort != 0
-	lnHTTP, err := net.Listen("tcp", "127.0.0.1:0")
+	s := testserver.New(t, func(c *config.Config) { c.FTP.Enabled, c.SFTP.Enabled = false, false }, mutate)
+	srv, err := New(Options{Config: s.Config, Core: s.Core, TLS: certs.ServerConfig(s.Cert), Log: s.Log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.HTTP.Port = lnHTTP.Addr().(*net.TCPAddr).Port
-	var lnHTTPS net.Listener
-	if httpsOn {
-		if lnHTTPS, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		c.HTTP.HTTPSPort = lnHTTPS.Addr().(*net.TCPAddr).Port
-	}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenSQLite(c.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	a := auth.New(st, auth.NewLockout(c.Lockout.MaxFailures, c.Lockout.Window.Duration, c.Lockout.Duration.Duration), auth.Options{Hashes: c.Limits.PasswordHashes, Wait: c.Limits.PasswordWait.Duration})
-	cert, _, err := certs.Load("", "", c.DataDir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	logs := &testutil.Buffer{}
-	log := slog.New(slog.NewTextHandler(logs, nil))
-	cr, err := core.New(core.Options{Config: c, Auth: a, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Options{Config: c, Core: cr, TLS: certs.ServerConfig(cert), Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{t: t, srv: srv, cfg: c, auth: a, store: st, dir: dir, pool: pool, logs: logs, served: make(chan error, 2)}
+	ts := &testServer{Server: s, t: t, srv: srv, pool: x509.NewCertPool()}
+	ts.pool.AddCert(s.Cert.Leaf)
+	lnHTTP := s.Listener(listen.HTTP)
 	ts.httpBase = "http://" + lnHTTP.Addr().String()
 	ts.base = ts.httpBase
-	go func() { ts.served <- srv.ServeHTTP(lnHTTP) }()
-	n := 1
-	if httpsOn {
+	loops := []func() error{func() error { return srv.ServeHTTP(lnHTTP) }}
+	if s.Config.HTTP.HTTPSPort != 0 {
+		lnHTTPS := s.Listener(listen.HTTPS)
 		ts.base = "https://" + lnHTTPS.Addr().String()
-		go func() { ts.served <- srv.ServeHTTPS(lnHTTPS) }()
-		n++
+		loops = append(loops, func() error { return srv.ServeHTTPS(lnHTTPS) })
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		for range n {
-			if err := <-ts.served; !errors.Is(err, http.ErrServerClosed) {
-				t.Errorf("Serve returned %v, want http.ErrServerClosed", err)
-			}
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs)
-		}
-	})
+	s.Serve(srv, http.ErrServerClosed, loops...)
 	return ts
 }
 
-// addUser creates a user with testPassword and returns its home.
+// addUser creates a user with testserver.Password and returns its home.
 func (ts *testServer) addUser(name string, readOnly bool) string {
 	ts.t.Helper()
-	h, err := auth.HashPassword(testPassword)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	home := filepath.Join(ts.dir, "homes", name)
-	if err := os.MkdirAll(home, 0o750); err != nil {
-		ts.t.Fatal(err)
-	}
-	if err := ts.store.Add(context.Background(), store.User{Name: name, PasswordHash: h, Home: home, ReadOnly: readOnly}); err != nil {
-		ts.t.Fatal(err)
-	}
-	return home
+	return ts.AddUser(store.User{Name: name, ReadOnly: readOnly}).Home
 }
 
 // client returns an HTTP client that trusts the test certificate, keeps
@@ -168,7 +83,7 @@ func (ts *testServer) do(c *http.Client, method, url, user string, body io.Reade
 		ts.t.Fatal(err)
 	}
 	if user != "" {
-		req.SetBasicAuth(user, testPassword)
+		req.SetBasicAuth(user, testserver.Password)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])

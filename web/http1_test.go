@@ -9,14 +9,13 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testutil"
 )
 
 // curl runs curl with a deadline and returns its standard output.
 func curl(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Fatalf("curl is not installed (.ci/run installs it): %v", err)
-	}
+	testutil.Need(t, "curl")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "curl", append([]string{"-sS", "--max-time", "20"}, args...)...).Output()

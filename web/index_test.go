@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
 )
 
@@ -24,7 +25,7 @@ func TestHTMLIndexWithWget(t *testing.T) {
 	}
 	out := t.TempDir()
 	cmd := exec.Command("wget", "-q", "-r", "-np", "-nH", "--cut-dirs=2", "-e", "robots=off", "--no-check-certificate",
-		"--user", "alice", "--password", testPassword, "-P", out, ts.base+"/dav/tree/")
+		"--user", "alice", "--password", testserver.Password, "-P", out, ts.base+"/dav/tree/")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("wget -r: %v\n%s", err, b)
 	}

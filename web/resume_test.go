@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
 )
 
@@ -28,7 +29,7 @@ func TestResumedPutWithCurl(t *testing.T) {
 		t.Fatal(err)
 	}
 	curl := func(ts *testServer, args ...string) *exec.Cmd {
-		return exec.Command("curl", append([]string{"-sS", "-k", "-u", "alice:" + testPassword}, args...)...)
+		return exec.Command("curl", append([]string{"-sS", "-k", "-u", "alice:" + testserver.Password}, args...)...)
 	}
 	killMid := func(ts *testServer, home string) {
 		t.Helper()

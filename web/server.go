@@ -22,7 +22,13 @@ type Options struct {
 	Config *config.Config
 	Core   *core.Core  // admission, login and events, shared with the other protocols
 	TLS    *tls.Config // base server config with the shared certificate
-	Log    *slog.Logger
+	// ACME, when set, answers the challenges of automatic certificates:
+	// HTTP-01 on the plain listener, TLS-ALPN-01 on HTTPS.
+	ACME interface {
+		HTTPHandler(fallback http.Handler) http.Handler
+		ALPNProtos() []string
+	}
+	Log *slog.Logger
 }
 
 // Server is the HTTPS site and the plain-HTTP listener beside it.
@@ -89,11 +95,17 @@ func New(o Options) (*Server, error) {
 	if o.Config.HTTP.HTTPSPort != 0 {
 		t := o.TLS.Clone()
 		t.NextProtos = []string{"http/1.1"}
+		if o.ACME != nil {
+			t.NextProtos = append(t.NextProtos, o.ACME.ALPNProtos()...)
+		}
 		s.https.TLSConfig = t
 	}
 	var plain http.Handler = http.HandlerFunc(s.redirect)
 	if o.Config.HTTP.HTTPSPort == 0 {
 		plain = s.site(false)
+	}
+	if o.ACME != nil {
+		plain = o.ACME.HTTPHandler(plain)
 	}
 	s.http = &http.Server{
 		Handler:           plain,
@@ -112,7 +124,6 @@ func (s *Server) ServeHTTPS(ln net.Listener) error {
 	if s.cfg.HTTP.HTTPSPort == 0 {
 		return errors.New("web: HTTPS is off (http.https_port = 0)")
 	}
-	s.log.Info("listening", "addr", ln.Addr().String(), "tls", true)
 	return s.https.ServeTLS(s.admitting(core.BatchListener(ln), listen.HTTPS), "", "")
 }
 
@@ -121,8 +132,6 @@ func (s *Server) ServeHTTPS(ln net.Listener) error {
 func (s *Server) ServeHTTP(ln net.Listener) error {
 	if s.cfg.HTTP.HTTPSPort == 0 {
 		s.log.Warn("HTTPS is off (http.https_port = 0): passwords, cookies and files cross the network in clear text", "addr", ln.Addr().String())
-	} else {
-		s.log.Info("listening", "addr", ln.Addr().String(), "redirect_to_https", s.cfg.HTTP.HTTPSPort)
 	}
 	return s.http.Serve(s.admitting(ln, listen.HTTP))
 }
@@ -242,4 +251,11 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 		return context.WithValue(context.WithValue(ctx, connKey{}, ac.cn), admittedKey{}, ac)
 	}
 	return ctx
+}
+
+// DropUser ends the browser sessions and bearer tokens of user name (the
+// account was changed, disabled or deleted).
+func (s *Server) DropUser(name string) {
+	s.sessions.dropUser(name)
+	s.tokens.dropUser(name)
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
 )
 
@@ -77,12 +78,12 @@ func TestReadOnlyUser(t *testing.T) {
 func TestTraversalRefused(t *testing.T) {
 	ts := startServer(t, nil)
 	home := ts.addUser("eve", false)
-	outside := filepath.Join(ts.dir, "secret.txt")
+	outside := filepath.Join(ts.Dir, "secret.txt")
 	os.WriteFile(outside, []byte("TOP SECRET"), 0o644)
 	if err := os.Symlink(outside, filepath.Join(home, "link-out")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(ts.dir, filepath.Join(home, "dir-out")); err != nil {
+	if err := os.Symlink(ts.Dir, filepath.Join(home, "dir-out")); err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(home, "inside.txt"), []byte("fine"), 0o644)
@@ -113,7 +114,7 @@ func TestTraversalRefused(t *testing.T) {
 		u, _ := url.Parse(ts.base)
 		path, query, _ := strings.Cut(tc.raw, "?")
 		req.URL = &url.URL{Scheme: u.Scheme, Host: u.Host, Opaque: path, RawQuery: query}
-		req.SetBasicAuth("eve", testPassword)
+		req.SetBasicAuth("eve", testserver.Password)
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -127,7 +128,7 @@ func TestTraversalRefused(t *testing.T) {
 	if got, _ := os.ReadFile(outside); string(got) != "TOP SECRET" {
 		t.Fatal("file outside the home changed")
 	}
-	for _, p := range []string{filepath.Join(ts.dir, "planted.txt"), filepath.Join(ts.dir, "homes", "planted.txt")} {
+	for _, p := range []string{filepath.Join(ts.Dir, "planted.txt"), filepath.Join(ts.Dir, "homes", "planted.txt")} {
 		if _, err := os.Stat(p); err == nil {
 			t.Fatalf("%s was written outside the home", p)
 		}
@@ -158,7 +159,7 @@ func TestUploadSizeLimit(t *testing.T) {
 // loginBrowser logs in through the form and returns the file browser page.
 func (ts *testServer) loginBrowser(c *http.Client, user string) string {
 	ts.t.Helper()
-	resp, body := ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {user}, "password": {testPassword}}.Encode()),
+	resp, body := ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {user}, "password": {testserver.Password}}.Encode()),
 		"Content-Type", "application/x-www-form-urlencoded")
 	expect(ts.t, "login", resp, body, http.StatusSeeOther)
 	resp, body = ts.do(c, "GET", "/", "", nil)
@@ -203,11 +204,11 @@ func TestBrowserSession(t *testing.T) {
 	if !strings.Contains(expect(t, "wrong password", resp, body, http.StatusUnauthorized), "Wrong user name or password") {
 		t.Errorf("wrong password page: %s", body)
 	}
-	resp, body = ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"dave"}, "password": {testPassword}}.Encode()),
+	resp, body = ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"dave"}, "password": {testserver.Password}}.Encode()),
 		"Content-Type", form, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
 	expect(t, "cross-site login", resp, body, http.StatusForbidden)
 
-	resp, body = ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"dave"}, "password": {testPassword}}.Encode()), "Content-Type", form)
+	resp, body = ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"dave"}, "password": {testserver.Password}}.Encode()), "Content-Type", form)
 	expect(t, "login", resp, body, http.StatusSeeOther)
 	var sc *http.Cookie
 	for _, ck := range resp.Cookies() {
@@ -316,8 +317,8 @@ func TestHTTPOnlyWhenHTTPSOff(t *testing.T) {
 	if !strings.HasPrefix(ts.base, "http://") {
 		t.Fatal(ts.base)
 	}
-	if !strings.Contains(ts.logs.String(), "level=WARN") || !strings.Contains(ts.logs.String(), "https_port = 0") {
-		t.Errorf("no warning about clear text:\n%s", ts.logs)
+	if !strings.Contains(ts.Logs.String(), "level=WARN") || !strings.Contains(ts.Logs.String(), "https_port = 0") {
+		t.Errorf("no warning about clear text:\n%s", ts.Logs)
 	}
 	c := ts.client()
 	resp, body := ts.do(c, "GET", "/login", "", nil)
@@ -327,7 +328,7 @@ func TestHTTPOnlyWhenHTTPSOff(t *testing.T) {
 	if resp.Header.Get("Strict-Transport-Security") != "" {
 		t.Error("HSTS over plain HTTP")
 	}
-	resp, body = ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"frank"}, "password": {testPassword}}.Encode()), "Content-Type", "application/x-www-form-urlencoded")
+	resp, body = ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"frank"}, "password": {testserver.Password}}.Encode()), "Content-Type", "application/x-www-form-urlencoded")
 	expect(t, "login", resp, body, http.StatusSeeOther)
 	ck := resp.Cookies()
 	if len(ck) != 1 || ck[0].Name != "ferry" || ck[0].Secure || !ck[0].HttpOnly {
@@ -396,7 +397,7 @@ func TestLargeUploadFlatMemory(t *testing.T) {
 	seed := [32]byte{1, 2, 3}
 	req, _ := http.NewRequest("PUT", ts.base+"/api/v1/files/big.bin", &streamReader{r: rand.NewChaCha8(seed), left: size})
 	req.ContentLength = size
-	req.SetBasicAuth("grace", testPassword)
+	req.SetBasicAuth("grace", testserver.Password)
 	start := time.Now()
 	resp, err := c.Do(req)
 	close(stop)
@@ -438,7 +439,7 @@ func TestFormLoginLockout(t *testing.T) {
 		resp, body := ts.do(c, "POST", "/login", "", strings.NewReader("user=henry&password=nope"), "Content-Type", form)
 		expect(t, "wrong password", resp, body, http.StatusUnauthorized)
 	}
-	resp, body := ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"henry"}, "password": {testPassword}}.Encode()), "Content-Type", form)
+	resp, body := ts.do(c, "POST", "/login", "", strings.NewReader(url.Values{"user": {"henry"}, "password": {testserver.Password}}.Encode()), "Content-Type", form)
 	if !strings.Contains(expect(t, "locked out", resp, body, http.StatusTooManyRequests), "Too many failed logins") {
 		t.Errorf("lockout page: %s", body)
 	}
@@ -460,7 +461,7 @@ func TestStalledUploadDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	auth := base64.StdEncoding.EncodeToString([]byte("ivy:" + testPassword))
+	auth := base64.StdEncoding.EncodeToString([]byte("ivy:" + testserver.Password))
 	fmt.Fprintf(conn, "PUT /api/v1/files/stalled.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\nContent-Length: 100000\r\n\r\n", auth)
 	conn.Write(make([]byte, 5000))
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
@@ -472,8 +473,8 @@ func TestStalledUploadDropped(t *testing.T) {
 	if !strings.HasPrefix(string(reply), "HTTP/1.1 400") && len(reply) != 0 {
 		t.Errorf("reply to a stalled upload: %q", reply)
 	}
-	if !regexp.MustCompile(`event=upload .*result=aborted`).MatchString(ts.logs.String()) {
-		t.Errorf("the server did not abort the stalled upload:\n%s", ts.logs)
+	if !regexp.MustCompile(`event=upload .*result=aborted`).MatchString(ts.Logs.String()) {
+		t.Errorf("the server did not abort the stalled upload:\n%s", ts.Logs)
 	}
 	entries := testutil.Home(t, home)
 	if len(entries) != 0 {

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/core/coretest"
 	"github.com/ferry-project/ferry/internal/testutil"
@@ -140,11 +139,8 @@ func TestLargeListing(t *testing.T) {
 func TestDiskFull(t *testing.T) {
 	mnt := testutil.Tmpfs(t, "4m")
 	ts := startServer(t, nil)
-	h, _ := auth.HashPassword(testPassword)
 	home := filepath.Join(mnt, "home")
-	if err := ts.store.Add(context.Background(), store.User{Name: "full", PasswordHash: h, Home: home}); err != nil {
-		t.Fatal(err)
-	}
+	ts.AddUser(store.User{Name: "full", Home: home})
 	resp, body := ts.do(ts.client(), "PUT", "/api/v1/files/big.bin", "full", bytes.NewReader(make([]byte, 8<<20)))
 	var e struct{ Error string }
 	json.Unmarshal([]byte(body), &e)

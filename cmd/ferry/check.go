@@ -45,7 +45,7 @@ func runCheck(args []string) error {
 	if *sample < 1 || *timeout <= 0 {
 		return errors.New("--sample and --timeout must be positive")
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := config.Load(config.Resolve(*cfgPath))
 	if err != nil {
 		return err
 	}

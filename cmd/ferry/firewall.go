@@ -33,7 +33,7 @@ func runFirewall(args []string) error {
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q", pos[0])
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := config.Load(config.Resolve(*cfgPath))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+
+	"github.com/ferry-project/ferry/privsep"
 )
 
 type command struct {
@@ -60,6 +62,13 @@ func main() {
 		usage()
 		if len(os.Args) < 2 {
 			os.Exit(2)
+		}
+		return
+	}
+	if os.Args[1] == privsep.HelperArg { // started by ferry serve itself (run_as)
+		if err := privsep.Serve(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "ferry:", err)
+			os.Exit(1)
 		}
 		return
 	}

@@ -27,18 +27,24 @@ func runServe(args []string) error {
 	if len(rest) > 0 {
 		return fmt.Errorf("unexpected argument %q", rest[0])
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := config.Load(config.Resolve(*cfgPath))
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return server.Run(ctx, cfg, newLogger(cfg))
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	level := new(slog.LevelVar)
+	level.UnmarshalText([]byte(cfg.LogLevel)) // validated: debug, info, warn or error
+	return server.Run(ctx, cfg, server.Options{Log: newLogger(cfg, level), Level: level, Reload: hup})
 }
 
-func newLogger(cfg *config.Config) *slog.Logger {
+func newLogger(cfg *config.Config, level slog.Leveler) *slog.Logger {
+	o := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+		return slog.New(slog.NewJSONHandler(os.Stderr, o))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	return slog.New(slog.NewTextHandler(os.Stderr, o))
 }

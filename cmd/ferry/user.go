@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/ferry-project/ferry/auth"
 	"github.com/ferry-project/ferry/config"
@@ -28,27 +29,47 @@ var userCommands = map[string]func(args []string) error{
 	"list":   userList,
 	"del":    userDel,
 	"passwd": userPasswd,
+	"set":    userSet,
+	"show":   userShow,
 }
 
 func runUser(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: ferry user add|list|del|passwd|key ... [--config FILE]")
+		return errors.New("usage: ferry user add|list|show|set|del|passwd|key ... [--config FILE]")
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Println("usage: ferry user add|list|show|set|del|passwd|key ... [--config FILE]\n\nrun 'ferry user SUBCOMMAND -h' for a subcommand's flags")
+		return nil
 	}
 	run, ok := userCommands[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown subcommand %q: use add, list, del, passwd or key", args[0])
+		return fmt.Errorf("unknown subcommand %q: use add, list, show, set, del, passwd or key", args[0])
 	}
 	return run(args[1:])
 }
 
 // openStore loads the configuration and opens its user store.
 func openStore(cfgPath string) (*config.Config, store.Store, error) {
-	cfg, err := config.Load(cfgPath)
+	cfg, err := config.Load(config.Resolve(cfgPath))
 	if err != nil {
 		return nil, nil, err
 	}
 	st, err := store.Open(cfg)
 	return cfg, st, err
+}
+
+// newPasswordHash reads a new password for name, checks it against the
+// password policy and hashes it.
+func newPasswordHash(cfg *config.Config, name string, fromStdin bool) (string, error) {
+	pw, err := readPassword(fromStdin)
+	if err != nil {
+		return "", err
+	}
+	if err := auth.CheckPolicy(name, pw, cfg.Users.MinPasswordLength); err != nil {
+		return "", err
+	}
+	return auth.HashPassword(pw)
 }
 
 // readPassword reads a password from standard input (--password-stdin) or
@@ -97,12 +118,13 @@ func userAdd(args []string) error {
 	home := fs.String("home", "", "home directory (default DATA_DIR/homes/NAME)")
 	keyFile := fs.String("key", "", "authorized_keys file with the user's SSH public keys")
 	readOnly := fs.Bool("read-only", false, "the user may read but not write, rename or delete")
+	anyHome := fs.Bool("allow-any-home", false, "accept a home of / or one that contains data_dir")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) != 1 {
-		return errors.New("usage: ferry user add NAME [--config FILE] [--password-stdin] [--home DIR] [--key FILE] [--read-only]")
+		return errors.New("usage: ferry user add NAME [--config FILE] [--password-stdin] [--home DIR] [--key FILE] [--read-only] [--allow-any-home]")
 	}
 	name := rest[0]
 	if err := store.ValidName(name); err != nil {
@@ -118,29 +140,29 @@ func userAdd(args []string) error {
 			return fmt.Errorf("%s: %w", *keyFile, err)
 		}
 	}
+	cfg, err := config.Load(config.Resolve(*cfgPath))
+	if err != nil {
+		return err
+	}
 	var hash string
 	if *pwStdin || *keyFile == "" {
-		pw, err := readPassword(*pwStdin)
-		if err != nil {
-			return err
-		}
-		if hash, err = auth.HashPassword(pw); err != nil {
+		if hash, err = newPasswordHash(cfg, name, *pwStdin); err != nil {
 			return err
 		}
 	}
-	cfg, st, err := openStore(*cfgPath)
+	st, err := store.Open(cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	dir, err := store.MakeHome(cfg, name, *home)
+	dir, err := store.MakeHome(cfg, name, *home, *anyHome)
 	if err != nil {
 		return err
 	}
 	if err := st.Add(context.Background(), store.User{Name: name, PasswordHash: hash, Home: dir, ReadOnly: *readOnly, Keys: keys}); err != nil {
 		return err
 	}
-	fmt.Printf("added user %s (home %s)\n", name, dir)
+	fmt.Printf("added user %s (home %s) to %s\n", name, dir, store.Location(cfg))
 	return nil
 }
 
@@ -165,6 +187,9 @@ func userList(args []string) error {
 		access, pw := "read-write", "yes"
 		if u.ReadOnly {
 			access = "read-only"
+		}
+		if u.Disabled {
+			access += " (disabled)"
 		}
 		if u.PasswordHash == "" {
 			pw = "no"
@@ -213,7 +238,7 @@ func userPasswd(args []string) error {
 	if err != nil {
 		return err
 	}
-	_, st, err := openStore(*cfgPath)
+	cfg, st, err := openStore(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -221,11 +246,7 @@ func userPasswd(args []string) error {
 	if _, err := st.Get(context.Background(), name); err != nil {
 		return err
 	}
-	pw, err := readPassword(*pwStdin)
-	if err != nil {
-		return err
-	}
-	hash, err := auth.HashPassword(pw)
+	hash, err := newPasswordHash(cfg, name, *pwStdin)
 	if err != nil {
 		return err
 	}
@@ -233,5 +254,86 @@ func userPasswd(args []string) error {
 		return err
 	}
 	fmt.Printf("password of %s changed\n", name)
+	return nil
+}
+
+func userSet(args []string) error {
+	fs := flag.NewFlagSet("user set", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file")
+	home := fs.String("home", "", "new home directory")
+	anyHome := fs.Bool("allow-any-home", false, "accept a home of / or one that contains data_dir")
+	ro := fs.Bool("read-only", false, "the user may read but not write, rename or delete")
+	rw := fs.Bool("read-write", false, "the user may write again")
+	off := fs.Bool("disabled", false, "refuse every login of the user (live sessions end at once)")
+	on := fs.Bool("enabled", false, "allow the user's logins again")
+	name, err := oneUser(fs, args)
+	if err != nil {
+		return err
+	}
+	if *ro && *rw || *off && *on {
+		return errors.New("--read-only and --read-write, or --disabled and --enabled, exclude each other")
+	}
+	cfg, st, err := openStore(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Get(context.Background(), name); err != nil {
+		return err
+	}
+	var ch store.Change
+	if *home != "" {
+		dir, err := store.MakeHome(cfg, name, *home, *anyHome)
+		if err != nil {
+			return err
+		}
+		ch.Home = &dir
+	}
+	if *ro || *rw {
+		ch.ReadOnly = ro
+	}
+	if *off || *on {
+		ch.Disabled = off
+	}
+	if ch == (store.Change{}) {
+		return errors.New("nothing to change: give --home, --read-only/--read-write or --disabled/--enabled")
+	}
+	if err := st.Update(context.Background(), name, ch); err != nil {
+		return err
+	}
+	fmt.Printf("changed user %s in %s; a running server ends the user's live sessions within seconds\n", name, store.Location(cfg))
+	return nil
+}
+
+func userShow(args []string) error {
+	fs := flag.NewFlagSet("user show", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file")
+	name, err := oneUser(fs, args)
+	if err != nil {
+		return err
+	}
+	_, st, err := openStore(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.Get(context.Background(), name)
+	if err != nil {
+		return err
+	}
+	access, state, pw := "read-write", "enabled", "yes"
+	if u.ReadOnly {
+		access = "read-only"
+	}
+	if u.Disabled {
+		state = "disabled"
+	}
+	if u.PasswordHash == "" {
+		pw = "no"
+	}
+	fmt.Printf("name:     %s\nhome:     %s\naccess:   %s\nstate:    %s\npassword: %s\ncreated:  %s\n", u.Name, u.Home, access, state, pw, u.Created.UTC().Format(time.RFC3339))
+	for _, k := range u.Keys {
+		fmt.Printf("key:      %s\n", auth.KeyFingerprint(k))
+	}
 	return nil
 }
