@@ -392,6 +392,15 @@ func (s *Server) channel(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request, log 
 					}()
 					continue
 				}
+				if r, ok := scpCommand(payloadString(req.Payload)); ok {
+					started = true
+					req.Reply(true, nil)
+					go func() {
+						defer close(done)
+						s.runSCP(c, ch, r, log)
+					}()
+					continue
+				}
 			}
 			if req.Type != "env" {
 				log.Info("sftp request refused", "type", req.Type, "detail", requestDetail(req))
