@@ -95,8 +95,13 @@ func TestSiteChmodWithLftp(t *testing.T) {
 	c.do("SITE CHMOD 7z7 f.txt", 501)
 	c.do("SITE CHMOD 644 missing", 550)
 	c.do("SITE EXEC ls", 504)
+	if err := os.WriteFile(filepath.Join(e.Home("carol"), "f.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ro := e.dial()
 	ro.secure(clientTLS(0))
-	ro.login("ro")
-	ro.do("SITE CHMOD 644 f.txt", 550)
+	ro.login("carol")
+	if r := ro.do("SITE CHMOD 600 f.txt", 550); !strings.Contains(r.Text(), "read-only") {
+		t.Errorf("SITE CHMOD as read-only: %q", r.Text())
+	}
 }
