@@ -61,6 +61,7 @@ type FTP struct {
 	ActiveSourcePort int               `toml:"active_source_port"`
 	TLSSessionReuse  string            `toml:"tls_session_reuse"`
 	PassivePerUser   int               `toml:"passive_per_user"` // passive ports one account may hold at once
+	PassiveSharing   bool              `toml:"passive_sharing"`  // clients from different addresses may wait on one port
 	PassiveOverride  []PassiveOverride `toml:"passive_override"`
 	passive          PortRange
 }
@@ -144,6 +145,14 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText writes the duration as Go prints it.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
 
+// Values of ftp.tls_session_reuse: which TLS session a protected data
+// connection must resume.
+const (
+	ReuseUser       = "user"       // one issued to the same logged-in user from the same address
+	ReuseConnection = "connection" // one issued on this very control connection
+	ReuseOff        = "off"        // any, or a fresh handshake
+)
+
 // TLS modes for explicit FTPS on the control port.
 const (
 	TLSRequired = "required"
@@ -165,8 +174,9 @@ func Default() *Config {
 			PassivePorts:     "28000-30000",
 			Active:           true,
 			ActiveSourcePort: -1,
-			TLSSessionReuse:  "required",
+			TLSSessionReuse:  ReuseUser,
 			PassivePerUser:   20,
+			PassiveSharing:   true,
 		},
 		SFTP:  SFTP{Enabled: true, Port: 22},
 		HTTP:  HTTP{Enabled: true, Port: 80, HTTPSPort: 443},
@@ -375,9 +385,11 @@ func (c *Config) Validate() error {
 			return keyErr("ftp.tls", "%q: must be required, optional or off", f.TLS)
 		}
 		switch f.TLSSessionReuse {
-		case "required", "off":
+		case "required": // the name before "user" and "connection" existed
+			f.TLSSessionReuse = ReuseUser
+		case ReuseUser, ReuseConnection, ReuseOff:
 		default:
-			return keyErr("ftp.tls_session_reuse", "%q: must be required or off", f.TLSSessionReuse)
+			return keyErr("ftp.tls_session_reuse", "%q: must be user, connection or off", f.TLSSessionReuse)
 		}
 		r, err := ParsePortRange(f.PassivePorts)
 		if err != nil {

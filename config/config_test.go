@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	if c.FTP.ActiveSource(21) != 20 || c.FTP.ActiveSource(990) != 989 {
 		t.Fatal("active source ports are not control - 1")
 	}
-	if c.DataDir != "ferry-data" || c.FTP.TLS != "required" || c.FTP.TLSSessionReuse != "required" {
+	if c.DataDir != "ferry-data" || c.FTP.TLS != "required" || c.FTP.TLSSessionReuse != "user" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -69,7 +69,7 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"[sftp]\nport = 990", "sftp.port", "already used by ftp.implicit_port"},
 		{"[http]\nhttps_port = 80", "http.https_port", "already used by http.port"},
 		{"[ftp]\ntls = \"maybe\"", "ftp.tls", "required, optional or off"},
-		{"[ftp]\ntls_session_reuse = \"sometimes\"", "ftp.tls_session_reuse", "required or off"},
+		{"[ftp]\ntls_session_reuse = \"sometimes\"", "ftp.tls_session_reuse", "user, connection or off"},
 		{"[ftp]\nactive_source_port = -2", "ftp.active_source_port", ""},
 		{"[[ftp.passive_override]]\nnetworks = [\"not-a-net\"]", "ftp.passive_override[0].networks", "not a network"},
 		{"[[ftp.passive_override]]\naddress = \"1.2.3.4\"", "ftp.passive_override[0].networks", "at least one"},
@@ -122,4 +122,18 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// "required" was the only binding before "user" and "connection" existed:
+// configurations that name it keep working, as "user".
+func TestSessionReuseAlias(t *testing.T) {
+	for in, want := range map[string]string{"required": "user", "user": "user", "connection": "connection", "off": "off"} {
+		c, err := Parse([]byte("[ftp]\ntls_session_reuse = \"" + in + "\""))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if c.FTP.TLSSessionReuse != want {
+			t.Errorf("%s: became %q, want %q", in, c.FTP.TLSSessionReuse, want)
+		}
+	}
 }

@@ -224,7 +224,7 @@ func TestFirewallNetns(t *testing.T) {
 
 	// The server's firewall is exactly what `ferry firewall` prints: a
 	// default-drop input policy plus the planned ports.
-	rules := n.loadRules(n.server, s)
+	rules := n.loadRules(n.server, s, "--default-drop")
 	if !strings.Contains(rules, "policy drop") {
 		t.Fatalf("the server ruleset has no default-drop input policy:\n%s", rules)
 	}
@@ -357,7 +357,7 @@ func TestFirewallNetns(t *testing.T) {
 	}
 }
 `, "nft", "-f", "-")
-	n.loadRules(n.server, nat)
+	n.loadRules(n.server, nat, "--default-drop")
 
 	// A client that trusts the address in the PASV reply, as most do.
 	pasvGet := func(dst string) (string, error) {

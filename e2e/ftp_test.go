@@ -305,7 +305,7 @@ func TestFTPPythonSessionReuse(t *testing.T) {
 	if !strings.Contains(out, "refused 522") {
 		t.Fatalf("ftplib without session reuse was not refused with 522:\n%s", out)
 	}
-	if !s.waitLog("must resume the control connection's session", 5*time.Second) {
+	if !s.waitLog("protected data connection refused", 5*time.Second) {
 		t.Errorf("refusal not logged:\n%s", s.Logs())
 	}
 }
@@ -399,7 +399,7 @@ func TestFTPForeignDataConnection(t *testing.T) {
 	if !strings.Contains(out, "own listed") || !strings.Contains(out, "final 226") {
 		t.Fatalf("the client's own data connection failed:\n%s", out)
 	}
-	if !s.waitLog("data connection from a foreign address refused", 5*time.Second) || !strings.Contains(s.Logs(), "from=127.0.0.2:") {
+	if !s.waitLog("passive data connection refused: no session waits for its address", 5*time.Second) || !strings.Contains(s.Logs(), "from=127.0.0.2:") {
 		t.Errorf("foreign connection not logged:\n%s", s.Logs())
 	}
 }

@@ -50,6 +50,11 @@ type Options struct {
 	// LocalAddrs are the server's own addresses, used when listen_address is
 	// empty to tell whether the server sits on a private network.
 	LocalAddrs []net.IP
+	// DefaultDrop makes the nft, iptables and ufw outputs complete host
+	// rulesets that drop what they do not accept, keeping Keep open. Without
+	// it they only add accept rules and leave the host's policy alone.
+	DefaultDrop bool
+	Keep        []Keep
 }
 
 // unprivileged is the client's default active-mode listening range.
@@ -105,9 +110,11 @@ type Ruleset struct {
 	Forwards []Forward `json:"forwards,omitempty"`
 	Warnings []string  `json:"warnings,omitempty"`
 
-	groups     []group
-	publicHost string
-	forwardTo  string
+	groups      []group
+	publicHost  string
+	forwardTo   string
+	defaultDrop bool
+	keep        []Keep
 }
 
 // Plan computes the rules of one side for the listener plan that `ferry
@@ -125,7 +132,7 @@ func Plan(plan *listen.Plan, o Options) (*Ruleset, error) {
 	if o.ActivePorts.Low == 0 {
 		o.ActivePorts = unprivileged
 	}
-	rs := &Ruleset{Side: o.Side, Stateful: !o.Stateless, publicHost: plan.PublicHost}
+	rs := &Ruleset{Side: o.Side, Stateful: !o.Stateless, publicHost: plan.PublicHost, defaultDrop: o.DefaultDrop, keep: o.Keep}
 
 	server := "SERVER"
 	switch o.Side {
@@ -352,9 +359,15 @@ func warnings(plan *listen.Plan, o Options) []string {
 	}
 	pr := passive.Ports
 	if o.Side != Client {
-		if n := plan.MaxConnections; pr.Size() < n {
-			ws = append(ws, fmt.Sprintf("the passive range %s has %d ports, but the limits allow %d concurrent sessions (limits.max_connections; %d per client IP): a passive port is held from PASV or EPSV until its data connection arrives, and more than %d sessions waiting for one at once get 425. Widen ftp.passive_ports.",
-				pr, pr.Size(), n, plan.MaxConnectionsPerIP, pr.Size()))
+		switch n := plan.MaxConnectionsPerIP; {
+		case plan.PassiveSharing && pr.Size() < n:
+			// Sessions from different addresses share the ports; the
+			// sessions of one address need a port each.
+			ws = append(ws, fmt.Sprintf("the passive range %s has %d ports, but one client address may hold %d sessions (limits.max_connections_per_ip): sessions from different addresses share the passive ports (ftp.passive_sharing), but those of one address need a port each while they wait for a data connection, so more than %d of one address waiting at once get 425. Widen ftp.passive_ports or lower limits.max_connections_per_ip.",
+				pr, pr.Size(), n, pr.Size()))
+		case !plan.PassiveSharing && pr.Size() < plan.MaxConnections:
+			ws = append(ws, fmt.Sprintf("the passive range %s has %d ports, but the limits allow %d concurrent sessions (limits.max_connections; %d per client IP) and ftp.passive_sharing is off: a passive port is held from PASV or EPSV until its data connection arrives, and more than %d sessions waiting for one at once get 425. Widen ftp.passive_ports or turn ftp.passive_sharing on.",
+				pr, pr.Size(), plan.MaxConnections, n, pr.Size()))
 		}
 	}
 	_, active := plan.Find(listen.FTP, listen.Active)

@@ -3,6 +3,7 @@ package firewall
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -52,6 +53,7 @@ var goldenCases = []struct {
 }{
 	{"server", Options{Side: Server}, Formats},
 	{"server_stateless", Options{Side: Server, Stateless: true}, []string{"json", "nft", "iptables", "ufw"}},
+	{"server_default_drop", Options{Side: Server, DefaultDrop: true, Keep: []Keep{{2200, "the SSH session that ran ferry firewall ($SSH_CONNECTION)"}, {22, "SSH"}, {5666, "--keep-port"}}}, []string{"nft", "iptables", "ufw"}},
 	{"client_passive", Options{Side: Client, Server: "198.51.100.4"}, Formats},
 	{"client_active", Options{Side: Client, Server: "198.51.100.4", Mode: Active, ActivePorts: config.PortRange{Low: 50000, High: 50099}}, Formats},
 	{"client_active_v6", Options{Side: Client, Server: "2001:db8::5", Mode: Active}, []string{"nft", "iptables", "windows"}},
@@ -233,7 +235,9 @@ func TestWarnings(t *testing.T) {
 		{"plain ftp, passive only, public address", "[ftp]\ntls = \"off\"\nimplicit_port = 0\nactive = false", Options{LocalAddrs: pub}, nil},
 		{"ftps", "[ftp]\nactive = false", Options{LocalAddrs: pub}, []string{"FTP helpers"}},
 		{"defaults", "", Options{LocalAddrs: pub}, []string{"FTP helpers", "ftp.active = true"}},
-		{"small passive range", "[ftp]\ntls = \"off\"\nimplicit_port = 0\nactive = false\npassive_ports = \"30000-30009\"", Options{}, []string{"has 10 ports, but the limits allow 1000"}},
+		{"small passive range", "[ftp]\ntls = \"off\"\nimplicit_port = 0\nactive = false\npassive_ports = \"30000-30009\"", Options{}, []string{"has 10 ports, but one client address may hold 20 sessions"}},
+		{"small shared range, few per address", "[ftp]\ntls = \"off\"\nimplicit_port = 0\nactive = false\npassive_ports = \"30000-30009\"\n[limits]\nmax_connections_per_ip = 10", Options{}, nil},
+		{"small range, no sharing", "[ftp]\ntls = \"off\"\nimplicit_port = 0\nactive = false\npassive_ports = \"30000-30009\"\npassive_sharing = false", Options{}, []string{"limits allow 1000 concurrent sessions (limits.max_connections; 20 per client IP) and ftp.passive_sharing is off"}},
 		{"range as large as the limit", "[ftp]\ntls = \"off\"\nimplicit_port = 0\nactive = false\npassive_ports = \"30000-30099\"\n[limits]\nmax_connections = 100", Options{}, nil},
 		{"private without public_host", "[ftp]\ntls = \"off\"\nimplicit_port = 0\nactive = false", Options{LocalAddrs: priv}, []string{"192.168.1.10) is private"}},
 		{"private listen_address", "listen_address = \"10.1.2.3\"\n[ftp]\ntls = \"off\"\nimplicit_port = 0\nactive = false", Options{LocalAddrs: pub}, []string{"10.1.2.3) is private"}},
@@ -272,7 +276,7 @@ func validationCases(t *testing.T) []*Ruleset {
 	}
 	var out []*Ruleset
 	for _, c := range configs {
-		for _, o := range opts {
+		for _, o := range append(opts, Options{Side: Server, DefaultDrop: true, Keep: []Keep{{2200, "SSH"}}}, Options{Side: Server, DefaultDrop: true}) {
 			rs, err := Plan(load(t, c), o)
 			if err != nil {
 				if o.Mode == Active && strings.Contains(c, "active = false") {
@@ -324,7 +328,16 @@ func TestNftAccepts(t *testing.T) {
 		mustPlan(t, load(t, "public_host = \"2001:db8::7\""), Options{Side: Router, ForwardTo: "fd00::2"}),
 		mustPlan(t, load(t, "public_host = \"ftp.example.net\""), Options{Side: Router, ForwardTo: "10.0.0.2"}))
 	for _, rs := range cases {
-		validate(t, render(t, rs, "nft"), nft, "-c", "-f", "-")
+		out := render(t, rs, "nft")
+		if rs.Side != Router && !rs.defaultDrop {
+			// Chains to include in the administrator's own table.
+			inc := filepath.Join(t.TempDir(), "ferry.nft")
+			if err := os.WriteFile(inc, []byte(out), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out = fmt.Sprintf("table inet admin {\n\tinclude %q\n\tchain input { type filter hook input priority filter; policy drop; jump ferry_input; }\n\tchain output { type filter hook output priority filter; jump ferry_output; }\n}\n", inc)
+		}
+		validate(t, out, nft, "-c", "-f", "-")
 	}
 }
 
@@ -335,5 +348,33 @@ func TestIptablesRestoreAccepts(t *testing.T) {
 		out := render(t, rs, "iptables")
 		validate(t, out, v4, "--test")
 		validate(t, out, v6, "--test")
+	}
+}
+
+// TestKeepPorts: the SSH port of $SSH_CONNECTION, 22 unless --no-ssh, and
+// every --keep-port, each once.
+func TestKeepPorts(t *testing.T) {
+	ports := func(ks []Keep) []int {
+		var ps []int
+		for _, k := range ks {
+			ps = append(ps, k.Port)
+		}
+		return ps
+	}
+	ks, err := KeepPorts("192.0.2.9 51234 192.0.2.1 2200", false, []int{5666, 22})
+	if err != nil || fmt.Sprint(ports(ks)) != "[2200 22 5666]" {
+		t.Fatalf("got %v, %v", ports(ks), err)
+	}
+	if ks, _ := KeepPorts("", false, nil); fmt.Sprint(ports(ks)) != "[22]" {
+		t.Fatalf("no SSH session: %v", ports(ks))
+	}
+	if ks, _ := KeepPorts("192.0.2.9 51234 192.0.2.1 2200", true, []int{80}); fmt.Sprint(ports(ks)) != "[80]" {
+		t.Fatalf("--no-ssh: %v", ports(ks))
+	}
+	if _, err := KeepPorts("a b c port", false, nil); err == nil {
+		t.Fatal("a bad $SSH_CONNECTION was accepted")
+	}
+	if _, err := KeepPorts("", false, []int{70000}); err == nil {
+		t.Fatal("--keep-port 70000 was accepted")
 	}
 }

@@ -228,24 +228,58 @@ func clip(s string, n int) string {
 	return s[:n-3] + "..."
 }
 
+// renderNft writes, by default, two regular chains of accept rules to
+// include in the administrator's own table (nft cannot jump across
+// tables); with --default-drop a complete table inet ferry whose input
+// policy is drop.
 func renderNft(b *strings.Builder, rs *Ruleset) error {
 	b.WriteString("#!/usr/sbin/nft -f\n")
 	header(b, "#", rs)
-	b.WriteString("# Load with: nft -f FILE (replaces the table inet ferry, leaves other tables alone).\n")
+	indent := "\t"
+	if rs.defaultDrop {
+		keepNote(b, "#", rs)
+		b.WriteString("# Load with: nft -f FILE (replaces the table inet ferry, leaves other tables alone).\n")
+	} else {
+		b.WriteString(`# Only accept rules, in the chains ferry_input and ferry_output: no policy, no drop, so this
+# cannot lock anyone out. Include the file inside your own table and jump to the chains:
+#   table inet filter {
+#       include "/etc/nftables.d/ferry.nft"
+#       chain input { type filter hook input priority filter; policy drop; ...; jump ferry_input }
+#       chain output { type filter hook output priority filter; ...; jump ferry_output }
+#   }
+# ferry firewall --default-drop prints a complete host ruleset instead.
+`)
+		indent = ""
+	}
 	forwardNote(b, "#", rs)
-	b.WriteString("\ntable inet ferry\ndelete table inet ferry\n\ntable inet ferry {\n")
+	if rs.defaultDrop {
+		b.WriteString("\ntable inet ferry\ndelete table inet ferry\n\ntable inet ferry {\n")
+	}
 	for _, ch := range []struct{ name, dir, policy, iface string }{
 		{"input", In, "drop", "iifname"},
 		{"output", Out, "accept", "oifname"},
 	} {
-		fmt.Fprintf(b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy %s;\n", ch.name, ch.name, ch.policy)
-		if ch.dir == Out {
-			b.WriteString("\t\t# Outbound traffic is allowed; the rules below are what ferry needs if you set policy drop.\n")
+		in := indent + "\t"
+		if !rs.defaultDrop {
+			fmt.Fprintf(b, "\nchain ferry_%s {\n", ch.name)
+			if rs.Stateful {
+				b.WriteString(in + "ct state established,related accept\n")
+			}
+		} else {
+			fmt.Fprintf(b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy %s;\n", ch.name, ch.name, ch.policy)
+			if ch.dir == Out {
+				b.WriteString("\t\t# Outbound traffic is allowed; the rules below are what ferry needs if you set policy drop.\n")
+			}
+			if rs.Stateful {
+				b.WriteString("\t\tct state established,related accept\n\t\tct state invalid drop\n")
+			}
+			fmt.Fprintf(b, "\t\t%s \"lo\" accept\n\t\tmeta l4proto { icmp, ipv6-icmp } accept\n", ch.iface)
+			if ch.dir == In {
+				for _, k := range rs.keep {
+					fmt.Fprintf(b, "\t\ttcp dport %d accept comment %q\n", k.Port, clip("kept: "+k.Why, 127))
+				}
+			}
 		}
-		if rs.Stateful {
-			b.WriteString("\t\tct state established,related accept\n\t\tct state invalid drop\n")
-		}
-		fmt.Fprintf(b, "\t\t%s \"lo\" accept\n\t\tmeta l4proto { icmp, ipv6-icmp } accept\n", ch.iface)
 		for _, r := range rs.Rules {
 			if r.Direction != ch.dir {
 				continue
@@ -254,11 +288,13 @@ func renderNft(b *strings.Builder, rs *Ruleset) error {
 			if err != nil {
 				return err
 			}
-			b.WriteString("\t\t" + line + "\n")
+			b.WriteString(in + line + "\n")
 		}
-		b.WriteString("\t}\n")
+		b.WriteString(indent + "}\n")
 	}
-	b.WriteString("}\n")
+	if rs.defaultDrop {
+		b.WriteString("}\n")
+	}
 	return nil
 }
 
@@ -294,15 +330,41 @@ func iptRange(p string) string { return strings.ReplaceAll(p, "-", ":") }
 
 func renderIptables(b *strings.Builder, rs *Ruleset) error {
 	header(b, "#", rs)
-	b.WriteString("# Load with: iptables-restore < FILE and ip6tables-restore < FILE (rules marked -4 or -6 apply to one family).\n")
-	b.WriteString("# This replaces the filter table; add --noflush to keep rules already there.\n")
-	forwardNote(b, "#", rs)
-	b.WriteString("*filter\n:INPUT DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
-	for _, ch := range []struct{ name, dir, iface string }{{"INPUT", In, "-i"}, {"OUTPUT", Out, "-o"}} {
-		if rs.Stateful {
-			fmt.Fprintf(b, "-A %[1]s -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A %[1]s -m conntrack --ctstate INVALID -j DROP\n", ch.name)
+	chains := []struct{ name, dir, iface string }{{"INPUT", In, "-i"}, {"OUTPUT", Out, "-o"}}
+	if rs.defaultDrop {
+		keepNote(b, "#", rs)
+		b.WriteString("# Load with: iptables-restore < FILE and ip6tables-restore < FILE (rules marked -4 or -6 apply to one family).\n")
+		b.WriteString("# This replaces the filter table; add --noflush to keep rules already there.\n")
+		forwardNote(b, "#", rs)
+		b.WriteString("*filter\n:INPUT DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
+	} else {
+		b.WriteString(`# Only accept rules, in the chains FERRY-INPUT and FERRY-OUTPUT: no policy, no drop, so this
+# cannot lock anyone out. Load with: iptables-restore --noflush < FILE (and ip6tables-restore
+# --noflush; rules marked -4 or -6 apply to one family), then jump to the chains once:
+#   iptables -A INPUT -j FERRY-INPUT; iptables -A OUTPUT -j FERRY-OUTPUT
+# ferry firewall --default-drop prints a complete host ruleset instead.
+`)
+		forwardNote(b, "#", rs)
+		b.WriteString("*filter\n:FERRY-INPUT - [0:0]\n:FERRY-OUTPUT - [0:0]\n")
+		chains = []struct{ name, dir, iface string }{{"FERRY-INPUT", In, ""}, {"FERRY-OUTPUT", Out, ""}}
+	}
+	for _, ch := range chains {
+		switch {
+		case !rs.defaultDrop:
+			if rs.Stateful {
+				fmt.Fprintf(b, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n", ch.name)
+			}
+		default:
+			if rs.Stateful {
+				fmt.Fprintf(b, "-A %[1]s -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A %[1]s -m conntrack --ctstate INVALID -j DROP\n", ch.name)
+			}
+			fmt.Fprintf(b, "-A %[1]s %[2]s lo -j ACCEPT\n-A %[1]s -4 -p icmp -j ACCEPT\n-A %[1]s -6 -p ipv6-icmp -j ACCEPT\n", ch.name, ch.iface)
+			if ch.dir == In {
+				for _, k := range rs.keep {
+					fmt.Fprintf(b, "-A %s -p tcp --dport %d -m comment --comment %q -j ACCEPT\n", ch.name, k.Port, clip("kept: "+k.Why, 255))
+				}
+			}
 		}
-		fmt.Fprintf(b, "-A %[1]s %[2]s lo -j ACCEPT\n-A %[1]s -4 -p icmp -j ACCEPT\n-A %[1]s -6 -p ipv6-icmp -j ACCEPT\n", ch.name, ch.iface)
 		for _, r := range rs.Rules {
 			if r.Direction != ch.dir {
 				continue
@@ -361,7 +423,15 @@ func renderUfw(b *strings.Builder, rs *Ruleset) error {
 	header(b, "#", rs)
 	statefulNote(b, "#", "ufw", rs)
 	forwardNote(b, "#", rs)
-	b.WriteString("ufw default deny incoming\n")
+	if rs.defaultDrop {
+		keepNote(b, "#", rs)
+		for _, k := range rs.keep {
+			fmt.Fprintf(b, "ufw allow in proto tcp to any port %d comment %s\n", k.Port, shq("kept: "+k.Why))
+		}
+		b.WriteString("ufw default deny incoming\n")
+	} else {
+		b.WriteString("# Only allow rules: the default policy is left as it is (--default-drop sets deny incoming).\n")
+	}
 	for _, r := range rs.Rules {
 		if r.reply {
 			continue

@@ -8,9 +8,11 @@
 // answered while data moves, and any other command waits for the transfer
 // to end. Data connections must come from (or go to) the control
 // connection's own IP. With PROT P, the data connection's TLS session must
-// resume the control connection's session: every session gets its own TLS
-// configuration with its own session ticket key, so only tickets issued on
-// that control connection can resume. Under tls = "required" (and on the
+// resume a session ferry issued (ftp.tls_session_reuse): by default one of
+// a control connection of the same user from the same address, or under
+// "connection" one of its own control connection. Tickets are sealed with
+// server-wide keys and name the control connection they were issued on
+// (transfer_tls.go). Under tls = "required" (and on the
 // implicit port) data connections must be protected too (PROT P).
 // Files are reached only through package vfs, so uploads are atomic and no
 // path leaves the user's home.

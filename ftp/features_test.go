@@ -20,6 +20,7 @@ import (
 	"github.com/ferry-project/ferry/ftp/wire"
 	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
+	"github.com/ferry-project/ferry/store"
 )
 
 func TestCommands(t *testing.T) {
@@ -147,44 +148,91 @@ func TestImplicit(t *testing.T) {
 	}
 }
 
-// TestSessionReuse: the data connection must resume this control
-// connection's TLS session; a fresh handshake, or a session of another
-// control connection, gets 522. tls_session_reuse = "off" allows both.
+// TestSessionReuse: a protected data connection must resume a TLS session
+// that ferry issued. Under "user" (the default) a session issued on any
+// control connection of the same user from the same address resumes (a
+// client with several connections and one cache, as rclone); a fresh
+// handshake, a session of another user, or of a connection that never
+// logged in gets 522 and is logged. "connection" accepts only the data
+// connection's own control connection; "off" accepts anything.
 func TestSessionReuse(t *testing.T) {
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
-			e := newEnv(t, nil)
-			other := e.dial()
-			other.secure(clientTLS(v))
-			other.login("alice") // its cache now holds a ticket of another session
-
-			c := e.dial()
-			c.secure(clientTLS(v))
-			c.login("alice")
-			c.do("PBSZ 0", 200)
-			c.do("PROT P", 200)
-			for _, cfg := range []*tls.Config{clientTLS(v), other.tls} {
-				d := c.epsv()
-				c.do("LIST", 150)
-				tc := tls.Client(d, cfg)
-				tc.Handshake()
-				io.Copy(io.Discard, tc)
-				r := c.expect(522)
-				if !strings.Contains(r.Text(), "resume") {
-					t.Errorf("522 text: %s", r.Text())
-				}
+			for _, mode := range []string{"user", "connection", "off"} {
+				t.Run(mode, func(t *testing.T) { sessionReuse(t, v, mode) })
 			}
-			if !e.waitLog("must resume the control connection") {
-				t.Error("refusal not logged")
-			}
-			c.list("LIST") // the right session still works
-
-			off := newEnv(t, func(c *config.Config) { c.FTP.TLSSessionReuse = "off" })
-			o := off.ready()
-			o.tls = clientTLS(v)
-			o.list("LIST")
 		})
 	}
+}
+
+func sessionReuse(t *testing.T, v uint16, mode string) {
+	e := newEnv(t, func(c *config.Config) { c.FTP.TLSSessionReuse = mode })
+	e.AddUser(store.User{Name: "bob"})                      // with a password instead of his key
+	e.srv.issuers.wait.Store(int64(200 * time.Millisecond)) // the stranger below never logs in
+	// Each client below holds, in its cache, a ticket of its own session.
+	session := func(user string, from ...string) *client {
+		var o *client
+		if len(from) == 0 {
+			o = e.dial()
+		} else { // the same user from another client address
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from[0])}}
+			conn, err := d.Dial("tcp", e.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { conn.Close() })
+			o = &client{t: t, e: e, conn: conn, br: bufioReader(conn)}
+			o.expect(220)
+		}
+		o.secure(clientTLS(v))
+		if user != "" {
+			o.login(user)
+		} else {
+			o.do("NOOP", 200) // reads the TLS 1.3 ticket
+		}
+		return o
+	}
+	sibling, bob, stranger := session("alice"), session("bob"), session("")
+	elsewhere := session("alice", "127.0.0.2")
+
+	c := session("alice")
+	c.do("PBSZ 0", 200)
+	c.do("PROT P", 200)
+	want := map[string][5]int{ // own, sibling, bob, stranger, alice elsewhere; then a fresh handshake
+		"user":       {226, 226, 522, 522, 522},
+		"connection": {226, 522, 522, 522, 522},
+		"off":        {226, 226, 226, 226, 226},
+	}[mode]
+	fresh := map[string]int{"user": 522, "connection": 522, "off": 226}[mode]
+	for i, cfg := range []*tls.Config{c.tls, sibling.tls, bob.tls, stranger.tls, elsewhere.tls, clientTLS(v)} {
+		code := fresh
+		if i < len(want) {
+			code = want[i]
+		}
+		d := c.epsv()
+		c.do("LIST", 150)
+		tc := tls.Client(d, cfg)
+		tc.Handshake()
+		io.Copy(io.Discard, tc)
+		r := c.read()
+		if r.Code != code {
+			t.Errorf("data connection %d: got %d %s, want %d", i, r.Code, r.Text(), code)
+		}
+		if code == 522 && !strings.Contains(r.Text(), "TLS session") {
+			t.Errorf("522 text: %s", r.Text())
+		}
+	}
+	if mode != "off" {
+		for _, s := range []string{"protected data connection refused", errNoResume.Error(), "tls_session_reuse=" + mode} {
+			if !e.waitLog(s) {
+				t.Errorf("log lacks %q", s)
+			}
+		}
+	}
+	if mode == "user" && !e.waitLog(errOtherUser.Error()) {
+		t.Error("another user's session not logged as such")
+	}
+	c.list("LIST") // the right session still works
 }
 
 func TestPassiveRange(t *testing.T) {
@@ -292,7 +340,7 @@ func TestForeignDataConnection(t *testing.T) {
 	if n, err := foreign.Read(make([]byte, 1)); err == nil {
 		t.Fatalf("foreign connection got data (%d bytes)", n)
 	}
-	if !e.waitLog("data connection from a foreign address refused") {
+	if !e.waitLog("passive data connection refused: no session waits for its address") {
 		t.Error("foreign connection not logged")
 	}
 	own, err := net.Dial("tcp", target)
@@ -704,4 +752,18 @@ func TestListPath(t *testing.T) {
 			t.Errorf("listPath(%q) = %q, want %q", tc.arg, got, tc.want)
 		}
 	}
+}
+
+// TestSessionReuseEndedSibling: rclone closes idle control connections
+// while their tickets stay in its cache; under "user" a data connection
+// still resumes the session of a sibling that has ended.
+func TestSessionReuseEndedSibling(t *testing.T) {
+	e := newEnv(t, nil)
+	sibling := e.dial()
+	sibling.secure(clientTLS(0))
+	sibling.login("alice")
+	sibling.do("QUIT", 221)
+	c := e.ready()
+	c.tls = sibling.tls
+	c.list("NLST") // 226, not 522
 }

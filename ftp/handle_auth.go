@@ -62,6 +62,7 @@ func (s *session) cmdPASS(arg string) bool {
 		return true
 	}
 	s.fs, s.loggedIn, s.cwd = s.cn.FS(), true, "/"
+	s.srv.issuers.login(s.issuer, u.Name)
 	s.log = s.cn.Log
 	s.reply(230, "User "+u.Name+" logged in")
 	return true

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -50,6 +51,7 @@ type Server struct {
 	plan    *listen.Plan
 	pool    *listen.Pool
 	pasvTTL time.Duration
+	issuers *issuers // whom the TLS sessions were issued to
 
 	mu        sync.Mutex
 	closing   bool
@@ -75,6 +77,11 @@ func New(o Options) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	pool.OnRefused(func(port int, from netip.AddrPort) {
+		// Someone racing for the port, or a client whose command failed
+		// before its data connection arrived.
+		o.Core.Warn("passive.refused", "passive data connection refused: no session waits for its address on this port", "service", "ftp", "port", port, "from", from.String())
+	})
 	s := &Server{
 		cfg:       o.Config,
 		core:      o.Core,
@@ -83,6 +90,7 @@ func New(o Options) (*Server, error) {
 		plan:      o.Plan,
 		pool:      pool,
 		pasvTTL:   passiveTimeout,
+		issuers:   newIssuers(),
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[*session]struct{}{},
 	}

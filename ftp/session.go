@@ -31,6 +31,7 @@ type session struct {
 	local    netip.AddrPort
 	start    time.Time
 	tlsCfg   *tls.Config // this session's own; nil when TLS is unavailable
+	issuer   *issuer     // this control connection in the tickets it issues
 	gone     chan struct{}
 
 	wmu    sync.Mutex
@@ -76,8 +77,9 @@ func (s *Server) newSession(c net.Conn, implicit bool, cn *core.Conn) *session {
 		cn:       cn,
 		log:      cn.Log,
 	}
+	sess.issuer = s.issuers.open(sess.remote.Addr())
 	if s.tls != nil {
-		sess.tlsCfg = sessionTLS(s.tls)
+		sess.tlsCfg = s.sessionTLS(sess.issuer)
 	}
 	sess.br = bufio.NewReaderSize(c, wire.MaxLine)
 	sock.OOBInline(c)
@@ -112,6 +114,7 @@ func (s *session) finish() {
 	s.dropData()
 	s.raw.Close()
 	s.cn.Close() // closes the file system too
+	s.srv.issuers.end(s.issuer)
 	s.srv.mu.Lock()
 	delete(s.srv.sessions, s)
 	s.srv.mu.Unlock()

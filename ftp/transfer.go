@@ -163,7 +163,7 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 		s.reply(150, j.opening)
 	} else {
 		s.reply(150, j.opening)
-		conn, err = x.pasv.accept(x.ctx, s.remote.Addr(), s.log)
+		conn, err = x.pasv.accept(x.ctx)
 		if err != nil {
 			return 425, "Cannot open the data connection", err
 		}
@@ -173,11 +173,18 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 	data := conn
 	bc := &core.BatchConn{Conn: conn}
 	if x.protP {
-		tc, err := secureData(x.ctx, bc, s.tlsCfg, s.srv.cfg.FTP.TLSSessionReuse != "off")
+		tc, err := s.secureData(x.ctx, bc)
 		if err != nil {
-			if errors.Is(err, errNoReuse) {
-				return 522, "TLS session of the data connection must resume the control connection's session", err
-			}
+			// Either a client that does not resume (or resumes a sibling's
+			// session under "connection") or someone racing for the port.
+			s.log.Warn("protected data connection refused", "tls_session_reuse", s.srv.cfg.FTP.TLSSessionReuse, "from", addrOf(conn.RemoteAddr()).String(), "err", err.Error())
+		}
+		switch {
+		case errors.Is(err, errNoResume):
+			return 522, "TLS session of the data connection must resume the TLS session of your control connection (ftp.tls_session_reuse)", err
+		case errors.Is(err, errOtherSession), errors.Is(err, errOtherUser):
+			return 522, "TLS session of the data connection was not issued to this login (ftp.tls_session_reuse = " + s.srv.cfg.FTP.TLSSessionReuse + ")", err
+		case err != nil:
 			return 522, "TLS negotiation on the data connection failed", err
 		}
 		data = tc // abort still closes the TCP connection: a TLS close would wait to send close_notify

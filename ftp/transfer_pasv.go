@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -74,7 +73,7 @@ func (s *session) family() string {
 
 func (s *session) listenPassive() *passive {
 	s.dropData()
-	p, err := s.srv.openPassive(s.local.Addr(), s.cn.User().Name)
+	p, err := s.srv.openPassive(s.local.Addr(), s.remote.Addr(), s.cn.User().Name)
 	pool := s.srv.pool
 	switch {
 	case errors.Is(err, listen.ErrPassivePerUser):
@@ -103,8 +102,8 @@ type passive struct {
 	timer *time.Timer
 }
 
-func (s *Server) openPassive(ip netip.Addr, owner string) (*passive, error) {
-	ln, err := s.pool.Listen(ip, owner)
+func (s *Server) openPassive(local, client netip.Addr, owner string) (*passive, error) {
+	ln, err := s.pool.Listen(local, client, owner)
 	if err != nil {
 		return nil, err
 	}
@@ -116,30 +115,23 @@ func (s *Server) openPassive(ip netip.Addr, owner string) (*passive, error) {
 // claim stops the expiry timer; false means the listener already expired.
 func (p *passive) claim() bool { return p.timer.Stop() }
 
-// accept waits for the client's data connection. A connection from any IP
-// but the control connection's is closed and logged: it is someone racing
-// for the port (passive hijack), not our client.
-func (p *passive) accept(ctx context.Context, want netip.Addr, log *slog.Logger) (net.Conn, error) {
+// accept waits for the client's data connection. The pool hands over only
+// a connection from the control connection's IP; one from any other is
+// closed and logged there: it is someone racing for the port (passive
+// hijack), not our client.
+func (p *passive) accept(ctx context.Context) (net.Conn, error) {
 	p.ln.SetDeadline(time.Now().Add(dataTimeout))
 	stop := context.AfterFunc(ctx, p.release)
 	defer stop()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, fmt.Errorf("no data connection on port %d: %w", p.ln.Port, err)
+	c, err := p.ln.Accept()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		from := addrOf(c.RemoteAddr())
-		if from.Addr() != want {
-			log.Warn("data connection from a foreign address refused", "port", p.ln.Port, "from", from.String(), "want", want.String())
-			c.Close()
-			continue
-		}
-		p.release()
-		return c, nil
+		return nil, fmt.Errorf("no data connection on port %d: %w", p.ln.Port, err)
 	}
+	p.release()
+	return c, nil
 }
 
 // release closes the listener, which gives the port back to the pool.

@@ -64,6 +64,9 @@ type Plan struct {
 	// PassivePerUser is the most passive ports one user holds at once
 	// (ftp.passive_per_user).
 	PassivePerUser int
+	// PassiveSharing: sessions from different client addresses may wait
+	// on one passive port at once (ftp.passive_sharing).
+	PassiveSharing bool
 	// MaxConnections and MaxConnectionsPerIP are the session limits
 	// (limits.max_connections, limits.max_connections_per_ip): every
 	// session may be waiting for a passive data connection at once.
@@ -98,8 +101,8 @@ func New(c *config.Config) *Plan {
 		if f.ImplicitPort != 0 {
 			p.Entries = append(p.Entries, Entry{FTPImplicit, Control, one(f.ImplicitPort), "implicit", "implicit FTPS control"})
 		}
-		p.PassivePerUser = f.PassivePerUser
-		p.pool = newPool(f.PassiveRange(), f.PassivePerUser)
+		p.PassivePerUser, p.PassiveSharing = f.PassivePerUser, f.PassiveSharing
+		p.pool = newPool(f.PassiveRange(), f.PassivePerUser, f.PassiveSharing)
 		p.Overrides = p.adv.Load().overrides
 		p.Entries = append(p.Entries, Entry{FTP, Passive, f.PassiveRange(), explicit, "FTP passive data"})
 		if f.ImplicitPort != 0 {

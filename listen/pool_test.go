@@ -4,8 +4,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/internal/testutil"
@@ -26,7 +28,7 @@ func planWith(t *testing.T, mutate func(c *config.Config)) *Plan {
 
 func mustListen(t *testing.T, p *Pool, owner string) *PassiveListener {
 	t.Helper()
-	ln, err := p.Listen(loopback, owner)
+	ln, err := p.Listen(loopback, loopback, owner)
 	if err != nil {
 		t.Fatalf("%s: %v", owner, err)
 	}
@@ -57,7 +59,7 @@ func TestPoolRange(t *testing.T) {
 		}
 		got[ln.Port] = ln
 	}
-	if _, err := pool.Listen(loopback, "carol"); !errors.Is(err, ErrPassiveExhausted) {
+	if _, err := pool.Listen(loopback, loopback, "carol"); !errors.Is(err, ErrPassiveExhausted) {
 		t.Fatalf("full range: %v, want ErrPassiveExhausted", err)
 	}
 	if n := pool.InUse(); n != 2 {
@@ -104,7 +106,7 @@ func TestPoolPerOwner(t *testing.T) {
 	}
 	a1 := mustListen(t, pool, "alice")
 	mustListen(t, pool, "alice")
-	_, err := pool.Listen(loopback, "alice")
+	_, err := pool.Listen(loopback, loopback, "alice")
 	if !errors.Is(err, ErrPassivePerUser) || errors.Is(err, ErrPassiveExhausted) {
 		t.Fatalf("alice's third port: %v, want ErrPassivePerUser", err)
 	}
@@ -116,5 +118,88 @@ func TestPoolPerOwner(t *testing.T) {
 	}
 	if pool.Range() != r || pool.PerOwner() != 2 {
 		t.Fatalf("pool of %s, %d per owner; want %s, 2", pool.Range(), pool.PerOwner(), r)
+	}
+}
+
+// TestPoolSharing: with every port open, a wait from another client
+// address joins an open port; two waits from one address never share one;
+// each data connection reaches the wait of its own address, and one from
+// an address nobody waits for is closed and logged. Without sharing the
+// second address finds the range exhausted. The per-owner cap still holds.
+func TestPoolSharing(t *testing.T) {
+	r := testutil.FreeRange(t, 1)
+	a2, a3 := netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3")
+	alone := planWith(t, func(c *config.Config) { c.FTP.PassivePorts = r.String(); c.FTP.PassiveSharing = false }).Passive(FTP)
+	l, err := alone.Listen(loopback, a2, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alone.Listen(loopback, a3, "bob"); !errors.Is(err, ErrPassiveExhausted) {
+		t.Fatalf("second address without sharing: %v, want ErrPassiveExhausted", err)
+	}
+	l.Close()
+
+	pool := planWith(t, func(c *config.Config) { c.FTP.PassivePorts = r.String(); c.FTP.PassivePerUser = 1 }).Passive(FTP)
+	refused := make(chan netip.AddrPort, 1)
+	pool.OnRefused(func(port int, from netip.AddrPort) { refused <- from })
+	w2, err := pool.Listen(loopback, a2, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	w3, err := pool.Listen(loopback, a3, "bob")
+	if err != nil || w3.Port != w2.Port {
+		t.Fatalf("second address: %v on port %d, want a share of port %d", err, w3.Port, w2.Port)
+	}
+	defer w3.Close()
+	if _, err := pool.Listen(loopback, a2, "carol"); !errors.Is(err, ErrPassiveExhausted) {
+		t.Fatalf("a second wait from one address: %v, want ErrPassiveExhausted", err)
+	}
+	if _, err := pool.Listen(loopback, netip.MustParseAddr("127.0.0.9"), "alice"); !errors.Is(err, ErrPassivePerUser) {
+		t.Fatalf("alice's second wait: %v, want ErrPassivePerUser", err)
+	}
+	dial := func(from netip.Addr) net.Conn {
+		d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(from, 0))}
+		c, err := d.Dial("tcp", w2.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	stranger := dial(netip.MustParseAddr("127.0.0.4"))
+	c3 := dial(a3)
+	c3.Write([]byte("3"))
+	w3.SetDeadline(time.Now().Add(5 * time.Second))
+	got, err := w3.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	got.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := got.Read(b); err != nil || b[0] != '3' || addrPort(got.RemoteAddr()).Addr() != a3 {
+		t.Fatalf("127.0.0.3's wait got a connection from %v (%q, %v)", got.RemoteAddr(), b, err)
+	}
+	got.Close()
+	stranger.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := stranger.Read(b); err == nil {
+		t.Fatal("the connection from an address nobody waits for was not closed")
+	}
+	select {
+	case from := <-refused:
+		if from.Addr() != netip.MustParseAddr("127.0.0.4") {
+			t.Errorf("refusal reported for %v, want 127.0.0.4", from)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("refusal not reported")
+	}
+	w2.SetDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := w2.Accept(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("127.0.0.2's wait: %v, want a timeout (no connection of its own)", err)
+	}
+	w2.Close()
+	w3.Close()
+	if n := pool.InUse(); n != 0 {
+		t.Fatalf("InUse after the last wait = %d", n)
 	}
 }

@@ -5,7 +5,10 @@
 // credentials, asks for PASV and EPSV and lists a folder over what they
 // return, and tries a sample of the passive range. It says loudly when a
 // passive reply carries an address other than the one dialled, the NAT
-// misconfiguration that breaks most FTP deployments. The FTP dialogue is
+// misconfiguration that breaks most FTP deployments, and names middleboxes
+// (middlebox.go): an FTP ALG rewriting cleartext PASV replies, one that
+// breaks AUTH TLS, and whether clients with one TLS session cache across
+// connections pass the server's session binding. The FTP dialogue is
 // written here, independent of the server package, so the probe tests the
 // server rather than sharing its assumptions.
 package probe

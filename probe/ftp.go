@@ -125,6 +125,7 @@ func (p *prober) ftp(ctx context.Context, plan *listen.Plan) {
 		return
 	} else {
 		p.add("greeting", OK, "220 %s", firstLine(msg))
+		p.rep.ftpControl = true
 	}
 	secure := p.e.TLS == "implicit"
 	if p.e.TLS == "explicit" || p.e.TLS == "optional" {
@@ -190,6 +191,9 @@ func (p *prober) ftp(ctx context.Context, plan *listen.Plan) {
 			p.add("PASV", OK, "advertises %s (the address dialled)", adv)
 		}
 		p.list(ctx, f, "PASV data", adv)
+		if p.e.TLS == "optional" {
+			p.comparePASV(ctx, ip)
+		}
 	}
 	if _, msg, err := f.cmd(229, "EPSV"); err != nil {
 		p.add("EPSV", Fail, "%v", err)
@@ -198,6 +202,9 @@ func (p *prober) ftp(ctx context.Context, plan *listen.Plan) {
 	} else {
 		p.add("EPSV", OK, "port %d", port)
 		p.list(ctx, f, "EPSV data", net.JoinHostPort(dialled.String(), strconv.Itoa(port)))
+	}
+	if secure {
+		p.resumeCheck(ctx)
 	}
 }
 
@@ -245,6 +252,9 @@ func (p *prober) list(ctx context.Context, f *ftpConn, check, addr string) {
 		return
 	}
 	p.add(check, OK, "listed %d bytes over %s", n, addr)
+	if _, port, err := net.SplitHostPort(addr); err == nil {
+		p.rep.dataPorts = append(p.rep.dataPorts, port)
+	}
 }
 
 func firstLine(s string) string {

@@ -46,6 +46,9 @@ type Report struct {
 	Host    string   `json:"host"`
 	OK      bool     `json:"ok"`
 	Results []Result `json:"results"`
+
+	ftpControl bool     // an FTP control connection got its greeting
+	dataPorts  []string // passive ports that took a data connection after PASV/EPSV
 }
 
 // Options say what to probe and how.
@@ -85,6 +88,7 @@ func Run(ctx context.Context, o Options) *Report {
 			p.http(ctx)
 		}
 	}
+	middlebox(rep, plan)
 	if pr, ok := plan.Find(listen.FTP, listen.Passive); ok {
 		sampleRange(ctx, o, pr.Ports, rep)
 	}
@@ -215,9 +219,12 @@ func describeTLS(st tls.ConnectionState) (Status, string) {
 	return OK, detail
 }
 
-// sampleRange tries ports spread over the passive range. A refused
-// connection proves the port passes the firewall (nothing listens until a
-// client sends PASV); no answer means a firewall or router drops it.
+// sampleRange tries ports spread over the passive range and reports them
+// apart: a port that accepted a data connection after PASV/EPSV (from the
+// FTP checks), one that answered with a reset (reachable, nothing listens
+// until a client sends PASV, or a firewall rejects), one that timed out
+// (filtered). Nothing is ok unless an FTP control connection worked: a
+// reset also comes from an address where no server runs at all.
 func sampleRange(ctx context.Context, o Options, r config.PortRange, rep *Report) {
 	n := min(o.Sample, r.Size())
 	ports := make([]int, n)
@@ -255,16 +262,27 @@ func sampleRange(ctx context.Context, o Options, r config.PortRange, rep *Report
 	}
 	res := Result{Service: "ftp", Check: "passive range " + r.String()}
 	detail := fmt.Sprintf("%d of %d sampled ports answer", len(open)+len(refused), n)
+	if len(rep.dataPorts) > 0 {
+		detail += "; accepted a data connection after PASV/EPSV: " + strings.Join(rep.dataPorts, ", ")
+	}
 	if len(refused) > 0 {
-		detail += "; refused (reachable, no transfer waiting): " + strings.Join(refused, ", ")
+		detail += "; reset (reachable, nothing listening): " + strings.Join(refused, ", ")
 	}
 	if len(open) > 0 {
-		detail += "; accepted: " + strings.Join(open, ", ")
+		detail += "; accepted without PASV (another session waits there, or another program listens): " + strings.Join(open, ", ")
 	}
-	res.Status = OK
-	if len(dropped) > 0 {
+	switch {
+	case !rep.ftpControl:
 		res.Status = Fail
-		detail += "; NO ANSWER: " + strings.Join(dropped, ", ") + ": open and forward the whole passive range"
+		detail = "NOT CHECKED: no FTP control connection worked, so an answer from the range says nothing about ferry (" + detail + ")"
+	case len(dropped) > 0:
+		res.Status = Fail
+		detail += "; TIMED OUT (filtered): " + strings.Join(dropped, ", ") + ": open and forward the whole passive range"
+	case len(rep.dataPorts) > 0:
+		res.Status = OK
+	default:
+		res.Status = Warn
+		detail += "; no data connection was tried: log in with --user to prove one"
 	}
 	res.Detail = detail
 	rep.Results = append(rep.Results, res)

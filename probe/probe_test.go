@@ -46,6 +46,14 @@ type fakeFTP struct {
 	wg        sync.WaitGroup
 	mu        sync.Mutex
 	resumed   []bool // per data connection with PROT P: did it resume?
+	// perConn gives every control connection its own ticket key, so a data
+	// connection resumes only its own control connection's session (as
+	// ferry's tls_session_reuse = "connection").
+	perConn bool
+	// optional allows cleartext logins (tls = "optional"); clearAdvertise,
+	// when set, is what PASV says in cleartext, as an FTP ALG rewrites it.
+	optional       bool
+	clearAdvertise string
 }
 
 func startFTP(t *testing.T, f *fakeFTP) *fakeFTP {
@@ -73,9 +81,16 @@ func (f *fakeFTP) port() int { return f.ln.Addr().(*net.TCPAddr).Port }
 func (f *fakeFTP) serve(c net.Conn) {
 	defer func() { c.Close() }()
 	c.SetDeadline(time.Now().Add(20 * time.Second))
+	cfg := f.tls
+	if f.perConn {
+		cfg = f.tls.Clone()
+		var key [32]byte
+		rand.Read(key[:])
+		cfg.SetSessionTicketKeys([][32]byte{key})
+	}
 	var ctl net.Conn = c
 	if f.implicit {
-		ctl = tls.Server(c, f.tls)
+		ctl = tls.Server(c, cfg)
 	}
 	r := bufio.NewReader(ctl)
 	reply := func(s string) { fmt.Fprintf(ctl, "%s\r\n", s) }
@@ -100,7 +115,7 @@ func (f *fakeFTP) serve(c net.Conn) {
 				continue
 			}
 			reply("234 go ahead")
-			tc := tls.Server(c, f.tls)
+			tc := tls.Server(c, cfg)
 			if tc.Handshake() != nil {
 				return
 			}
@@ -111,7 +126,7 @@ func (f *fakeFTP) serve(c net.Conn) {
 			prot = arg == "P"
 			reply("200 ok")
 		case "USER":
-			if f.tls != nil && !secure {
+			if f.tls != nil && !secure && !f.optional {
 				reply("530 TLS first")
 				continue
 			}
@@ -140,7 +155,11 @@ func (f *fakeFTP) serve(c net.Conn) {
 			if verb == "EPSV" {
 				reply(fmt.Sprintf("229 Entering Extended Passive Mode (|||%d|)", p))
 			} else {
-				ip := strings.ReplaceAll(f.advertise, ".", ",")
+				adv := f.advertise
+				if !secure && f.clearAdvertise != "" {
+					adv = f.clearAdvertise
+				}
+				ip := strings.ReplaceAll(adv, ".", ",")
 				reply(fmt.Sprintf("227 Entering Passive Mode (%s,%d,%d).", ip, p>>8, p&255))
 			}
 		case "NLST":
@@ -158,7 +177,7 @@ func (f *fakeFTP) serve(c net.Conn) {
 			}
 			var w net.Conn = dc
 			if prot {
-				tc := tls.Server(dc, f.tls)
+				tc := tls.Server(dc, cfg)
 				err := tc.Handshake()
 				f.mu.Lock()
 				f.resumed = append(f.resumed, err == nil && tc.ConnectionState().DidResume)
@@ -253,8 +272,13 @@ func TestFTPExplicit(t *testing.T) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.resumed) != 2 || !f.resumed[0] || !f.resumed[1] {
-		t.Errorf("data connections resumed the TLS session: %v, want [true true]", f.resumed)
+	// PASV data, EPSV data, then the session-reuse check's own and
+	// sibling's data connections.
+	if fmt.Sprint(f.resumed) != "[true true true true]" {
+		t.Errorf("data connections resumed the TLS session: %v, want [true true true true]", f.resumed)
+	}
+	if r := find(t, rep, "TLS session reuse"); r.Status != OK || !strings.Contains(r.Detail, "rclone") {
+		t.Errorf("TLS session reuse: %+v", r)
 	}
 	if r := find(t, rep, "passive range "+ftpConfigRange(rep)); r.Status != OK || !strings.Contains(r.Detail, "4 of 4 sampled ports answer") {
 		t.Errorf("passive range: %+v", r)
@@ -288,7 +312,7 @@ func TestFTPImplicit(t *testing.T) {
 			implicit = append(implicit, r)
 		}
 	}
-	want := []string{"connect", "implicit TLS", "greeting", "login", "PASV", "PASV data", "EPSV", "EPSV data"}
+	want := []string{"connect", "implicit TLS", "greeting", "login", "PASV", "PASV data", "EPSV", "EPSV data", "TLS session reuse"}
 	if len(implicit) != len(want) {
 		t.Fatalf("implicit checks %+v, want %v", implicit, want)
 	}
@@ -393,11 +417,29 @@ func TestPassiveSample(t *testing.T) {
 		}
 	}()
 	p := ln.Addr().(*net.TCPAddr).Port
-	rep := &Report{}
-	sampleRange(context.Background(), Options{Host: "127.0.0.1", Timeout: 2 * time.Second, Sample: 3}, config.PortRange{Low: p, High: p + 2}, rep)
-	r := rep.Results[0]
-	if r.Status != OK || !strings.Contains(r.Detail, "3 of 3 sampled ports answer") || !strings.Contains(r.Detail, "accepted: "+strconv.Itoa(p)) {
-		t.Errorf("sample: %+v", r)
+	o, r := Options{Host: "127.0.0.1", Timeout: 2 * time.Second, Sample: 3}, config.PortRange{Low: p, High: p + 2}
+	for _, tc := range []struct {
+		name    string
+		rep     *Report
+		status  Status
+		details []string
+	}{
+		// Resets and an accept from an address where no FTP server answered:
+		// nothing is proven.
+		{"no control connection", &Report{}, Fail, []string{"NOT CHECKED", "reset (reachable, nothing listening): " + strconv.Itoa(p+1)}},
+		{"control, no data connection", &Report{ftpControl: true}, Warn, []string{"3 of 3 sampled ports answer", "accepted without PASV (another session waits there, or another program listens): " + strconv.Itoa(p), "log in with --user"}},
+		{"control and data", &Report{ftpControl: true, dataPorts: []string{"40001"}}, OK, []string{"accepted a data connection after PASV/EPSV: 40001"}},
+	} {
+		sampleRange(context.Background(), o, r, tc.rep)
+		res := tc.rep.Results[0]
+		if res.Status != tc.status {
+			t.Errorf("%s: %+v, want %s", tc.name, res, tc.status)
+		}
+		for _, d := range tc.details {
+			if !strings.Contains(res.Detail, d) {
+				t.Errorf("%s: %q lacks %q", tc.name, res.Detail, d)
+			}
+		}
 	}
 }
 
@@ -637,5 +679,71 @@ func TestSilentServer(t *testing.T) {
 	rep = Run(context.Background(), Options{Host: "127.0.0.1", Plan: listen.New(c), Timeout: time.Second})
 	if r := find(t, rep, "greeting"); r.Status != Fail || !strings.Contains(r.Detail, "timeout") {
 		t.Errorf("silent FTP server: %+v", r)
+	}
+}
+
+// TestSessionReuseConnection: against a server that binds each data
+// connection to its own control connection (tls_session_reuse =
+// "connection"), the check predicts that rclone with its defaults fails.
+func TestSessionReuseConnection(t *testing.T) {
+	cert := testCert(t)
+	f := startFTP(t, &fakeFTP{tls: &tls.Config{Certificates: []tls.Certificate{cert}}, advertise: "127.0.0.1", user: "ann", pass: "pw", perConn: true})
+	rep := run(ftpConfig(t, f.port(), 0, config.TLSRequired), "ann", "pw")
+	r := find(t, rep, "TLS session reuse")
+	if r.Status != Warn || !strings.Contains(r.Detail, "REFUSED (522") || !strings.Contains(r.Detail, "rclone") {
+		t.Fatalf("TLS session reuse: %+v", r)
+	}
+	for _, c := range []string{"PASV data", "EPSV data"} {
+		if r := find(t, rep, c); r.Status != OK {
+			t.Errorf("%s: %+v (a data connection that resumes its own session must work)", c, r)
+		}
+	}
+}
+
+// TestFTPALG: with tls = "optional" the probe compares the PASV address in
+// cleartext with the one inside TLS; a rewrite names the middlebox.
+func TestFTPALG(t *testing.T) {
+	cert := testCert(t)
+	for _, tc := range []struct {
+		clear  string
+		status Status
+		detail string
+	}{
+		{"", OK, "nothing on the way rewrites FTP"},
+		{"127.0.0.9", Fail, "PASV says 127.0.0.9 in cleartext but 127.0.0.1 inside TLS"},
+	} {
+		f := startFTP(t, &fakeFTP{tls: &tls.Config{Certificates: []tls.Certificate{cert}}, advertise: "127.0.0.1", user: "ann", pass: "pw", optional: true, clearAdvertise: tc.clear})
+		rep := run(ftpConfig(t, f.port(), 0, config.TLSOptional), "ann", "pw")
+		r := find(t, rep, "FTP ALG")
+		if r.Status != tc.status || !strings.Contains(r.Detail, tc.detail) {
+			t.Errorf("cleartext PASV %q: %+v", tc.clear, r)
+		}
+	}
+}
+
+// TestMiddleboxAuthTLS: explicit FTPS failing at AUTH TLS while implicit
+// FTPS works is reported as a middlebox, with the advice to use implicit
+// FTPS; either alone is not.
+func TestMiddleboxAuthTLS(t *testing.T) {
+	plan := listen.New(ftpConfig(t, 2121, 9990, config.TLSRequired))
+	auth := Result{Service: "ftp", Port: 2121, Check: "AUTH TLS", Status: Fail}
+	implicit := Result{Service: "ftps-implicit", Port: 9990, Check: "greeting", Status: OK}
+	for _, tc := range []struct {
+		results []Result
+		want    bool
+	}{
+		{[]Result{auth, implicit}, true},
+		{[]Result{auth}, false},
+		{[]Result{implicit}, false},
+	} {
+		rep := &Report{Results: tc.results}
+		middlebox(rep, plan)
+		got := len(rep.Results) > len(tc.results)
+		if got != tc.want {
+			t.Errorf("%+v: middlebox reported %v, want %v", tc.results, got, tc.want)
+		}
+		if got && !strings.Contains(rep.Results[len(rep.Results)-1].Detail, "implicit FTPS (ftps://HOST:9990)") {
+			t.Errorf("advice: %+v", rep.Results[len(rep.Results)-1])
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/ferry-project/ferry/config"
@@ -26,6 +27,14 @@ func runFirewall(args []string) error {
 	forwardTo := fs.String("forward-to", "", "router side: the server's private `ADDR` (default: listen_address)")
 	format := fs.String("format", "table", "output: "+strings.Join(firewall.Formats, ", "))
 	stateless := fs.Bool("stateless", false, "also print every reply flow, for filters without connection tracking")
+	defaultDrop := fs.Bool("default-drop", false, "nft, iptables, ufw: a complete host ruleset that drops what it does not accept (default: only accept rules to include)")
+	noSSH := fs.Bool("no-ssh", false, "with --default-drop: do not keep SSH (port 22 and the port of $SSH_CONNECTION) open")
+	var keep []int
+	fs.Func("keep-port", "with --default-drop: also keep TCP port `N` open (repeatable)", func(s string) error {
+		p, err := strconv.Atoi(s)
+		keep = append(keep, p)
+		return err
+	})
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -41,7 +50,16 @@ func runFirewall(args []string) error {
 	if err != nil {
 		return fmt.Errorf("--active-ports: %w", err)
 	}
+	keeps, err := firewall.KeepPorts(os.Getenv("SSH_CONNECTION"), *noSSH, keep)
+	if err != nil {
+		return err
+	}
+	if !*defaultDrop && (*noSSH || len(keep) > 0) {
+		return fmt.Errorf("--no-ssh and --keep-port shape a --default-drop ruleset; without it nothing is dropped")
+	}
 	o := firewall.Options{
+		DefaultDrop: *defaultDrop,
+		Keep:        keeps,
 		Side:        firewall.Side(*side),
 		Server:      *server,
 		Mode:        firewall.Mode(*mode),

@@ -1,7 +1,7 @@
 # ferry firewall: client side, stateful: established and related return traffic is allowed.
 # warning: FTP helpers (the conntrack ftp helper, a router's "FTP ALG") read the cleartext control channel to open data ports; they cannot read FTPS, and some break explicit FTPS at AUTH TLS. Forward the passive range explicitly and set public_host instead of relying on them.
 # warning: active mode: this client must accept inbound connections from the server; behind NAT it must also announce its public address (ferry --active-address) and the router must forward the client's listening ports. Prefer passive mode.
-ufw default deny incoming
+# Only allow rules: the default policy is left as it is (--default-drop sets deny incoming).
 ufw allow out proto tcp from any to 198.51.100.4 port 2121 comment 'FTP control (explicit FTPS)'
 ufw allow in proto tcp from 198.51.100.4 port 2120 to any port 50000:50099 comment 'explicit FTPS active data (the server connects in)'
 ufw allow out proto tcp from any to 198.51.100.4 port 9990 comment 'implicit FTPS control'

@@ -1,7 +1,7 @@
 #!/bin/sh
 # ferry firewall: server side, stateful: established and related return traffic is allowed.
 # warning: FTP helpers (the conntrack ftp helper, a router's "FTP ALG") read the cleartext control channel to open data ports; they cannot read FTPS, and some break explicit FTPS at AUTH TLS. Forward the passive range explicitly and set public_host instead of relying on them.
-# warning: the passive range 40000-40009 has 10 ports, but the limits allow 1000 concurrent sessions (limits.max_connections; 20 per client IP): a passive port is held from PASV or EPSV until its data connection arrives, and more than 10 sessions waiting for one at once get 425. Widen ftp.passive_ports.
+# warning: the passive range 40000-40009 has 10 ports, but one client address may hold 20 sessions (limits.max_connections_per_ip): sessions from different addresses share the passive ports (ftp.passive_sharing), but those of one address need a port each while they wait for a data connection, so more than 10 of one address waiting at once get 425. Widen ftp.passive_ports or lower limits.max_connections_per_ip.
 # warning: ftp.active = true: clients that use active mode must accept inbound data connections from this server, so their firewalls need inbound rules (see --side client --mode active). Passive mode needs none; set ftp.active = false if no client needs active mode.
 # The NAT router in front of this server (public_host 203.0.113.7) must forward TCP ports 2121, 40000-40009, 9990, 2222, 8080, 8443
 # to the server's private address; its nft ruleset: ferry firewall --side router --forward-to ADDR --format nft

@@ -1,0 +1,22 @@
+# ferry firewall: server side, stateful: established and related return traffic is allowed.
+# warning: FTP helpers (the conntrack ftp helper, a router's "FTP ALG") read the cleartext control channel to open data ports; they cannot read FTPS, and some break explicit FTPS at AUTH TLS. Forward the passive range explicitly and set public_host instead of relying on them.
+# warning: the passive range 40000-40009 has 10 ports, but one client address may hold 20 sessions (limits.max_connections_per_ip): sessions from different addresses share the passive ports (ftp.passive_sharing), but those of one address need a port each while they wait for a data connection, so more than 10 of one address waiting at once get 425. Widen ftp.passive_ports or lower limits.max_connections_per_ip.
+# warning: ftp.active = true: clients that use active mode must accept inbound data connections from this server, so their firewalls need inbound rules (see --side client --mode active). Passive mode needs none; set ftp.active = false if no client needs active mode.
+# The NAT router in front of this server (public_host 203.0.113.7) must forward TCP ports 2121, 40000-40009, 9990, 2222, 8080, 8443
+# to the server's private address; its nft ruleset: ferry firewall --side router --forward-to ADDR --format nft
+# --default-drop: this ruleset drops every inbound connection it does not accept.
+# It keeps TCP port 2200 open: the SSH session that ran ferry firewall ($SSH_CONNECTION).
+# It keeps TCP port 22 open: SSH.
+# It keeps TCP port 5666 open: --keep-port.
+ufw allow in proto tcp to any port 2200 comment 'kept: the SSH session that ran ferry firewall ($SSH_CONNECTION)'
+ufw allow in proto tcp to any port 22 comment 'kept: SSH'
+ufw allow in proto tcp to any port 5666 comment 'kept: --keep-port'
+ufw default deny incoming
+ufw allow in proto tcp from any to any port 2121 comment 'FTP control (explicit FTPS)'
+ufw allow in proto tcp from any to any port 40000:40009 comment 'FTP passive data; implicit FTPS passive data'
+ufw allow out proto tcp from any port 2120 to any comment 'FTP active data (server connects out)'
+ufw allow in proto tcp from any to any port 9990 comment 'implicit FTPS control'
+ufw allow out proto tcp from any port 9989 to any comment 'implicit FTPS active data (server connects out)'
+ufw allow in proto tcp from any to any port 2222 comment 'SFTP (SSH)'
+ufw allow in proto tcp from any to any port 8080 comment 'HTTP (redirects to HTTPS)'
+ufw allow in proto tcp from any to any port 8443 comment 'HTTPS web client and API'
