@@ -41,6 +41,7 @@ type Config struct {
 	Lockout   Lockout   `toml:"lockout"`
 	Bandwidth Bandwidth `toml:"bandwidth"`
 	Metrics   Metrics   `toml:"metrics"`
+	Uploads   Uploads   `toml:"uploads"`
 }
 
 // Metrics is the opt-in Prometheus listener.
@@ -57,6 +58,19 @@ type Bandwidth struct {
 	UserUpload   int64 `toml:"user_upload"`
 	UserDownload int64 `toml:"user_download"`
 }
+
+// Uploads configures uploads in every protocol.
+type Uploads struct {
+	// Interrupted is what becomes of the bytes of an upload whose client
+	// went away before the end: InterruptedDiscard or InterruptedKeep.
+	Interrupted string `toml:"interrupted"`
+}
+
+// Values of uploads.interrupted.
+const (
+	InterruptedDiscard = "discard" // the final name is left as it was (atomic uploads)
+	InterruptedKeep    = "keep"    // the received bytes are published, so the client can resume
+)
 
 // FTP configures FTP with explicit FTPS, implicit FTPS and their data
 // connections.
@@ -221,6 +235,7 @@ func Default() *Config {
 			ShutdownTimeout:     Duration{30 * time.Second},
 			PasswordWait:        Duration{5 * time.Second},
 		},
+		Uploads: Uploads{Interrupted: InterruptedDiscard},
 		Lockout: Lockout{
 			MaxFailures:  10,
 			Window:       Duration{5 * time.Minute},
@@ -575,6 +590,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Lockout.validate(); err != nil {
 		return err
+	}
+	if c.Uploads.Interrupted != InterruptedDiscard && c.Uploads.Interrupted != InterruptedKeep {
+		return keyErr("uploads.interrupted", "%q: must be discard or keep", c.Uploads.Interrupted)
 	}
 	if !c.FTP.Enabled && !c.SFTP.Enabled && !c.HTTP.Enabled {
 		return errors.New("every protocol is disabled: enable at least one of ftp, sftp, http")

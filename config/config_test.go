@@ -75,6 +75,7 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"[[ftp.passive_override]]\naddress = \"1.2.3.4\"", "ftp.passive_override[0].networks", "at least one"},
 		{"[limits]\nidle_timeout = \"soon\"", "idle_timeout", "duration"},
 		{"[limits]\nmax_connections_per_ip = 0", "limits.max_connections_per_ip", "at least 1"},
+		{"[uploads]\ninterrupted = \"maybe\"", "uploads.interrupted", "discard or keep"},
 		{"listen_address = \"example.org\"", "listen_address", "not an IP"},
 		{"[tls]\ncert_file = \"/x.pem\"", "tls.cert_file", "together"},
 		{"data_dir = \"\"", "data_dir", "empty"},

@@ -69,6 +69,9 @@ type Core struct {
 	ids     atomic.Uint64
 
 	limits atomic.Pointer[config.Limits] // admission's budgets; SetLimits swaps them
+	// keepInterrupted is uploads.interrupted = "keep" (KeepInterrupted);
+	// a change needs a restart.
+	keepInterrupted bool
 
 	mu       sync.Mutex
 	closing  bool
@@ -115,6 +118,7 @@ func New(o Options) (*Core, error) {
 	}
 	lim := o.Config.Limits
 	c.limits.Store(&lim)
+	c.keepInterrupted = o.Config.Uploads.Interrupted == config.InterruptedKeep
 	return c, nil
 }
 

@@ -119,3 +119,7 @@ func (cn *Conn) Refuse(path, reason string) {
 	cn.core.record(r)
 	log.Warn("refused", "event", EventRefused, "path", path, "reason", reason)
 }
+
+// StatFS tells the capacity of the session's storage (vfs.StatFS); it
+// changes nothing, so it emits nothing.
+func (f eventFS) StatFS() (vfs.Usage, error) { return vfs.StatFS(f.FS) }

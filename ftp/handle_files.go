@@ -104,6 +104,20 @@ func (s *session) store(verb, p string, whole bool, open func() (vfs.Upload, err
 		recv:    up,
 		whole:   whole,
 		finish: func(x *transfer, err error) error {
+			gone := s.controlGone() // the session ended: it aborts the transfer too
+			if (gone || err != nil && !x.aborted.Load()) && s.cn.KeepInterrupted(err) {
+				// uploads.interrupted = "keep": the client's connection
+				// dropped; what arrived is published for REST+STOR or APPE.
+				// An ABOR still discards: the client asked for it.
+				s.log.Info("interrupted upload kept", "path", p)
+				if cerr := up.Commit(); cerr != nil {
+					return cerr
+				}
+				if err == nil {
+					x.aborted.Store(true)
+				}
+				return nil
+			}
 			if err != nil || x.aborted.Load() || s.controlGone() {
 				up.Abort()
 				if err == nil && !x.aborted.Load() {

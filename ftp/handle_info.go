@@ -25,7 +25,7 @@ func (s *session) cmdFEAT(string) bool {
 	if s.tlsCfg != nil && (s.srv.cfg.FTP.TLS != config.TLSOff || s.implicit) {
 		lines = append(lines, "AUTH TLS", "AUTH SSL", "PBSZ", "PROT")
 	}
-	lines = append(lines, "EPRT", "EPSV", "MDTM", "MFMT", "MLST "+factList(s.facts, true), "PASV",
+	lines = append(lines, "EPRT", "EPSV", s.hashFeat(), "MDTM", "MFMT", "MLST "+factList(s.facts, true), "PASV",
 		"REST STREAM", "SIZE", "TVFS", "UTF8", "End")
 	s.reply(211, lines...)
 	return true
@@ -40,6 +40,8 @@ func (s *session) cmdOPTS(arg string) bool {
 			return true
 		}
 		s.reply(200, "UTF8 mode on")
+	case "HASH":
+		s.optsHash(val)
 	case "MLST":
 		sel := map[string]bool{}
 		for f := range strings.SplitSeq(strings.TrimSpace(val), ";") {

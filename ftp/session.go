@@ -54,6 +54,7 @@ type session struct {
 	pasv     *passive
 	active   netip.AddrPort
 	facts    map[string]bool
+	hashAlgo string // HASH's algorithm, chosen with OPTS HASH
 	cn       *core.Conn
 
 	xmu  sync.Mutex
@@ -72,6 +73,7 @@ func (s *Server) newSession(c net.Conn, implicit bool, cn *core.Conn) *session {
 		gone:     make(chan struct{}),
 		cwd:      "/",
 		facts:    defaultFacts(),
+		hashAlgo: "SHA-256",
 		cn:       cn,
 		log:      cn.Log,
 	}

@@ -294,11 +294,16 @@ func (s *session) release(h *handle, commit bool) error {
 }
 
 // closeAll runs when the session ends: handles the client did not close
-// are released without publishing.
+// are released without publishing, or, with uploads.interrupted = "keep",
+// uploads are published with what arrived, for a reput.
 func (s *session) closeAll() {
 	for k, h := range s.h {
 		delete(s.h, k)
-		s.release(h, false)
+		keep := h.up != nil && s.cn.KeepInterrupted(nil)
+		if keep {
+			s.log.Info("interrupted upload kept", "path", h.path, "bytes", h.bytes)
+		}
+		s.release(h, keep)
 	}
 	s.inUse = 0
 }

@@ -325,25 +325,30 @@ func (s *Server) handle(c *conn) {
 	go ssh.DiscardRequests(reqs) // global requests: tcpip-forward and the like are refused
 
 	var wg sync.WaitGroup
-	var sessions int
+	// Sessions open at once, not over the connection's life: rclone opens
+	// one session channel per file it hashes (exec md5sum).
+	open := make(chan struct{}, maxSessionsPerConn)
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
 			log.Warn("sftp channel refused", "type", nc.ChannelType())
 			nc.Reject(ssh.Prohibited, "only the sftp subsystem is available")
 			continue
 		}
-		if sessions >= maxSessionsPerConn {
+		select {
+		case open <- struct{}{}:
+		default:
 			nc.Reject(ssh.ResourceShortage, "too many sessions on this connection")
 			continue
 		}
 		ch, creqs, err := nc.Accept()
 		if err != nil {
+			<-open
 			continue
 		}
-		sessions++
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() { <-open }()
 			s.channel(c, ch, creqs, log)
 		}()
 	}
@@ -353,7 +358,8 @@ func (s *Server) handle(c *conn) {
 const maxSessionsPerConn = 10
 
 // channel answers a session channel's requests: the "sftp" subsystem is
-// started, every other request (shell, exec, pty, agent, X11) is refused.
+// started, an exec of a hash command is answered (exec.go), every other
+// request (shell, other commands, pty, agent, X11) is refused.
 func (s *Server) channel(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request, log *slog.Logger) {
 	defer ch.Close()
 	done := make(chan struct{})
@@ -375,6 +381,26 @@ func (s *Server) channel(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request, log 
 					s.sftp(c, ch, log)
 				}()
 				continue
+			}
+			if req.Type == "exec" && !started {
+				if algo, paths, ok := hashCommand(payloadString(req.Payload)); ok {
+					started = true
+					req.Reply(true, nil)
+					go func() {
+						defer close(done)
+						s.execHash(c, ch, algo, paths, log)
+					}()
+					continue
+				}
+				if r, ok := scpCommand(payloadString(req.Payload)); ok {
+					started = true
+					req.Reply(true, nil)
+					go func() {
+						defer close(done)
+						s.runSCP(c, ch, r, log)
+					}()
+					continue
+				}
 			}
 			if req.Type != "env" {
 				log.Info("sftp request refused", "type", req.Type, "detail", requestDetail(req))

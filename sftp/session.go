@@ -294,9 +294,12 @@ func (s *session) path(d *decoder) string { return vfs.Join("/", d.str()) }
 func (s *session) version() error {
 	b := append(make([]byte, 0, 256), 0, 0, 0, 0, fxpVersion)
 	b = appendU32(b, 3)
-	for _, ext := range []string{"posix-rename@openssh.com", "fsync@openssh.com", "limits@openssh.com", "expand-path@openssh.com"} {
-		b = appendStr(b, ext)
-		b = appendStr(b, "1")
+	// Names and versions as OpenSSH's sftp-server announces them; its
+	// client uses statvfs@openssh.com only at version "2".
+	for _, ext := range [][2]string{{"posix-rename@openssh.com", "1"}, {"fsync@openssh.com", "1"},
+		{"limits@openssh.com", "1"}, {"expand-path@openssh.com", "1"}, {"statvfs@openssh.com", "2"}, {"hardlink@openssh.com", "1"}} {
+		b = appendStr(b, ext[0])
+		b = appendStr(b, ext[1])
 	}
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
 	_, err := s.rw.Write(b)
@@ -346,6 +349,37 @@ func (s *session) extended(id uint32, d *decoder) error {
 			return s.status(id, errBadHandle)
 		}
 		return s.status(id, h.up.Sync())
+	case "hardlink@openssh.com":
+		// OpenSSH's PROTOCOL: string oldpath, string newpath; link(2)
+		// inside the home only (vfs refuses an escape either way).
+		oldp, newp := s.path(d), s.path(d)
+		return s.status(id, s.do(d.err, func() error { return s.fs.Link(oldp, newp) }))
+	case "statvfs@openssh.com":
+		// The reply of OpenSSH's PROTOCOL (section 4.4): eleven uint64,
+		// statvfs(3) of the file system that holds the home, whatever
+		// path was named inside it.
+		s.path(d)
+		if d.err != nil {
+			return s.status(id, d.err)
+		}
+		u, err := vfs.StatFS(s.fs)
+		if errors.Is(err, errors.ErrUnsupported) {
+			err = errUnsupported
+		}
+		if err != nil {
+			return s.status(id, err)
+		}
+		const stRdonly, stNosuid = 1, 2 // SSH2_FXE_STATVFS_ST_RDONLY, _ST_NOSUID
+		flag := uint64(stNosuid)
+		if u.ReadOnly {
+			flag |= stRdonly
+		}
+		r := begin(fxpExtendedReply, id)
+		for _, v := range []uint64{u.BlockSize, u.BlockSize, u.Blocks, u.BlocksFree, u.BlocksAvail,
+			u.Files, u.FilesFree, u.FilesFree, 0, flag, u.NameMax} {
+			r.b = appendU64(r.b, v)
+		}
+		return s.send(r)
 	case "expand-path@openssh.com":
 		p := d.str()
 		if d.err != nil {

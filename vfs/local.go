@@ -481,6 +481,28 @@ func (l *local) Symlink(target, p string) error {
 	return fail("symlink", p, l.root.Symlink(target, name))
 }
 
+func (l *local) Link(oldp, newp string) error {
+	o, err := l.writable("link", oldp)
+	if err != nil {
+		return err
+	}
+	n, err := rel("link", newp)
+	if err != nil {
+		return err
+	}
+	if n == "." {
+		return pathErr("link", newp, fs.ErrExist)
+	}
+	fi, err := l.root.Lstat(o)
+	if err != nil {
+		return fail("link", oldp, err)
+	}
+	if fi.IsDir() {
+		return pathErr("link", oldp, ErrIsDir)
+	}
+	return fail("link", newp, l.root.Link(o, n))
+}
+
 // lmode and readlink serve checkLinkTarget.
 func (l *local) lmode(rel string) (fs.FileMode, error) {
 	fi, err := l.root.Lstat(rel)

@@ -32,6 +32,17 @@ type node struct {
 	data   []byte
 	target string
 	kids   map[string]*node
+	links  int // names beyond the first (hard links)
+}
+
+// unlink drops one name of a file: its bytes count as used until the
+// last name goes.
+func (s *memStore) unlink(n *node) {
+	if n.links > 0 {
+		n.links--
+		return
+	}
+	s.used -= int64(len(n.data))
 }
 
 // NewMemory returns an empty file system.
@@ -505,7 +516,7 @@ func (s *memStore) place(p, name string, n *node) error {
 	case old != nil && old.isDir():
 		return pathErr("rename", p, ErrIsDir)
 	case old != nil:
-		s.used -= int64(len(old.data))
+		s.unlink(old)
 	}
 	n.name = base
 	dir.kids[base] = n

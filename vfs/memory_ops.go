@@ -42,7 +42,7 @@ func (m *Memory) Remove(p string) error {
 	case n.isDir():
 		return pathErr("remove", p, ErrIsDir)
 	}
-	m.s.used -= int64(len(n.data))
+	m.s.unlink(n)
 	delete(dir.kids, base)
 	return nil
 }
@@ -108,7 +108,7 @@ func (m *Memory) Rename(oldp, newp string) error {
 	case dst != nil && src.isDir():
 		return pathErr("rename", oldp, ErrNotDir)
 	case dst != nil:
-		m.s.used -= int64(len(dst.data))
+		m.s.unlink(dst)
 	}
 	delete(od.kids, ob)
 	src.name = nb
@@ -203,6 +203,39 @@ func (m *Memory) Symlink(target, p string) error {
 		return pathErr("symlink", p, fs.ErrExist)
 	}
 	dir.kids[base] = &node{name: base, mode: fs.ModeSymlink | 0o777, mtime: time.Now(), target: target}
+	return nil
+}
+
+func (m *Memory) Link(oldp, newp string) error {
+	o, err := m.writable("link", oldp)
+	if err != nil {
+		return err
+	}
+	nn, err := rel("link", newp)
+	if err != nil {
+		return err
+	}
+	m.s.mu.Lock()
+	defer m.s.mu.Unlock()
+	_, _, src, err := m.s.lookup(o, false)
+	if err == nil && src == nil {
+		err = fs.ErrNotExist
+	}
+	if err != nil {
+		return pathErr("link", oldp, err)
+	}
+	if src.isDir() {
+		return pathErr("link", oldp, ErrIsDir)
+	}
+	dir, base, dst, err := m.s.lookup(nn, false)
+	switch {
+	case err != nil:
+		return pathErr("link", newp, err)
+	case dst != nil || dir == nil:
+		return pathErr("link", newp, fs.ErrExist)
+	}
+	src.links++
+	dir.kids[base] = src
 	return nil
 }
 

@@ -52,6 +52,10 @@ type FS interface {
 	// Symlink creates p pointing at target, a relative path that must
 	// resolve inside the home, through the links that exist now.
 	Symlink(target, p string) error
+	// Link creates newp as a hard link to the file oldp (link(2): a final
+	// symbolic link is linked itself, not followed), both in the home. An
+	// existing newp is fs.ErrExist, a directory oldp is ErrIsDir.
+	Link(oldp, newp string) error
 	// Close releases the FS, after its Files, Uploads and Listers.
 	Close() error
 }

@@ -131,6 +131,10 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 		return
 	}
 	if fi.IsDir() {
+		if wantsHTML(rq.r) {
+			s.htmlIndex(rq, fsys, p)
+			return
+		}
 		s.list(rq, fsys, p)
 		return
 	}
@@ -286,8 +290,20 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 			return
 		}
 	}
-	up, err := fsys.Create(p)
-	if err != nil {
+	var up vfs.Upload
+	cr := rq.r.Header.Get("Content-Range")
+	if cr != "" {
+		start, err := partialPut(cr, rq.r.ContentLength)
+		if err != nil {
+			rq.fail(http.StatusBadRequest, err.Error())
+			return
+		}
+		up, err = fsys.OpenAt(p, start)
+		if err != nil {
+			rq.fsError(p, err)
+			return
+		}
+	} else if up, err = fsys.Create(p); err != nil {
 		rq.fsError(p, err)
 		return
 	}
@@ -296,6 +312,15 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline, Hash: rq.conn().Digests(), Rate: rq.conn().Rate(core.Up)}
 	n, err := t.Receive(up, rq.r.Body)
 	if err != nil {
+		if errors.Is(err, core.ErrPeer) && rq.conn().KeepInterrupted(err) {
+			// uploads.interrupted = "keep": publish what arrived, for a
+			// resume with Content-Range or another protocol's.
+			cerr := up.Commit()
+			rq.conn().Emit(core.Event{Kind: core.EventUpload, Path: p, Bytes: n, Duration: time.Since(start), Result: core.ResultAborted, Err: err,
+				Attrs: []any{"kept", cerr == nil}})
+			rq.fail(http.StatusBadRequest, "upload interrupted; the bytes received were kept")
+			return
+		}
 		up.Abort()
 		var mbe *http.MaxBytesError
 		switch {
@@ -324,6 +349,35 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	}
 	rq.w.Header().Set("Location", filesPrefix+escapePath(p))
 	rq.w.WriteHeader(http.StatusCreated)
+}
+
+// partialPut reads the Content-Range of a PUT that continues an upload
+// (RFC 9110 §14.5, partial PUT): "bytes START-END/TOTAL" (TOTAL may be
+// "*"), whose length must be the body's. It returns START: the upload
+// resumes there in place, as FTP's REST and SFTP's reput do, cutting what
+// followed; START past the end of the file is 416 (vfs.ErrBadOffset).
+func partialPut(cr string, length int64) (int64, error) {
+	bad := errors.New(`Content-Range must be "bytes START-END/TOTAL" with END-START+1 the body's length`)
+	spec, ok := strings.CutPrefix(cr, "bytes ")
+	if !ok {
+		return 0, bad
+	}
+	rng, total, ok := strings.Cut(spec, "/")
+	first, last, ok2 := strings.Cut(rng, "-")
+	if !ok || !ok2 {
+		return 0, bad
+	}
+	start, err1 := strconv.ParseInt(first, 10, 64)
+	end, err2 := strconv.ParseInt(last, 10, 64)
+	if err1 != nil || err2 != nil || start < 0 || end < start || length >= 0 && end-start+1 != length {
+		return 0, bad
+	}
+	if total != "*" {
+		if t, err := strconv.ParseInt(total, 10, 64); err != nil || t <= end {
+			return 0, bad
+		}
+	}
+	return start, nil
 }
 
 // escapePath percent-encodes each segment of a vfs path for a URL.

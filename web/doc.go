@@ -4,7 +4,8 @@
 // same home-rooted file systems (package vfs) as FTP and SFTP. Browsers
 // log in with a form and hold a session cookie protected against CSRF;
 // scripts use HTTP Basic over TLS or a bearer token from /api/v1/token.
-// Uploads stream to an atomic vfs upload, downloads honour Range. The
+// WebDAV (RFC 4918) is served under /dav/ for Basic and bearer
+// credentials (dav.go, davfs.go). Uploads stream to an atomic vfs upload, downloads honour Range. The
 // plain-HTTP listener answers with a permanent redirect to HTTPS, or serves
 // the site itself when HTTPS is turned off.
 package web

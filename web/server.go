@@ -2,12 +2,14 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ferry-project/ferry/config"
@@ -39,6 +41,7 @@ type Server struct {
 	https    *http.Server
 	http     *http.Server
 	csrf     *http.CrossOriginProtection
+	davLocks davLocks
 }
 
 // Lifetimes of browser sessions and API tokens.
@@ -203,6 +206,30 @@ func (l *admittingListener) Accept() (net.Conn, error) {
 type admittedConn struct {
 	net.Conn
 	cn *core.Conn
+
+	mu sync.Mutex
+	// basic is the SHA-256 of the Authorization header whose password was
+	// checked on this connection, for basicUser: a WebDAV client sends the
+	// same header with each of hundreds of requests on one connection, and
+	// a password hash per request made rclone's copy of 200 files take
+	// minutes (TestDAVRclone).
+	basic     [32]byte
+	basicUser string
+}
+
+// verified returns the user whose Basic header authz this connection has
+// already checked.
+func (c *admittedConn) verified(authz string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.basicUser, c.basicUser != "" && c.basic == sha256.Sum256([]byte(authz))
+}
+
+// remember records a Basic header checked on this connection.
+func (c *admittedConn) remember(authz, user string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.basic, c.basicUser = sha256.Sum256([]byte(authz)), user
 }
 
 func (c *admittedConn) Close() error {
@@ -212,13 +239,16 @@ func (c *admittedConn) Close() error {
 
 type connKey struct{}
 
+// admittedKey holds, in a request's context, its *admittedConn.
+type admittedKey struct{}
+
 // withConn puts the connection's core.Conn into every request's context.
 func withConn(ctx context.Context, c net.Conn) context.Context {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
 	if ac, ok := c.(*admittedConn); ok {
-		return context.WithValue(ctx, connKey{}, ac.cn)
+		return context.WithValue(context.WithValue(ctx, connKey{}, ac.cn), admittedKey{}, ac)
 	}
 	return ctx
 }

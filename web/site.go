@@ -84,6 +84,8 @@ func (s *Server) site(secure bool) http.Handler {
 			s.files(rq)
 		case p == "/api/v1/token":
 			s.token(rq)
+		case p == davPrefix || strings.HasPrefix(p, davPrefix+"/"):
+			s.dav(rq)
 		case strings.HasPrefix(p, "/api/"):
 			rq.fail(http.StatusNotFound, "no such API endpoint")
 		case p == "/":
@@ -179,10 +181,20 @@ func (rq *request) authenticate() bool {
 			rq.unauthorized("unsupported Authorization header: use Basic or Bearer")
 			return false
 		}
+		ac, _ := rq.ctx().Value(admittedKey{}).(*admittedConn)
+		if ac != nil {
+			if known, ok := ac.verified(authz); ok {
+				name, rq.via = known, "basic"
+				break
+			}
+		}
 		u, err := rq.conn().Password(rq.ctx(), user, pass)
 		if err != nil {
 			rq.loginFailed(user, err)
 			return false
+		}
+		if ac != nil {
+			ac.remember(authz, u.Name)
 		}
 		rq.user, rq.via = u, "basic"
 		return rq.begin()

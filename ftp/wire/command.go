@@ -34,7 +34,9 @@ type Command struct {
 
 // ParseCommand splits a command line into verb and argument. A trailing
 // CRLF (or a bare LF) is removed, Telnet IAC sequences are dropped, and
-// the verb must be 3 or 4 ASCII letters. The argument must be valid UTF-8
+// the verb must be 3 to 7 ASCII letters, optionally ending in digits:
+// RFC 959's are 3 or 4 letters, and the hash commands that some clients
+// send (XSHA1, XSHA256) are longer. The argument must be valid UTF-8
 // (RFC 2640) and must not contain NUL, CR or LF.
 func ParseCommand(line string) (Command, error) {
 	line = strings.TrimSuffix(line, "\n")
@@ -44,12 +46,15 @@ func ParseCommand(line string) (Command, error) {
 		return Command{}, fmt.Errorf("%w: empty command", ErrSyntax)
 	}
 	verb, arg, _ := strings.Cut(line, " ")
-	if len(verb) < 3 || len(verb) > 4 {
+	if len(verb) < 3 || len(verb) > 7 {
 		return Command{}, fmt.Errorf("%w: %q is not a command", ErrSyntax, truncate(verb))
 	}
+	digits := false
 	for i := 0; i < len(verb); i++ {
 		c := verb[i]
-		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
+		isDigit := c >= '0' && c <= '9'
+		digits = digits || isDigit && i > 0
+		if !isDigit && (digits || (c < 'A' || c > 'Z') && (c < 'a' || c > 'z')) || isDigit && i == 0 {
 			return Command{}, fmt.Errorf("%w: %q is not a command", ErrSyntax, truncate(verb))
 		}
 	}

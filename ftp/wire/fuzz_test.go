@@ -15,7 +15,7 @@ func FuzzParseCommand(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(c.Verb) < 3 || len(c.Verb) > 4 || strings.ToUpper(c.Verb) != c.Verb {
+		if len(c.Verb) < 3 || len(c.Verb) > 7 || strings.ToUpper(c.Verb) != c.Verb {
 			t.Fatalf("verb %q from %q", c.Verb, line)
 		}
 		if !utf8.ValidString(c.Arg) || strings.ContainsAny(c.Arg, "\x00\r\n") {

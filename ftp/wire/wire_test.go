@@ -23,7 +23,9 @@ func TestParseCommand(t *testing.T) {
 		{line: "RETR a\xff\xffb\r\n", bad: true}, // 0xFF is not UTF-8 after unescaping
 		{line: "\r\n", bad: true},
 		{line: "AB\r\n", bad: true},
-		{line: "ABCDE x\r\n", bad: true},
+		{line: "ABCDEFGH x\r\n", bad: true},
+		{line: "1ABC x\r\n", bad: true},
+		{line: "XSHA256 a\r\n", verb: "XSHA256", arg: "a"},
 		{line: "RE1R x\r\n", bad: true},
 		{line: "RETR a\x00b\r\n", bad: true},
 		{line: "RETR a\rb\r\n", bad: true},

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Open) {
 		{"Append", appendTo},
 		{"RandomWrite", randomWrite},
 		{"RenameOverFile", renameOverFile},
+		{"HardLink", hardLink},
 		{"Directories", directories},
 		{"Escapes", escapes},
 		{"SymlinkLoopAttack", symlinkLoopAttack},
@@ -273,6 +274,45 @@ func randomWrite(t *testing.T, f, _ vfs.FS) {
 	same(t, "OpenRandom creates", Get(t, f, "/created"), []byte("c"))
 	_, err = f.OpenRandom("/")
 	Is(t, `OpenRandom("/")`, err, vfs.ErrIsDir)
+}
+
+func hardLink(t *testing.T, f, ro vfs.FS) {
+	Put(t, f, "/a", []byte("data"))
+	if err := f.Link("/a", "/b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Remove("/a"); err != nil {
+		t.Fatal(err)
+	}
+	same(t, "the link after its first name went", Get(t, f, "/b"), []byte("data"))
+	// Writes in place reach every name; an atomic upload replaces one.
+	if err := f.Link("/b", "/c"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := f.OpenAt("/b", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Write([]byte("+")); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	same(t, "a write through the other name", Get(t, f, "/c"), []byte("data+"))
+	Put(t, f, "/b", []byte("new"))
+	same(t, "the link after an upload over its sibling", Get(t, f, "/c"), []byte("data+"))
+	if err := f.Mkdir("/d"); err != nil {
+		t.Fatal(err)
+	}
+	Is(t, "link over an existing name", f.Link("/b", "/c"), fs.ErrExist)
+	Is(t, "link over the home", f.Link("/b", "/"), fs.ErrExist)
+	Is(t, "link a missing file", f.Link("/nope", "/x"), fs.ErrNotExist)
+	Is(t, "link a directory", f.Link("/d", "/e"), vfs.ErrIsDir)
+	Is(t, "link out of the home", f.Link("/b", "/../x"), vfs.ErrEscape)
+	Is(t, "link from outside the home", f.Link("/../etc/passwd", "/x"), vfs.ErrEscape)
+	Is(t, "link into the upload folder", f.Link("/b", "/"+vfs.TempDir+"/x"), fs.ErrPermission)
+	Is(t, "link as read-only", ro.Link("/b", "/z"), vfs.ErrReadOnly)
 }
 
 func renameOverFile(t *testing.T, f, _ vfs.FS) {
