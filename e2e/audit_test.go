@@ -104,6 +104,7 @@ func TestAuditLog(t *testing.T) {
 	testutil.Need(t, "python3", "sftp", "sshpass", "curl")
 	s := newServer(t, func(c *config.Config) {
 		c.FTP.TLSSessionReuse = "off"
+		c.AuditSHA256 = true
 		// Three escapes at the default weight of 5 would ban the address
 		// before the HTTPS part (TestBanPersists tests the ban).
 		c.Lockout.EscapeWeight = 1

@@ -115,7 +115,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 			return err
 		}
 		defer al.Close()
-		co.Sinks, co.Digests = append(co.Sinks, al), true
+		co.Sinks, co.Digests = append(co.Sinks, al), cfg.AuditSHA256
 	}
 	cr, err := core.New(co)
 	if err != nil {
