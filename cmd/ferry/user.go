@@ -199,6 +199,22 @@ func userList(args []string) error {
 	return w.Flush()
 }
 
+// userStore parses the flags of a subcommand that takes one NAME (flags
+// adds the subcommand's own) and opens the configured user store.
+func userStore(sub string, args []string, flags func(*flag.FlagSet)) (string, *config.Config, store.Store, error) {
+	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file")
+	if flags != nil {
+		flags(fs)
+	}
+	name, err := oneUser(fs, args)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cfg, st, err := openStore(*cfgPath)
+	return name, cfg, st, err
+}
+
 // oneUser parses the flags of a subcommand that takes exactly one NAME.
 func oneUser(fs *flag.FlagSet, args []string) (string, error) {
 	rest, err := parseFlags(fs, args)
@@ -212,13 +228,7 @@ func oneUser(fs *flag.FlagSet, args []string) (string, error) {
 }
 
 func userDel(args []string) error {
-	fs := flag.NewFlagSet("user del", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "configuration file")
-	name, err := oneUser(fs, args)
-	if err != nil {
-		return err
-	}
-	_, st, err := openStore(*cfgPath)
+	name, _, st, err := userStore("del", args, nil)
 	if err != nil {
 		return err
 	}
@@ -231,14 +241,10 @@ func userDel(args []string) error {
 }
 
 func userPasswd(args []string) error {
-	fs := flag.NewFlagSet("user passwd", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "configuration file")
-	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	name, err := oneUser(fs, args)
-	if err != nil {
-		return err
-	}
-	cfg, st, err := openStore(*cfgPath)
+	var pwStdin *bool
+	name, cfg, st, err := userStore("passwd", args, func(fs *flag.FlagSet) {
+		pwStdin = fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	})
 	if err != nil {
 		return err
 	}
@@ -312,13 +318,7 @@ func userSet(args []string) error {
 }
 
 func userShow(args []string) error {
-	fs := flag.NewFlagSet("user show", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "configuration file")
-	name, err := oneUser(fs, args)
-	if err != nil {
-		return err
-	}
-	_, st, err := openStore(*cfgPath)
+	name, _, st, err := userStore("show", args, nil)
 	if err != nil {
 		return err
 	}

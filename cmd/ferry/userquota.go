@@ -74,13 +74,7 @@ func (q *quotaSet) apply(st store.Store, name string) error {
 // userRescan counts the files in a user's home again and records the
 // usage: after files changed on the disk behind ferry's back.
 func userRescan(args []string) error {
-	fs := flag.NewFlagSet("user rescan", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "configuration file")
-	name, err := oneUser(fs, args)
-	if err != nil {
-		return err
-	}
-	_, st, err := openStore(*cfgPath)
+	name, _, st, err := userStore("rescan", args, nil)
 	if err != nil {
 		return err
 	}
