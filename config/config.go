@@ -16,7 +16,12 @@ import (
 
 // Config is the whole configuration file. Field tags are the TOML keys.
 type Config struct {
-	DataDir       string `toml:"data_dir"`
+	DataDir string `toml:"data_dir"`
+	// Store is where users, keys, bans, quotas and web sessions live: ""
+	// for the embedded SQLite file in DataDir (one node), or a PostgreSQL
+	// URL that every node of a cluster shares. The password may come from
+	// PGPASSWORD or ~/.pgpass instead of the URL.
+	Store         string `toml:"store"`
 	PublicHost    string `toml:"public_host"`
 	ListenAddress string `toml:"listen_address"`
 	LogFormat     string `toml:"log_format"`
@@ -360,6 +365,9 @@ func (f *FTP) ActiveSource(controlPort int) int {
 func (c *Config) Validate() error {
 	if strings.TrimSpace(c.DataDir) == "" {
 		return keyErr("data_dir", "must not be empty")
+	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		return keyErr("store", "must be \"\" (SQLite in data_dir) or a postgres:// URL")
 	}
 	if c.ListenAddress != "" && net.ParseIP(c.ListenAddress) == nil {
 		return keyErr("listen_address", "%q is not an IP address (\"\" listens on every address)", c.ListenAddress)

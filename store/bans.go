@@ -23,17 +23,9 @@ func (b Ban) Active(now time.Time) bool { return now.Before(b.Until) }
 // ErrNotBanned is returned by Unban for a prefix without a ban in force.
 var ErrNotBanned = errors.New("not banned")
 
-const bansSchema = `
-CREATE TABLE IF NOT EXISTS bans (
-	prefix   TEXT PRIMARY KEY,
-	until    INTEGER NOT NULL,
-	reason   TEXT NOT NULL DEFAULT '',
-	offences INTEGER NOT NULL DEFAULT 1
-);`
-
 // PutBan writes b, replacing the prefix's row.
-func (s *SQLite) PutBan(ctx context.Context, b Ban) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO bans (prefix, until, reason, offences) VALUES (?, ?, ?, ?)
+func (s *DB) PutBan(ctx context.Context, b Ban) error {
+	_, err := s.execContext(ctx, `INSERT INTO bans (prefix, until, reason, offences) VALUES (?, ?, ?, ?)
 		ON CONFLICT(prefix) DO UPDATE SET until = excluded.until, reason = excluded.reason, offences = excluded.offences`,
 		b.Prefix, b.Until.UnixMilli(), b.Reason, b.Offences)
 	if err != nil {
@@ -44,8 +36,8 @@ func (s *SQLite) PutBan(ctx context.Context, b Ban) error {
 
 // Unban lifts the ban of prefix at once (its offences are kept); it
 // returns ErrNotBanned when the prefix is not banned.
-func (s *SQLite) Unban(ctx context.Context, prefix string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE bans SET until = 0 WHERE prefix = ? AND until > ?`, prefix, time.Now().UnixMilli())
+func (s *DB) Unban(ctx context.Context, prefix string) error {
+	res, err := s.execContext(ctx, `UPDATE bans SET until = 0 WHERE prefix = ? AND until > ?`, prefix, time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store: unban %s: %w", prefix, err)
 	}
@@ -56,8 +48,8 @@ func (s *SQLite) Unban(ctx context.Context, prefix string) error {
 }
 
 // Bans returns every prefix's row, the expired ones too.
-func (s *SQLite) Bans(ctx context.Context) ([]Ban, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT prefix, until, reason, offences FROM bans ORDER BY prefix`)
+func (s *DB) Bans(ctx context.Context) ([]Ban, error) {
+	rows, err := s.queryContext(ctx, `SELECT prefix, until, reason, offences FROM bans ORDER BY prefix`)
 	if err != nil {
 		return nil, fmt.Errorf("store: bans: %w", err)
 	}

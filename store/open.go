@@ -1,9 +1,11 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,11 +14,14 @@ import (
 )
 
 // Open opens the user store that cfg names, creating data_dir (0700) when
-// it does not exist. It is the one place that picks the backend: today
-// always SQLite in data_dir.
+// it does not exist. It is the one place that picks the backend: the
+// PostgreSQL database of `store` when set, else SQLite in data_dir.
 func Open(cfg *config.Config) (Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	if cfg.Store != "" {
+		return OpenPostgres(context.Background(), cfg.Store)
 	}
 	st, err := OpenSQLite(cfg.DataDir)
 	if err != nil {
@@ -35,8 +40,15 @@ func Open(cfg *config.Config) (Store, error) {
 }
 
 // Location names the database that Open opens for cfg, for messages that
-// tell an administrator which one was written.
+// tell an administrator which one was written (a PostgreSQL URL without
+// its password).
 func Location(cfg *config.Config) string {
+	if cfg.Store != "" {
+		if u, err := url.Parse(cfg.Store); err == nil {
+			return u.Redacted()
+		}
+		return "postgres"
+	}
 	abs, err := filepath.Abs(filepath.Join(cfg.DataDir, "users.db"))
 	if err != nil {
 		return filepath.Join(cfg.DataDir, "users.db")

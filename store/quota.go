@@ -13,9 +13,9 @@ type Quota struct {
 }
 
 // Quota returns the user's quota and usage.
-func (s *SQLite) Quota(ctx context.Context, name string) (Quota, error) {
+func (s *DB) Quota(ctx context.Context, name string) (Quota, error) {
 	var q Quota
-	err := s.db.QueryRowContext(ctx, `SELECT quota_bytes, quota_files, used_bytes, used_files FROM users WHERE name = ?`, name).
+	err := s.queryRowContext(ctx, `SELECT quota_bytes, quota_files, used_bytes, used_files FROM users WHERE name = ?`, name).
 		Scan(&q.MaxBytes, &q.MaxFiles, &q.UsedBytes, &q.UsedFiles)
 	if err == sql.ErrNoRows {
 		return q, fmt.Errorf("%w: %s", ErrNotFound, name)
@@ -27,16 +27,19 @@ func (s *SQLite) Quota(ctx context.Context, name string) (Quota, error) {
 }
 
 // SetQuota sets the user's limits (0: none).
-func (s *SQLite) SetQuota(ctx context.Context, name string, maxBytes, maxFiles int64) error {
+func (s *DB) SetQuota(ctx context.Context, name string, maxBytes, maxFiles int64) error {
 	return s.exec(ctx, "set quota of", name, `UPDATE users SET quota_bytes = ?, quota_files = ? WHERE name = ?`, maxBytes, maxFiles, name)
 }
 
 // SetUsage records what the user's files use (ferry user rescan).
-func (s *SQLite) SetUsage(ctx context.Context, name string, bytes, files int64) error {
+func (s *DB) SetUsage(ctx context.Context, name string, bytes, files int64) error {
 	return s.exec(ctx, "set usage of", name, `UPDATE users SET used_bytes = ?, used_files = ? WHERE name = ?`, bytes, files, name)
 }
 
 // AddUsage changes the user's usage by a file operation's effect.
-func (s *SQLite) AddUsage(ctx context.Context, name string, bytes, files int64) error {
-	return s.exec(ctx, "add usage of", name, `UPDATE users SET used_bytes = max(0, used_bytes + ?), used_files = max(0, used_files + ?) WHERE name = ?`, bytes, files, name)
+func (s *DB) AddUsage(ctx context.Context, name string, bytes, files int64) error {
+	return s.exec(ctx, "add usage of", name, `UPDATE users SET
+		used_bytes = CASE WHEN used_bytes + ? < 0 THEN 0 ELSE used_bytes + ? END,
+		used_files = CASE WHEN used_files + ? < 0 THEN 0 ELSE used_files + ? END
+		WHERE name = ?`, bytes, bytes, files, files, name)
 }

@@ -53,41 +53,34 @@ type Store interface {
 	SetQuota(ctx context.Context, name string, maxBytes, maxFiles int64) error
 	SetUsage(ctx context.Context, name string, bytes, files int64) error
 	AddUsage(ctx context.Context, name string, bytes, files int64) error
+	// Web logins and API tokens, valid on every node of the store.
+	PutSession(ctx context.Context, w WebSession, idleBefore, createdBefore time.Time) error
+	GetSession(ctx context.Context, key string) (WebSession, error)
+	TouchSession(ctx context.Context, key string, seen time.Time) error
+	DropSession(ctx context.Context, key string) error
+	DropUserSessions(ctx context.Context, kind, user string) error
+	// TLS session-ticket keys shared by every node.
+	TicketKeys(ctx context.Context, now time.Time, rotate time.Duration, newKey func() string) ([]string, error)
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Engine names the backend: "sqlite" or "postgres".
+	Engine() string
 	Close() error
 }
 
-// SQLite is the embedded store.
-type SQLite struct{ db *sql.DB }
-
-// OpenSQLite opens (creating if needed) users.db in dataDir.
-func OpenSQLite(dataDir string) (*SQLite, error) {
+// OpenSQLite opens (creating if needed) users.db in dataDir, the
+// embedded store of a single node.
+func OpenSQLite(dataDir string) (*DB, error) {
 	path := filepath.Join(dataDir, "users.db")
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	const schema = `
-CREATE TABLE IF NOT EXISTS users (
-	name          TEXT PRIMARY KEY,
-	password_hash TEXT NOT NULL DEFAULT '',
-	home          TEXT NOT NULL,
-	read_only     INTEGER NOT NULL DEFAULT 0,
-	created       INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS user_keys (
-	user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
-	key  TEXT NOT NULL,
-	PRIMARY KEY (user, key)
-);`
-	if _, err := db.Exec(schema + bansSchema); err != nil {
+	if err := migrate(context.Background(), db, false); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: init %s: %w", path, err)
+		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
-	if err := migrateUsers(db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
-	}
-	return &SQLite{db: db}, nil
+	return &DB{db: db}, nil
 }
 
 // ValidName reports whether a user name is acceptable: 1-64 characters of
@@ -108,7 +101,7 @@ func ValidName(name string) error {
 }
 
 // Add inserts a new user with its keys.
-func (s *SQLite) Add(ctx context.Context, u User) error {
+func (s *DB) Add(ctx context.Context, u User) error {
 	if err := ValidName(u.Name); err != nil {
 		return err
 	}
@@ -118,18 +111,18 @@ func (s *SQLite) Add(ctx context.Context, u User) error {
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE name = ?`, u.Name).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT count(*) FROM users WHERE name = ?`), u.Name).Scan(&n); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	if n > 0 {
 		return fmt.Errorf("%w: %s", ErrExists, u.Name)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO users (name, password_hash, home, read_only, created) VALUES (?, ?, ?, ?, ?)`,
-		u.Name, u.PasswordHash, u.Home, u.ReadOnly, time.Now().Unix()); err != nil {
+	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO users (name, password_hash, home, read_only, disabled, created) VALUES (?, ?, ?, ?, ?, ?)`),
+		u.Name, u.PasswordHash, u.Home, flag(u.ReadOnly), flag(u.Disabled), time.Now().Unix()); err != nil {
 		return fmt.Errorf("store: add %s: %w", u.Name, err)
 	}
 	for _, k := range u.Keys {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO user_keys (user, key) VALUES (?, ?)`, u.Name, k); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO user_keys ("user", key) VALUES (?, ?) ON CONFLICT DO NOTHING`), u.Name, k); err != nil {
 			return fmt.Errorf("store: add key for %s: %w", u.Name, err)
 		}
 	}
@@ -137,10 +130,10 @@ func (s *SQLite) Add(ctx context.Context, u User) error {
 }
 
 // Get returns one user with its keys.
-func (s *SQLite) Get(ctx context.Context, name string) (User, error) {
+func (s *DB) Get(ctx context.Context, name string) (User, error) {
 	u := User{Name: name}
 	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT password_hash, home, read_only, disabled, created FROM users WHERE name = ?`, name).
+	err := s.queryRowContext(ctx, `SELECT password_hash, home, read_only, disabled, created FROM users WHERE name = ?`, name).
 		Scan(&u.PasswordHash, &u.Home, &u.ReadOnly, &u.Disabled, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("%w: %s", ErrNotFound, name)
@@ -153,8 +146,8 @@ func (s *SQLite) Get(ctx context.Context, name string) (User, error) {
 	return u, err
 }
 
-func (s *SQLite) keys(ctx context.Context, name string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT key FROM user_keys WHERE user = ? ORDER BY rowid`, name)
+func (s *DB) keys(ctx context.Context, name string) ([]string, error) {
+	rows, err := s.queryContext(ctx, `SELECT key FROM user_keys WHERE "user" = ? ORDER BY key`, name)
 	if err != nil {
 		return nil, fmt.Errorf("store: keys of %s: %w", name, err)
 	}
@@ -171,8 +164,8 @@ func (s *SQLite) keys(ctx context.Context, name string) ([]string, error) {
 }
 
 // List returns every user, by name.
-func (s *SQLite) List(ctx context.Context) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name FROM users ORDER BY name`)
+func (s *DB) List(ctx context.Context) ([]User, error) {
+	rows, err := s.queryContext(ctx, `SELECT name FROM users ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list: %w", err)
 	}
@@ -200,33 +193,22 @@ func (s *SQLite) List(ctx context.Context) ([]User, error) {
 	return users, nil
 }
 
-func (s *SQLite) exec(ctx context.Context, what, name, query string, args ...any) error {
-	res, err := s.db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("store: %s %s: %w", what, name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: %s", ErrNotFound, name)
-	}
-	return nil
-}
-
 // Delete removes a user and its keys; the home directory is left alone.
-func (s *SQLite) Delete(ctx context.Context, name string) error {
+func (s *DB) Delete(ctx context.Context, name string) error {
 	return s.exec(ctx, "delete", name, `DELETE FROM users WHERE name = ?`, name)
 }
 
 // SetPassword replaces a user's password hash.
-func (s *SQLite) SetPassword(ctx context.Context, name, hash string) error {
+func (s *DB) SetPassword(ctx context.Context, name, hash string) error {
 	return s.exec(ctx, "set password of", name, `UPDATE users SET password_hash = ?, revision = revision + 1 WHERE name = ?`, hash, name)
 }
 
 // AddKey adds an authorized_keys line to a user.
-func (s *SQLite) AddKey(ctx context.Context, name, key string) error {
+func (s *DB) AddKey(ctx context.Context, name, key string) error {
 	if _, err := s.Get(ctx, name); err != nil {
 		return err
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO user_keys (user, key) VALUES (?, ?)`, name, key)
+	_, err := s.execContext(ctx, `INSERT INTO user_keys ("user", key) VALUES (?, ?) ON CONFLICT DO NOTHING`, name, key)
 	if err != nil {
 		return fmt.Errorf("store: add key for %s: %w", name, err)
 	}
@@ -234,12 +216,9 @@ func (s *SQLite) AddKey(ctx context.Context, name, key string) error {
 }
 
 // DeleteKey removes an authorized_keys line from a user.
-func (s *SQLite) DeleteKey(ctx context.Context, name, key string) error {
-	if err := s.exec(ctx, "delete key of", name, `DELETE FROM user_keys WHERE user = ? AND key = ?`, name, key); err != nil {
+func (s *DB) DeleteKey(ctx context.Context, name, key string) error {
+	if err := s.exec(ctx, "delete key of", name, `DELETE FROM user_keys WHERE "user" = ? AND key = ?`, name, key); err != nil {
 		return err
 	}
 	return s.exec(ctx, "delete key of", name, `UPDATE users SET revision = revision + 1 WHERE name = ?`, name)
 }
-
-// Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }

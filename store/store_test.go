@@ -3,16 +3,18 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
+
+	"github.com/ferry-project/ferry/internal/testpg"
 )
 
-func TestSQLiteRoundTrip(t *testing.T) {
+// TestRoundTrip: users and keys written, read, changed and deleted, on
+// both engines.
+func TestRoundTrip(t *testing.T) { forEngines(t, testRoundTrip) }
+
+func testRoundTrip(t *testing.T, s *DB) {
 	ctx := context.Background()
-	s, err := OpenSQLite(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	if err := s.Add(ctx, User{Name: "alice", PasswordHash: "h1", Home: "/srv/a", Keys: []string{"ssh-ed25519 AAAA k1"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -72,4 +74,36 @@ func TestValidName(t *testing.T) {
 			t.Errorf("ValidName(%q) = %v, want ok=%v", tc.name, err, tc.ok)
 		}
 	}
+}
+
+// forEngines runs f on a new SQLite store and on a new database of a
+// private PostgreSQL server (Debian's postgresql; skipped without it
+// unless CI=true).
+func forEngines(t *testing.T, f func(t *testing.T, s *DB)) {
+	t.Run("sqlite", func(t *testing.T) {
+		s, err := OpenSQLite(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		f(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		s, err := OpenPostgres(context.Background(), pg(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		f(t, s)
+	})
+}
+
+// pg returns a new database of its own for a test, on one private
+// PostgreSQL server shared by the package's tests.
+func pg(t *testing.T) string { return testpg.DB(t) }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testpg.StopShared()
+	os.Exit(code)
 }
