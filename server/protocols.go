@@ -44,7 +44,7 @@ func startWeb(e *env) (protocol, error) {
 	if !e.cfg.HTTP.Enabled {
 		return nil, nil
 	}
-	o := web.Options{Config: e.cfg, Core: e.core, TLS: e.tls, Log: e.log}
+	o := web.Options{Config: e.cfg, Core: e.core, TLS: e.tls, Log: e.log, Sessions: e.store}
 	if e.acme != nil {
 		o.ACME = e.acme
 	}

@@ -37,6 +37,7 @@ type env struct {
 	acme      *certs.ACME    // automatic certificates; nil without
 	level     *slog.LevelVar // the log's level, set again by a reload; may be nil
 	audit     *audit.Log     // reopened by a reload (logrotate); nil when off
+	store     store.Store    // users, bans, web sessions: shared by a cluster's nodes
 	// serve runs a protocol's accept loop in the background.
 	serve func(name string, loop func() error)
 }
@@ -80,6 +81,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		return err
 	}
 	defer st.Close()
+	log.Info("store", "engine", st.Engine(), "location", store.Location(cfg))
 	if users, err := st.List(ctx); err != nil {
 		return err
 	} else if len(users) == 0 {
@@ -127,6 +129,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		log:       log,
 		level:     o.Level,
 		audit:     al,
+		store:     st,
 		listeners: map[listen.Service]net.Listener{},
 	}
 	if len(cfg.TLS.ACMEDomains) > 0 {

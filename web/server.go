@@ -29,6 +29,9 @@ type Options struct {
 		ALPNProtos() []string
 	}
 	Log *slog.Logger
+	// Sessions, when set, keeps browser logins and API tokens in the
+	// store, so they are valid on every node that shares it.
+	Sessions SessionStore
 }
 
 // Server is the HTTPS site and the plain-HTTP listener beside it.
@@ -68,8 +71,8 @@ func New(o Options) (*Server, error) {
 		cfg:      o.Config,
 		core:     o.Core,
 		log:      log,
-		sessions: newSessions(sessionIdle, sessionLifetime),
-		tokens:   newSessions(tokenLifetime, tokenLifetime),
+		sessions: newSessions("web", sessionIdle, sessionLifetime, o.Sessions),
+		tokens:   newSessions("token", tokenLifetime, tokenLifetime, o.Sessions),
 		csrf:     http.NewCrossOriginProtection(),
 	}
 	idle := o.Config.Limits.IdleTimeout.Duration

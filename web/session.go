@@ -1,12 +1,16 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"sync"
 	"time"
+
+	"github.com/ferry-project/ferry/store"
 )
 
 // session is a logged-in browser or an API token: who, and the secret that
@@ -19,17 +23,42 @@ type session struct {
 }
 
 // sessions maps random secrets to sessions. Keys are the SHA-256 of the
-// secret, so the map never holds a usable cookie or token.
+// secret, so neither the map nor the store holds a usable cookie or token.
+// With a store (every node of a cluster shares it) the store is the truth
+// and a login on one node is valid on the next; without one the map is.
 type sessions struct {
+	kind           string // "web" or "token", the store's name for them
 	idle, lifetime time.Duration
 	now            func() time.Time
+	db             SessionStore // nil: in memory only
 
 	mu sync.Mutex
 	m  map[[32]byte]*session
+	// touched is when this node last wrote a session's seen time to the
+	// store: at most once a minute per session, not on every request.
+	touched map[[32]byte]time.Time
 }
 
-func newSessions(idle, lifetime time.Duration) *sessions {
-	return &sessions{idle: idle, lifetime: lifetime, now: time.Now, m: map[[32]byte]*session{}}
+// SessionStore keeps browser sessions and tokens for every node; the
+// store package's DB implements it.
+type SessionStore interface {
+	PutSession(ctx context.Context, w store.WebSession, idleBefore, createdBefore time.Time) error
+	GetSession(ctx context.Context, key string) (store.WebSession, error)
+	TouchSession(ctx context.Context, key string, seen time.Time) error
+	DropSession(ctx context.Context, key string) error
+	DropUserSessions(ctx context.Context, kind, user string) error
+}
+
+// storeTimeout bounds one session query: a store that hangs answers
+// "log in again", not a hung request.
+const storeTimeout = 5 * time.Second
+
+// touchEvery is how stale a session's seen time in the store may get.
+const touchEvery = time.Minute
+
+func newSessions(kind string, idle, lifetime time.Duration, db SessionStore) *sessions {
+	return &sessions{kind: kind, idle: idle, lifetime: lifetime, now: time.Now, db: db,
+		m: map[[32]byte]*session{}, touched: map[[32]byte]time.Time{}}
 }
 
 // randomSecret returns 256 random bits, URL-safe.
@@ -39,16 +68,30 @@ func randomSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+func storeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), storeTimeout)
+}
+
 // create starts a session for user and returns its secret.
-func (s *sessions) create(user string) (string, *session) {
+func (s *sessions) create(user string) (string, *session, error) {
 	secret := randomSecret()
 	now := s.now()
 	se := &session{user: user, csrf: randomSecret(), created: now, seen: now}
+	k := sha256.Sum256([]byte(secret))
+	if s.db != nil {
+		ctx, cancel := storeCtx()
+		defer cancel()
+		w := store.WebSession{Key: hex.EncodeToString(k[:]), Kind: s.kind, User: user, CSRF: se.csrf, Created: now, Seen: now}
+		if err := s.db.PutSession(ctx, w, now.Add(-s.idle), now.Add(-s.lifetime)); err != nil {
+			return "", nil, err
+		}
+		return secret, se, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gc(now)
-	s.m[sha256.Sum256([]byte(secret))] = se
-	return secret, se
+	s.m[k] = se
+	return secret, se, nil
 }
 
 // get returns the live session for secret and marks it used.
@@ -58,6 +101,9 @@ func (s *sessions) get(secret string) (*session, bool) {
 	}
 	k := sha256.Sum256([]byte(secret))
 	now := s.now()
+	if s.db != nil {
+		return s.getStored(k, now)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	se, ok := s.m[k]
@@ -72,16 +118,57 @@ func (s *sessions) get(secret string) (*session, bool) {
 	return se, true
 }
 
+func (s *sessions) getStored(k [32]byte, now time.Time) (*session, bool) {
+	ctx, cancel := storeCtx()
+	defer cancel()
+	key := hex.EncodeToString(k[:])
+	w, err := s.db.GetSession(ctx, key)
+	if err != nil || w.Kind != s.kind {
+		return nil, false
+	}
+	se := &session{user: w.User, csrf: w.CSRF, created: w.Created, seen: w.Seen}
+	if s.expired(se, now) {
+		_ = s.db.DropSession(ctx, key)
+		return nil, false
+	}
+	s.mu.Lock()
+	last, ok := s.touched[k]
+	stale := !ok || now.Sub(last) >= touchEvery
+	if stale {
+		if len(s.touched) > 100000 {
+			clear(s.touched) // only a cache of write times
+		}
+		s.touched[k] = now
+	}
+	s.mu.Unlock()
+	if stale && now.Sub(w.Seen) >= touchEvery {
+		_ = s.db.TouchSession(ctx, key, now)
+	}
+	se.seen = now
+	return se, true
+}
+
 // drop ends the session for secret, if any.
 func (s *sessions) drop(secret string) {
 	k := sha256.Sum256([]byte(secret))
+	if s.db != nil {
+		ctx, cancel := storeCtx()
+		defer cancel()
+		_ = s.db.DropSession(ctx, hex.EncodeToString(k[:]))
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.m, k)
+	delete(s.touched, k)
 }
 
 // dropUser ends every session of user (a deleted account).
 func (s *sessions) dropUser(user string) {
+	if s.db != nil {
+		ctx, cancel := storeCtx()
+		defer cancel()
+		_ = s.db.DropUserSessions(ctx, s.kind, user)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, se := range s.m {

@@ -288,7 +288,12 @@ func (s *Server) token(rq *request) {
 		if !rq.authenticate() {
 			return
 		}
-		tok, t := s.tokens.create(rq.user.Name)
+		tok, t, err := s.tokens.create(rq.user.Name)
+		if err != nil {
+			s.log.Error("token not issued", "user", rq.user.Name, "err", err)
+			rq.fail(http.StatusServiceUnavailable, "tokens are unavailable right now")
+			return
+		}
 		rq.logAttrs("token issued")
 		writeJSON(rq.w, http.StatusOK, map[string]any{
 			"token":      tok,
@@ -403,7 +408,12 @@ func (s *Server) login(rq *request) {
 	if c, err := rq.r.Cookie(rq.cookieName()); err == nil {
 		s.sessions.drop(c.Value)
 	}
-	secret, _ := s.sessions.create(u.Name)
+	secret, _, err := s.sessions.create(u.Name)
+	if err != nil {
+		s.log.Error("session not created", "user", u.Name, "err", err)
+		rq.page(http.StatusServiceUnavailable, "login.html", map[string]any{"Secure": rq.secure, "Error": "Logins are unavailable right now.", "User": name})
+		return
+	}
 	http.SetCookie(rq.w, &http.Cookie{
 		Name:     rq.cookieName(),
 		Value:    secret,

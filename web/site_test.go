@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
@@ -23,6 +24,7 @@ import (
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
+	"github.com/ferry-project/ferry/store"
 )
 
 func TestReadOnlyUser(t *testing.T) {
@@ -265,15 +267,42 @@ func TestBrowserSession(t *testing.T) {
 	}
 }
 
+// TestSessionExpiry: idle and lifetime limits, dropUser and the empty
+// secret, with sessions in memory and in the store (SQLite here; the
+// store's own tests run the same statements on PostgreSQL).
 func TestSessionExpiry(t *testing.T) {
-	s := newSessions(time.Hour, 12*time.Hour)
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	db, err := store.OpenSQLite(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, u := range []string{"u", "v"} {
+		if err := db.Add(context.Background(), store.User{Name: u, Home: "/h"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, backend := range map[string]SessionStore{"memory": nil, "store": db} {
+		t.Run(name, func(t *testing.T) { testSessionExpiry(t, backend) })
+	}
+}
+
+func testSessionExpiry(t *testing.T, backend SessionStore) {
+	s := newSessions("web", time.Hour, 12*time.Hour, backend)
+	start := time.Now().Truncate(time.Millisecond)
+	now := start
 	s.now = func() time.Time { return now }
-	idle, _ := s.create("u")
-	busy, _ := s.create("u")
+	create := func(user string) string {
+		secret, _, err := s.create(user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return secret
+	}
+	idle := create("u")
+	busy := create("u")
 	for range 13 {
 		now = now.Add(59 * time.Minute)
-		if _, ok := s.get(busy); !ok && now.Sub(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) <= 12*time.Hour {
+		if _, ok := s.get(busy); !ok && now.Sub(start) <= 12*time.Hour {
 			t.Fatalf("active session expired at %v", now)
 		}
 	}
@@ -283,7 +312,22 @@ func TestSessionExpiry(t *testing.T) {
 	if _, ok := s.get(busy); ok {
 		t.Fatal("session valid past its lifetime")
 	}
-	other, _ := s.create("v")
+	other := create("v")
+	if _, ok := s.get(other); !ok {
+		t.Fatal("new session not valid")
+	}
+	if backend != nil {
+		// Another node (a second sessions over the same store) sees it.
+		peer := newSessions("web", time.Hour, 12*time.Hour, backend)
+		peer.now = s.now
+		if se, ok := peer.get(other); !ok || se.user != "v" {
+			t.Fatal("a session made on one node is not valid on another")
+		}
+		tokens := newSessions("token", time.Hour, 12*time.Hour, backend)
+		if _, ok := tokens.get(other); ok {
+			t.Fatal("a browser session was accepted as an API token")
+		}
+	}
 	s.dropUser("v")
 	if _, ok := s.get(other); ok {
 		t.Fatal("dropUser kept a session")
