@@ -28,6 +28,9 @@ type Options struct {
 	// Plan is the listener plan: the passive pool, the active source port
 	// and the passive address come from it, never from Config.
 	Plan *listen.Plan
+	// Tickets, when set, holds the TLS session-ticket keys (shared by the
+	// nodes of a cluster); nil: crypto/tls's own.
+	Tickets *tls.Config
 }
 
 // Timeouts that are not in the configuration: they bound single steps of
@@ -90,7 +93,7 @@ func New(o Options) (*Server, error) {
 		plan:      o.Plan,
 		pool:      pool,
 		pasvTTL:   passiveTimeout,
-		issuers:   newIssuers(),
+		issuers:   newIssuers(o.Tickets),
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[*session]struct{}{},
 	}

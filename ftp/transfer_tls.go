@@ -22,6 +22,7 @@ package ftp
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
@@ -76,13 +77,15 @@ type issuers struct {
 	keys *tls.Config
 	wait atomic.Int64 // issuerLogin in nanoseconds; shorter in tests
 
-	mu   sync.Mutex
-	next uint64
-	m    map[uint64]*issuer
+	mu sync.Mutex
+	m  map[uint64]*issuer
 }
 
-func newIssuers() *issuers {
-	b := &issuers{keys: &tls.Config{}, m: map[uint64]*issuer{}}
+func newIssuers(keys *tls.Config) *issuers {
+	if keys == nil {
+		keys = &tls.Config{}
+	}
+	b := &issuers{keys: keys, m: map[uint64]*issuer{}}
 	b.wait.Store(int64(issuerLogin))
 	return b
 }
@@ -98,8 +101,14 @@ func (b *issuers) open(addr netip.Addr) *issuer {
 			delete(b.m, id)
 		}
 	}
-	b.next++
-	is := &issuer{id: b.next, addr: addr, settled: make(chan struct{})}
+	// Random ids, not a counter: with ticket keys shared by a cluster's
+	// nodes, a ticket issued on one node must not name a control
+	// connection of another by chance.
+	id := randomID()
+	for _, taken := b.m[id]; taken || id == 0; _, taken = b.m[id] {
+		id = randomID()
+	}
+	is := &issuer{id: id, addr: addr, settled: make(chan struct{})}
 	b.m[is.id] = is
 	return is
 }
@@ -213,6 +222,12 @@ func (s *session) secureData(ctx context.Context, c net.Conn) (*tls.Conn, error)
 		return nil, why
 	}
 	return tc, nil
+}
+
+func randomID() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 func issuerOf(extra [][]byte) (uint64, bool) {

@@ -14,7 +14,7 @@ func startFTP(e *env) (protocol, error) {
 	if !e.cfg.FTP.Enabled {
 		return nil, nil
 	}
-	s, err := ftp.New(ftp.Options{Config: e.cfg, Core: e.core, TLS: e.tls, Log: e.log, Plan: e.plan})
+	s, err := ftp.New(ftp.Options{Config: e.cfg, Core: e.core, TLS: e.tls, Log: e.log, Plan: e.plan, Tickets: e.tickets.Keys()})
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,7 @@ type env struct {
 	level     *slog.LevelVar // the log's level, set again by a reload; may be nil
 	audit     *audit.Log     // reopened by a reload (logrotate); nil when off
 	store     store.Store    // users, bans, web sessions: shared by a cluster's nodes
+	tickets   *certs.Tickets // TLS session-ticket keys; nil without TLS
 	// serve runs a protocol's accept loop in the background.
 	serve func(name string, loop func() error)
 }
@@ -148,6 +149,15 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		e.certs = certs.NewHolder(cert)
 		e.tls = e.certs.ServerConfig()
 		log.Info("tls certificate", "sha256", certs.Fingerprint(cert.Certificate[0]), "generated", generated)
+	}
+	if e.tls != nil {
+		e.tickets = certs.NewTickets()
+		e.tickets.Install(e.tls)
+		if st.Engine() == "postgres" {
+			if err := shareTickets(ctx, st, e.tickets, log); err != nil {
+				return err
+			}
+		}
 	}
 
 	e.plan = plan
