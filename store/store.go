@@ -59,6 +59,12 @@ type Store interface {
 	TouchSession(ctx context.Context, key string, seen time.Time) error
 	DropSession(ctx context.Context, key string) error
 	DropUserSessions(ctx context.Context, kind, user string) error
+	// The defender's scores and failed logins per user, from every node.
+	AddHit(ctx context.Context, prefix string, at time.Time, weight int, since time.Time) (int, error)
+	ClearHits(ctx context.Context, prefix string) error
+	AddLoginFailure(ctx context.Context, user string, at, since time.Time) (int, error)
+	LoginFailures(ctx context.Context, user string, since time.Time) (int, error)
+	PruneScores(ctx context.Context, before time.Time) error
 	// TLS session-ticket keys shared by every node.
 	TicketKeys(ctx context.Context, now time.Time, rotate time.Duration, newKey func() string) ([]string, error)
 	// Ping reports whether the database answers.
