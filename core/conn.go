@@ -44,6 +44,8 @@ type Conn struct {
 	method string
 	fs     vfs.FS
 	quota  *usage
+	// offences counts the session's Offend calls (FreeOffences).
+	offences int
 }
 
 // loginExpired closes a connection still not logged in after
@@ -117,8 +119,10 @@ func (cn *Conn) Failed(name, method string) {
 }
 
 func (cn *Conn) loginFailed(name, method string, err error) {
-	reason := "denied"
+	reason := ReasonDenied
 	switch {
+	case errors.Is(err, auth.ErrUnknownUser):
+		reason = ReasonUnknownUser
 	case errors.Is(err, auth.ErrLocked):
 		reason = "locked out"
 	case errors.Is(err, auth.ErrBusy):
@@ -134,7 +138,7 @@ func (cn *Conn) loginFailed(name, method string, err error) {
 		cn.Log.Error("login failed", append(attrs, "err", err.Error())...)
 		return
 	}
-	if reason != "denied" {
+	if reason != ReasonDenied && reason != ReasonUnknownUser {
 		// Refusals without a password check repeat as fast as a client
 		// can send them; the checked failures are bounded by the lockout.
 		cn.core.warn.log(slog.LevelWarn, "login."+reason, "login refused", append(attrs, "service", string(cn.Service), "remote", cn.Remote.String())...)

@@ -37,6 +37,7 @@ type env struct {
 	acme      *certs.ACME    // automatic certificates; nil without
 	level     *slog.LevelVar // the log's level, set again by a reload; may be nil
 	audit     *audit.Log     // reopened by a reload (logrotate); nil when off
+	def       *defend.Defender
 	// serve runs a protocol's accept loop in the background.
 	serve func(name string, loop func() error)
 }
@@ -127,6 +128,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		log:       log,
 		level:     o.Level,
 		audit:     al,
+		def:       def,
 		listeners: map[listen.Service]net.Listener{},
 	}
 	if len(cfg.TLS.ACMEDomains) > 0 {
