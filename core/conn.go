@@ -46,6 +46,7 @@ type Conn struct {
 	quota  *usage
 	// offences counts the session's Offend calls (FreeOffences).
 	offences int
+	moving   map[*Progress]struct{} // transfers in progress
 }
 
 // loginExpired closes a connection still not logged in after

@@ -168,7 +168,9 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 		Meter:    func(m int64) { n += m },
 		Hash:     rq.conn().Digests(),
 		Rate:     rq.conn().Rate(core.Down),
+		Progress: rq.conn().Progress(core.Down, p),
 	}
+	defer t.Progress.Done()
 	// Gather the TLS records of the body into large writes (core.BatchConn).
 	if bc, ok := rq.ctx().Value(batchKey{}).(*core.BatchConn); ok {
 		bc.Batch(true)
@@ -309,7 +311,9 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	}
 	start := time.Now()
 	rc := http.NewResponseController(rq.w)
-	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline, Hash: rq.conn().Digests(), Rate: rq.conn().Rate(core.Up)}
+	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline, Hash: rq.conn().Digests(), Rate: rq.conn().Rate(core.Up),
+		Progress: rq.conn().Progress(core.Up, p)}
+	defer t.Progress.Done()
 	n, err := t.Receive(up, rq.r.Body)
 	if err != nil {
 		if errors.Is(err, core.ErrPeer) && rq.conn().KeepInterrupted(err) {
