@@ -22,8 +22,8 @@ type handle struct {
 	mtime  *time.Time // set on the temporary file's final name after publishing
 	bytes  int64
 	opened time.Time
-	digest *core.Digest  // downloads and atomic uploads, when the audit log wants digests
-	rate   func(n int64) // the bandwidth limits' wait (core.Conn.Rate), nil for none
+	digest *core.Digest   // downloads and atomic uploads, when the audit log wants digests
+	rate   func(n int64)  // the bandwidth limits' wait (core.Conn.Rate), nil for none
 	moving *core.Progress // for ferry status; ended when the handle closes
 }
 
