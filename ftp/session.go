@@ -49,6 +49,7 @@ type session struct {
 	protP    bool
 	epsvAll  bool
 	rest     int64
+	allo     int64 // the size ALLO announced for the next upload, 0 for none
 	rnfr     string
 	rnfrPrev string
 	pasv     *passive

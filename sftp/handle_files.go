@@ -122,6 +122,14 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 			return nil, err
 		}
 		h.up, h.atomic, h.digest = up, true, s.digest()
+		// A client that tells the file's size at open (the size
+		// attribute) is refused before any data when it does not fit.
+		if a.flags&attrSize != 0 {
+			if err := s.cn.Expect(up, int64(min(a.size, 1<<62))); err != nil {
+				up.Abort()
+				return nil, err
+			}
+		}
 		if a.flags&attrPermissions != 0 {
 			if err := up.Chmod(clientMode(a.perm)); err != nil {
 				up.Abort()

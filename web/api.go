@@ -286,12 +286,6 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	}
 	_, err := fsys.Lstat(p)
 	existed := err == nil
-	if rq.r.ContentLength > 0 {
-		if err := rq.conn().QuotaFits(rq.r.ContentLength, !existed); err != nil {
-			rq.fsError(p, err) // before any data: 507
-			return
-		}
-	}
 	var up vfs.Upload
 	cr := rq.r.Header.Get("Content-Range")
 	if cr != "" {
@@ -306,6 +300,13 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 			return
 		}
 	} else if up, err = fsys.Create(p); err != nil {
+		rq.fsError(p, err)
+		return
+	}
+	// The size is known: past the quota, 507 before any data (over a
+	// replaced file, only what it grows by counts).
+	if err := rq.conn().Expect(up, rq.r.ContentLength); err != nil {
+		up.Abort()
 		rq.fsError(p, err)
 		return
 	}
