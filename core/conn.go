@@ -57,7 +57,7 @@ func (cn *Conn) loginExpired() {
 	pre := !cn.session && !cn.closed
 	c.mu.Unlock()
 	if pre {
-		cn.Log.Debug("login timeout: connection closed by the core")
+		cn.logger().Debug("login timeout: connection closed by the core")
 		cn.nc.Close()
 	}
 }

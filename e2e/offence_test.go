@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"encoding/binary"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +14,8 @@ import (
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/ftp/wire"
+	"github.com/ferry-project/ferry/internal/testutil"
+	"golang.org/x/crypto/ssh"
 )
 
 // TestOffencesBan: with command_weight 0, twenty unknown FTP commands ban
@@ -133,4 +138,80 @@ func TestOffencesBan(t *testing.T) {
 		}
 	}
 	waitBanned("127.0.0.4")
+}
+
+// TestSFTPOffencesBan: an SFTP client that sends unknown extended
+// requests is answered SSH_FX_OP_UNSUPPORTED for three of them freely and
+// ten more at command_weight 1; the tenth scored one bans its address and
+// ends the session, and plain OpenSSH then prints the ban.
+func TestSFTPOffencesBan(t *testing.T) {
+	testutil.Need(t, "ssh")
+	s := newServer(t, func(c *config.Config) { c.Lockout.MaxFailures, c.Lockout.CommandWeight = 10, 1 })
+	const pw = "offence-test-password"
+	s.addUser("alice", pw)
+	s.start()
+	addr := s.addr(s.Cfg.SFTP.Port)
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	cc, chans, reqs, err := ssh.NewClientConn(nc, addr, &ssh.ClientConfig{
+		User: "alice", Auth: []ssh.AuthMethod{ssh.Password(pw)}, HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := ssh.NewClient(cc, chans, reqs)
+	defer cl.Close()
+	sess, err := cl.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := sess.StdinPipe()
+	out, _ := sess.StdoutPipe()
+	if err := sess.RequestSubsystem("sftp"); err != nil {
+		t.Fatal(err)
+	}
+	packet := func(b []byte) []byte { return append(binary.BigEndian.AppendUint32(nil, uint32(len(b))), b...) }
+	read := func() ([]byte, error) {
+		var n [4]byte
+		if _, err := io.ReadFull(out, n[:]); err != nil {
+			return nil, err
+		}
+		b := make([]byte, binary.BigEndian.Uint32(n[:]))
+		_, err := io.ReadFull(out, b)
+		return b, err
+	}
+	in.Write(packet([]byte{1, 0, 0, 0, 3})) // SSH_FXP_INIT, version 3
+	if b, err := read(); err != nil || b[0] != 2 {
+		t.Fatalf("SSH_FXP_VERSION: %v %v", b, err)
+	}
+	answered := 0
+	for i := range 40 {
+		req := []byte{200} // SSH_FXP_EXTENDED
+		req = binary.BigEndian.AppendUint32(req, uint32(i+1))
+		name := "junk" + strconv.Itoa(i) + "@example.com"
+		req = binary.BigEndian.AppendUint32(req, uint32(len(name)))
+		req = append(req, name...)
+		in.Write(packet(req))
+		b, err := read()
+		if err != nil {
+			break
+		}
+		// SSH_FXP_STATUS with SSH_FX_OP_UNSUPPORTED (8).
+		if len(b) < 9 || b[0] != 101 || binary.BigEndian.Uint32(b[5:9]) != 8 {
+			t.Fatalf("request %d answered %v", i, b)
+		}
+		answered++
+	}
+	if want := core.FreeOffences + 10 - 1; answered != want {
+		t.Fatalf("%d unknown requests answered before the session ended, want %d", answered, want)
+	}
+	o, _ := exec.Command("ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		"-p", strconv.Itoa(s.Cfg.SFTP.Port), "alice@"+s.host(), "true").CombinedOutput()
+	if !strings.Contains(string(o), "ferry: your address is banned until") {
+		t.Fatalf("OpenSSH after the ban:\n%s", o)
+	}
 }

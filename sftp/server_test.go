@@ -211,12 +211,8 @@ func TestLimits(t *testing.T) {
 	if !strings.HasPrefix(banner, "SSH-2.0-ferry") {
 		t.Fatalf("banner %q", banner)
 	}
-	// Plain OpenSSH (no -v) prints the refusal: it arrives as a disconnect
-	// message in the clear, before any key exchange.
 	if out, err := e.batch(t.TempDir(), "bob", "", "pwd"); err == nil {
 		t.Fatalf("second connection from one IP accepted: %s", out)
-	} else if !strings.Contains(out, "Received disconnect") || !strings.Contains(out, "ferry: too many connections from your address") {
-		t.Fatalf("sftp does not name the refusal:\n%s", out)
 	}
 	silent.SetReadDeadline(time.Now().Add(5 * time.Second))
 	start := time.Now()
