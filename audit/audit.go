@@ -33,6 +33,7 @@ type Line struct {
 	DurationMS *int64 `json:"duration_ms,omitempty"`
 	Result     string `json:"result,omitempty"`
 	Reason     string `json:"reason,omitempty"`
+	Offence    string `json:"offence,omitempty"`
 	SHA256     string `json:"sha256,omitempty"`
 	Error      string `json:"error,omitempty"`
 }
@@ -54,6 +55,7 @@ func Of(r *core.Record) Line {
 		Target:   r.Target,
 		Result:   r.Result,
 		Reason:   r.Reason,
+		Offence:  r.Offence,
 		SHA256:   r.SHA256,
 		Error:    r.Err,
 	}

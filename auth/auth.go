@@ -20,6 +20,17 @@ import (
 // which, so a client cannot learn which user names exist.
 var ErrDenied = errors.New("login incorrect")
 
+// ErrUnknownUser is the ErrDenied of a name that has no account, after
+// the same hashing as a wrong password (no timing tells): its text is ErrDenied's and errors.Is(err, ErrDenied)
+// holds, so every protocol answers it exactly like a wrong password; only
+// the defender tells them apart, to score a guessed name on its own.
+var ErrUnknownUser error = unknownUser{}
+
+type unknownUser struct{}
+
+func (unknownUser) Error() string        { return ErrDenied.Error() }
+func (unknownUser) Is(target error) bool { return target == ErrDenied }
+
 // ErrLocked is returned while the client's IP is locked out, or while it
 // has as many password checks in flight as it has failures left.
 var ErrLocked = errors.New("too many failed logins from this address; try again later")
@@ -162,6 +173,9 @@ func (a *Authenticator) Password(ctx context.Context, ip net.IP, name, password 
 	release()
 	if !ok || err != nil || u.PasswordHash == "" || u.Disabled {
 		a.Lockout.end(ip, endFail)
+		if err != nil {
+			return store.User{}, ErrUnknownUser
+		}
 		return store.User{}, ErrDenied
 	}
 	a.Lockout.end(ip, endSucceed)

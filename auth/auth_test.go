@@ -92,10 +92,10 @@ func TestAuthenticatorPassword(t *testing.T) {
 	if u, err := a.Password(ctx, ip, "alice", "pw"); err != nil || u.Name != "alice" {
 		t.Fatalf("good login: %v", err)
 	}
-	if _, err := a.Password(ctx, ip, "nobody", "pw"); !errors.Is(err, ErrDenied) {
+	if _, err := a.Password(ctx, ip, "nobody", "pw"); !errors.Is(err, ErrDenied) || !errors.Is(err, ErrUnknownUser) || err.Error() != ErrDenied.Error() {
 		t.Fatalf("unknown user: %v", err)
 	}
-	if _, err := a.Password(ctx, ip, "alice", "bad"); !errors.Is(err, ErrDenied) {
+	if _, err := a.Password(ctx, ip, "alice", "bad"); !errors.Is(err, ErrDenied) || errors.Is(err, ErrUnknownUser) {
 		t.Fatalf("bad password: %v", err)
 	}
 	if _, err := a.Password(ctx, ip, "alice", "pw"); !errors.Is(err, ErrLocked) {

@@ -130,7 +130,10 @@ type Limits struct {
 
 // Lockout configures the defender, which refuses a client address (IPv6:
 // its prefix) across every protocol after too many offences: each failed
-// login scores 1 and each escape attempt EscapeWeight; a score of
+// login scores 1, a login to a name with no account UnknownUserWeight,
+// an escape attempt EscapeWeight, a malformed, unknown or refused command
+// CommandWeight (past a session's first three), a refused data connection
+// DataWeight (0 turns one off); a score of
 // MaxFailures within Window bans the address for Duration, doubled for
 // each earlier ban of the same address up to MaxDuration. Bans are kept
 // in the store and survive restarts. Allow is never banned; Deny is
@@ -141,9 +144,13 @@ type Lockout struct {
 	Duration     Duration `toml:"duration"`
 	MaxDuration  Duration `toml:"max_duration"`
 	EscapeWeight int      `toml:"escape_weight"`
-	IPv6Prefix   int      `toml:"ipv6_prefix"`
-	Allow        []string `toml:"allow"`
-	Deny         []string `toml:"deny"`
+	// The weights of the other offences (0: not scored).
+	UnknownUserWeight int      `toml:"unknown_user_weight"`
+	CommandWeight     int      `toml:"command_weight"`
+	DataWeight        int      `toml:"data_weight"`
+	IPv6Prefix        int      `toml:"ipv6_prefix"`
+	Allow             []string `toml:"allow"`
+	Deny              []string `toml:"deny"`
 	// UserFailures failed logins to one account within Window, from any
 	// addresses, slow every later login to it by UserDelay (0: off). The
 	// account is slowed, never locked, so nobody can lock a partner out.
@@ -224,12 +231,17 @@ func Default() *Config {
 			Window:       Duration{5 * time.Minute},
 			Duration:     Duration{15 * time.Minute},
 			MaxDuration:  Duration{24 * time.Hour},
-			EscapeWeight: 5,
-			IPv6Prefix:   64,
-			Allow:        []string{},
-			Deny:         []string{},
-			UserFailures: 20,
-			UserDelay:    Duration{2 * time.Second},
+			EscapeWeight: 1,
+			// A name with no account is what scanners try first (root,
+			// admin, test); a wrong password is what users do.
+			UnknownUserWeight: 2,
+			CommandWeight:     1,
+			DataWeight:        2,
+			IPv6Prefix:        64,
+			Allow:             []string{},
+			Deny:              []string{},
+			UserFailures:      20,
+			UserDelay:         Duration{2 * time.Second},
 		},
 	}
 }

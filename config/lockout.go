@@ -9,8 +9,14 @@ func (l *Lockout) validate() error {
 	if l.MaxDuration.Duration < l.Duration.Duration {
 		return keyErr("lockout.max_duration", "%s: must be at least lockout.duration (%s)", l.MaxDuration.Duration, l.Duration.Duration)
 	}
-	if l.EscapeWeight < 0 {
-		return keyErr("lockout.escape_weight", "%d: must be 0 or more", l.EscapeWeight)
+	for _, w := range []struct {
+		key string
+		v   int
+	}{{"lockout.escape_weight", l.EscapeWeight}, {"lockout.unknown_user_weight", l.UnknownUserWeight},
+		{"lockout.command_weight", l.CommandWeight}, {"lockout.data_weight", l.DataWeight}} {
+		if w.v < 0 {
+			return keyErr(w.key, "%d: must be 0 or more", w.v)
+		}
 	}
 	if l.IPv6Prefix < 1 || l.IPv6Prefix > 128 {
 		return keyErr("lockout.ipv6_prefix", "%d: must be 1 to 128", l.IPv6Prefix)

@@ -44,6 +44,9 @@ type Conn struct {
 	method string
 	fs     vfs.FS
 	quota  *usage
+	// offences counts the session's Offend calls (FreeOffences).
+	offences int
+	moving   map[*Progress]struct{} // transfers in progress
 }
 
 // loginExpired closes a connection still not logged in after
@@ -54,7 +57,7 @@ func (cn *Conn) loginExpired() {
 	pre := !cn.session && !cn.closed
 	c.mu.Unlock()
 	if pre {
-		cn.Log.Debug("login timeout: connection closed by the core")
+		cn.logger().Debug("login timeout: connection closed by the core")
 		cn.nc.Close()
 	}
 }
@@ -117,8 +120,10 @@ func (cn *Conn) Failed(name, method string) {
 }
 
 func (cn *Conn) loginFailed(name, method string, err error) {
-	reason := "denied"
+	reason := ReasonDenied
 	switch {
+	case errors.Is(err, auth.ErrUnknownUser):
+		reason = ReasonUnknownUser
 	case errors.Is(err, auth.ErrLocked):
 		reason = "locked out"
 	case errors.Is(err, auth.ErrBusy):
@@ -134,7 +139,7 @@ func (cn *Conn) loginFailed(name, method string, err error) {
 		cn.Log.Error("login failed", append(attrs, "err", err.Error())...)
 		return
 	}
-	if reason != "denied" {
+	if reason != ReasonDenied && reason != ReasonUnknownUser {
 		// Refusals without a password check repeat as fast as a client
 		// can send them; the checked failures are bounded by the lockout.
 		cn.core.warn.log(slog.LevelWarn, "login."+reason, "login refused", append(attrs, "service", string(cn.Service), "remote", cn.Remote.String())...)

@@ -225,6 +225,23 @@ func (c *Core) refused(svc listen.Service, remote netip.AddrPort, reason string)
 		"service", string(svc), "remote", remote.String(), "reason", reason)
 }
 
+// Offend scores a refusal that has no session behind it, such as a data
+// connection to a passive port from an address that no session waits
+// for: like Conn.Offend, against remote, with no free allowance.
+func (c *Core) Offend(svc listen.Service, remote netip.AddrPort, offence, what, reason string) {
+	c.offend(&Record{Kind: EventRefused, Service: svc, Remote: remote, Offence: offence}, what, reason)
+}
+
+func (c *Core) offend(r *Record, what, reason string) {
+	if len(what) > 64 {
+		what = what[:64] // chosen by the client: bounded in every log
+	}
+	r.Target, r.Reason = what, reason
+	c.record(r)
+	c.warn.log(slog.LevelWarn, "refused."+reason, "refused", "event", EventRefused, "service", string(r.Service),
+		"remote", r.Remote.String(), "what", what, "reason", reason, "scored", r.Offence != "")
+}
+
 // SetLimits applies new connection budgets (a reload) from the next
 // admission on; connections already admitted keep their slots.
 func (c *Core) SetLimits(l config.Limits) { c.limits.Store(&l) }

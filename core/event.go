@@ -24,6 +24,22 @@ const (
 	EventRefused     = "refused"
 )
 
+// Offences: the refusals of a session that the defender scores against
+// the client's address, each with its own weight (lockout.*_weight).
+const (
+	OffenceEscape  = "escape"  // a path that leads out of the home (Refuse)
+	OffenceCommand = "command" // a malformed, unknown or refused command or request (Offend)
+	OffenceData    = "data"    // a refused data connection (Offend)
+)
+
+// Reasons of login.failed besides an error's: ReasonDenied is a wrong
+// password or key; ReasonUnknownUser a name with no account (the client
+// is answered alike).
+const (
+	ReasonDenied      = "denied"
+	ReasonUnknownUser = "unknown user"
+)
+
 // Results of a file event.
 const (
 	ResultOK      = "ok"

@@ -111,14 +111,41 @@ func (f eventFS) op(kind, p, target string, err error, attrs ...any) error {
 	return err
 }
 
-// Refuse logs an attempt the session was refused, such as a path that
-// leads outside the home, with the path it named.
+// Refuse logs a path the session was refused because it leads outside
+// the home (an OffenceEscape), with the path it named.
 func (cn *Conn) Refuse(path, reason string) {
 	log, r := cn.loggerAndRecord(EventRefused)
-	r.Path, r.Reason = path, reason
+	r.Path, r.Reason, r.Offence = path, reason, OffenceEscape
 	cn.core.record(r)
 	log.Warn("refused", "event", EventRefused, "path", path, "reason", reason)
 }
+
+// Offend logs a refusal that the defender scores against the client's
+// address: offence is OffenceCommand (a malformed, unknown or refused
+// command or request, what being its name) or OffenceData (a refused data
+// connection, what being the address it named); what goes into the
+// record's Target. Every protocol reports them here, so that all feed the
+// same scores. The first FreeOffences of a session are recorded but not
+// scored: real clients probe an extension or two and mistype; a scanner
+// sends many. It returns the ban of the client's address if there is one
+// now, so that the adapter can end the session with its reason.
+func (cn *Conn) Offend(offence, what, reason string) error {
+	r := cn.recordOf(EventRefused)
+	cn.mu.Lock()
+	cn.offences++
+	free := cn.offences <= FreeOffences
+	cn.mu.Unlock()
+	if !free {
+		r.Offence = offence
+	}
+	cn.core.offend(r, what, reason)
+	_, err := cn.Banned()
+	return err
+}
+
+// FreeOffences is how many scored refusals (Offend) a session makes before
+// they count against its address.
+const FreeOffences = 3
 
 // StatFS tells the capacity of the session's storage (vfs.StatFS); it
 // changes nothing, so it emits nothing.

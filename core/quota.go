@@ -94,24 +94,58 @@ func (u *usage) add(bytes, files int64) {
 	u.st.AddUsage(context.Background(), u.name, bytes, files)
 }
 
-// QuotaFits is the check before data flows when an upload's size is
-// known (FTP ALLO, HTTP Content-Length): ErrQuota when size more bytes
-// (and, for a new file, one more file) would not fit.
-func (cn *Conn) QuotaFits(size int64, newFile bool) error {
-	cn.mu.Lock()
-	u := cn.quota
-	cn.mu.Unlock()
-	files := int64(0)
-	if newFile {
-		files = 1
+// Expect is the check before data flows when an upload's size is known
+// (FTP ALLO, HTTP Content-Length, SFTP's size attribute at open): size
+// bytes are coming, written from the upload's current position. What
+// counts is what the file will grow by: over a replaced file its old size
+// is credited, and an upload in place counts only what it adds past the
+// file's end. ErrQuota, recorded as a refusal, when that does not fit;
+// nil when it fits or no quota applies (up is not a counted upload).
+func (cn *Conn) Expect(up vfs.Upload, size int64) error {
+	q, ok := up.(*quotaUpload)
+	if !ok || size <= 0 {
+		return nil
 	}
-	if !u.fits(size, files) {
+	final := q.pos + size
+	if q.inPlace {
+		final = max(final, q.end, q.old)
+	}
+	if !q.u.fits(final-q.old, 0) {
 		r := cn.recordOf(EventRefused)
 		r.Reason = ErrQuota.Error()
 		cn.core.record(r)
 		return ErrQuota
 	}
 	return nil
+}
+
+// RefreshQuotas reads again the quota limits of every user with sessions,
+// so that `ferry user set --quota-bytes/--quota-files` (another process)
+// reaches running sessions; the server calls it every few seconds. The
+// usage stays the one counted here, which the store mirrors.
+func (c *Core) RefreshQuotas(ctx context.Context) {
+	st := c.auth.Store
+	if st == nil {
+		return
+	}
+	c.qmu.Lock()
+	live := make(map[string]*usage, len(c.quotas))
+	for name, u := range c.quotas {
+		live[name] = u
+	}
+	c.qmu.Unlock()
+	for name, u := range live {
+		q, err := st.Quota(ctx, name)
+		if err != nil {
+			continue // deleted, or the store is busy: the next round
+		}
+		u.mu.Lock()
+		if u.q.MaxBytes != q.MaxBytes || u.q.MaxFiles != q.MaxFiles {
+			c.log.Info("quota changed", "user", name, "max_bytes", q.MaxBytes, "max_files", q.MaxFiles)
+		}
+		u.q.MaxBytes, u.q.MaxFiles = q.MaxBytes, q.MaxFiles
+		u.mu.Unlock()
+	}
 }
 
 // sizeOf is the size of the regular file at p, and whether there is one.
@@ -133,6 +167,7 @@ type quotaUpload struct {
 	vfs.Upload
 	u       *usage
 	inPlace bool
+	cut     bool  // truncated: the file ends at end, even below old
 	old     int64 // the file's size before, 0 for a new one
 	isNew   bool
 	end     int64 // the file's size as written so far
@@ -213,23 +248,30 @@ func (q *quotaUpload) Abort() error {
 	return err
 }
 
+// charge counts what the upload changed: a new file or one that replaces
+// another is as long as what was written (end); one written in place
+// keeps its old length unless written past it or truncated.
 func (q *quotaUpload) charge() {
 	files := int64(0)
 	if q.isNew {
 		files = 1
 	}
-	q.u.add(max(q.end, q.old)-q.old, files)
+	final := q.end
+	if q.inPlace && !q.cut {
+		final = max(q.end, q.old)
+	}
+	q.u.add(final-q.old, files)
 }
 
-// Truncate counts a file made longer; one made shorter is credited by
-// the next `ferry user rescan` only.
+// Truncate counts a file made longer, and credits one made shorter when
+// the upload is kept.
 func (q *quotaUpload) Truncate(size int64) error {
 	if err := q.grow(size); err != nil {
 		return err
 	}
 	err := q.Upload.Truncate(size)
-	if err == nil && size < q.end {
-		q.end = size
+	if err == nil {
+		q.end, q.cut = size, true
 	}
 	return err
 }

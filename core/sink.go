@@ -20,11 +20,12 @@ type Record struct {
 	User     string        // the session's user; for login.failed, the name tried
 	Method   string        // login.ok, login.failed: password, publickey, ...
 	Path     string        // file events and refusals: the virtual path
-	Target   string        // rename: the new path
+	Target   string        // rename: the new path; a scored refusal: what was refused
 	Bytes    int64         // upload, download
 	Duration time.Duration // upload, download, session.end
 	Result   string        // file events: ok, failed, aborted
 	Reason   string        // login.failed, refused
+	Offence  string        // refused: what the defender scores it as (an Offence* constant), else ""
 	SHA256   string        // upload, download: hex, when the whole file passed through
 	Err      string        // a failed file event's error (virtual paths only)
 }

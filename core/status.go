@@ -13,6 +13,8 @@ type SessionInfo struct {
 	Remote   string    `json:"remote"`
 	Method   string    `json:"method"`
 	Since    time.Time `json:"since"`
+	// Transfers are the files moving now, oldest first.
+	Transfers []TransferInfo `json:"transfers"`
 }
 
 // Sessions lists the logged-in sessions, oldest first.
@@ -24,11 +26,17 @@ func (c *Core) Sessions() []SessionInfo {
 	}
 	c.mu.Unlock()
 	out := make([]SessionInfo, 0, len(conns))
+	now := time.Now()
 	for _, cn := range conns {
 		cn.mu.Lock()
-		out = append(out, SessionInfo{ID: cn.ID, Protocol: string(cn.Service), User: cn.user.Name, Remote: cn.Remote.String(),
-			Method: cn.method, Since: cn.start.UTC()})
+		si := SessionInfo{ID: cn.ID, Protocol: string(cn.Service), User: cn.user.Name, Remote: cn.Remote.String(),
+			Method: cn.method, Since: cn.start.UTC(), Transfers: []TransferInfo{}}
+		for p := range cn.moving {
+			si.Transfers = append(si.Transfers, p.info(now))
+		}
 		cn.mu.Unlock()
+		sort.Slice(si.Transfers, func(i, j int) bool { return si.Transfers[i].Since.Before(si.Transfers[j].Since) })
+		out = append(out, si)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

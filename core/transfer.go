@@ -51,6 +51,9 @@ type Transfer struct {
 	// against 304 in another: SHA-256 alone runs at 395 MB/s per core here,
 	// so the digest costs at most about a third of a core per upload.
 	Hash bool
+	// Progress, when set (Conn.Progress), counts the bytes moved for
+	// `ferry status`; the caller ends it.
+	Progress *Progress
 
 	pushed time.Time
 	digest Digest
@@ -92,6 +95,7 @@ func (t *Transfer) meter(n int64) {
 	if t.Meter != nil && n > 0 {
 		t.Meter(n)
 	}
+	t.Progress.Add(n)
 	if t.Rate != nil && n > 0 {
 		t.Rate(n)
 	}

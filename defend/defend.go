@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-project/ferry/config"
@@ -28,18 +29,46 @@ const RefreshEvery = 2 * time.Second
 // Defender is a core.Sink and the core's admission check. It is safe for
 // concurrent use.
 type Defender struct {
-	st    store.Store
-	cfg   config.Lockout
-	log   *slog.Logger
-	allow []netip.Prefix
-	deny  []netip.Prefix
-	now   func() time.Time
+	st  store.Store
+	set atomic.Pointer[settings] // SetConfig swaps them
+	log *slog.Logger
+	now func() time.Time
 
 	mu     sync.Mutex
 	scores map[netip.Prefix][]hit
 	users  map[string][]time.Time // failed logins per account name, within the window
 	bans   map[netip.Prefix]store.Ban
 	gen    int // bumped by every ban made here, so a refresh read before it does not undo it
+}
+
+// settings are the lockout section in force, with its lists parsed.
+type settings struct {
+	cfg         config.Lockout
+	allow, deny []netip.Prefix
+}
+
+func parse(cfg config.Lockout) (*settings, error) {
+	allow, err := config.Prefixes(cfg.Allow)
+	if err != nil {
+		return nil, err
+	}
+	deny, err := config.Prefixes(cfg.Deny)
+	if err != nil {
+		return nil, err
+	}
+	return &settings{cfg: cfg, allow: allow, deny: deny}, nil
+}
+
+// SetConfig applies a reloaded lockout section from the next event and
+// the next check on: weights, thresholds, durations and the allow and
+// deny lists. Scores and bans already counted are kept.
+func (d *Defender) SetConfig(cfg config.Lockout) error {
+	set, err := parse(cfg)
+	if err != nil {
+		return err
+	}
+	d.set.Store(set)
+	return nil
 }
 
 type hit struct {
@@ -50,15 +79,10 @@ type hit struct {
 // New returns a defender over st with the ban list loaded, refreshed
 // every RefreshEvery until ctx ends.
 func New(ctx context.Context, st store.Store, cfg config.Lockout, log *slog.Logger) (*Defender, error) {
-	allow, err := config.Prefixes(cfg.Allow)
-	if err != nil {
+	d := &Defender{st: st, log: log, now: time.Now, scores: map[netip.Prefix][]hit{}, users: map[string][]time.Time{}}
+	if err := d.SetConfig(cfg); err != nil {
 		return nil, err
 	}
-	deny, err := config.Prefixes(cfg.Deny)
-	if err != nil {
-		return nil, err
-	}
-	d := &Defender{st: st, cfg: cfg, log: log, allow: allow, deny: deny, now: time.Now, scores: map[netip.Prefix][]hit{}, users: map[string][]time.Time{}}
 	if err := d.refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -128,7 +152,7 @@ func (d *Defender) Check(a netip.Addr) (time.Time, error) {
 	if d.Allowed(a) {
 		return time.Time{}, nil
 	}
-	for _, p := range d.deny {
+	for _, p := range d.set.Load().deny {
 		if p.Contains(a) {
 			return time.Time{}, ErrDenied
 		}
@@ -154,7 +178,7 @@ func (d *Defender) Check(a netip.Addr) (time.Time, error) {
 // Allowed reports whether a is on lockout.allow: never scored nor banned.
 func (d *Defender) Allowed(a netip.Addr) bool {
 	a = a.Unmap()
-	for _, p := range d.allow {
+	for _, p := range d.set.Load().allow {
 		if p.Contains(a) {
 			return true
 		}
@@ -162,36 +186,60 @@ func (d *Defender) Allowed(a netip.Addr) bool {
 	return false
 }
 
-// Record scores the events that count against an address (core.Sink):
-// a failed login that checked a password or key, and an escape attempt.
-func (d *Defender) Record(r *core.Record) {
-	w := 0
-	switch {
-	case r.Kind == core.EventLoginFailed && r.Reason == "denied":
-		w = 1
-		d.userFailed(r.User)
-	case r.Kind == core.EventRefused && r.Session != 0 && r.Path != "":
-		w = d.cfg.EscapeWeight
+// Weight is what a record scores against its address under cfg: a failed
+// login that checked a password or key 1, one to a name with no account
+// unknown_user_weight, and each offence of a refusal (core.Offence*) its
+// own weight; anything else 0.
+func Weight(cfg config.Lockout, r *core.Record) int {
+	switch r.Kind {
+	case core.EventLoginFailed:
+		switch r.Reason {
+		case core.ReasonDenied:
+			return 1
+		case core.ReasonUnknownUser:
+			return cfg.UnknownUserWeight
+		}
+	case core.EventRefused:
+		switch r.Offence {
+		case core.OffenceEscape:
+			return cfg.EscapeWeight
+		case core.OffenceCommand:
+			return cfg.CommandWeight
+		case core.OffenceData:
+			return cfg.DataWeight
+		}
 	}
-	if w == 0 || d.cfg.MaxFailures == 0 || !r.Remote.IsValid() {
+	return 0
+}
+
+// Record scores the events that count against an address (core.Sink),
+// each by its Weight.
+func (d *Defender) Record(r *core.Record) {
+	set := d.set.Load()
+	cfg := set.cfg
+	if r.Kind == core.EventLoginFailed && r.Reason == core.ReasonDenied {
+		d.userFailed(cfg, r.User)
+	}
+	w := Weight(cfg, r)
+	if w == 0 || cfg.MaxFailures == 0 || !r.Remote.IsValid() {
 		return
 	}
 	a := r.Remote.Addr().Unmap()
 	if d.Allowed(a) {
 		return
 	}
-	key := Key(a, d.cfg.IPv6Prefix)
+	key := Key(a, cfg.IPv6Prefix)
 	now := d.now()
 	d.mu.Lock()
 	hits := d.scores[key][:0:0]
 	score := w
 	for _, h := range d.scores[key] {
-		if now.Sub(h.at) < d.cfg.Window.Duration {
+		if now.Sub(h.at) < cfg.Window.Duration {
 			hits = append(hits, h)
 			score += h.weight
 		}
 	}
-	if score < d.cfg.MaxFailures {
+	if score < cfg.MaxFailures {
 		d.scores[key] = append(hits, hit{now, w})
 		d.mu.Unlock()
 		return
@@ -199,11 +247,11 @@ func (d *Defender) Record(r *core.Record) {
 	delete(d.scores, key)
 	b := d.bans[key]
 	b.Prefix, b.Offences, b.Reason = key.String(), b.Offences+1, r.Kind
-	dur := d.cfg.Duration.Duration
-	for i := 1; i < b.Offences && dur < d.cfg.MaxDuration.Duration; i++ {
+	dur := cfg.Duration.Duration
+	for i := 1; i < b.Offences && dur < cfg.MaxDuration.Duration; i++ {
 		dur *= 2
 	}
-	b.Until = now.Add(min(dur, d.cfg.MaxDuration.Duration))
+	b.Until = now.Add(min(dur, cfg.MaxDuration.Duration))
 	d.bans[key] = b
 	d.gen++
 	d.mu.Unlock()
@@ -214,19 +262,19 @@ func (d *Defender) Record(r *core.Record) {
 }
 
 // userFailed counts a failed login to an account, from any address.
-func (d *Defender) userFailed(name string) {
-	if d.cfg.UserFailures == 0 || name == "" {
+func (d *Defender) userFailed(cfg config.Lockout, name string) {
+	if cfg.UserFailures == 0 || name == "" {
 		return
 	}
 	now := d.now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.users[name] = append(d.recent(name, now), now)
+	d.users[name] = append(d.recent(cfg, name, now), now)
 	// Names are chosen by strangers: forget the quiet ones so that the
 	// map stays as small as the window's traffic.
 	if len(d.users) > 4096 {
 		for n := range d.users {
-			if len(d.recent(n, now)) == 0 {
+			if len(d.recent(cfg, n, now)) == 0 {
 				delete(d.users, n)
 			}
 		}
@@ -234,9 +282,9 @@ func (d *Defender) userFailed(name string) {
 }
 
 // recent is the failures of name within the window; the caller holds d.mu.
-func (d *Defender) recent(name string, now time.Time) []time.Time {
+func (d *Defender) recent(cfg config.Lockout, name string, now time.Time) []time.Time {
 	f := d.users[name]
-	for len(f) > 0 && now.Sub(f[0]) >= d.cfg.Window.Duration {
+	for len(f) > 0 && now.Sub(f[0]) >= cfg.Window.Duration {
 		f = f[1:]
 	}
 	return f
@@ -246,13 +294,14 @@ func (d *Defender) recent(name string, now time.Time) []time.Time {
 // lockout.user_delay once it failed lockout.user_failures times within
 // the window, from whatever addresses, else 0.
 func (d *Defender) Delay(name string) time.Duration {
-	if d.cfg.UserFailures == 0 {
+	cfg := d.set.Load().cfg
+	if cfg.UserFailures == 0 {
 		return 0
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.recent(name, d.now())) >= d.cfg.UserFailures {
-		return d.cfg.UserDelay.Duration
+	if len(d.recent(cfg, name, d.now())) >= cfg.UserFailures {
+		return cfg.UserDelay.Duration
 	}
 	return 0
 }

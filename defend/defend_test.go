@@ -123,7 +123,7 @@ func TestScores(t *testing.T) {
 	if _, err := d.Check(netip.MustParseAddr("2001:db8:1:3::1")); err != nil {
 		t.Fatalf("another /64 is banned: %v", err)
 	}
-	escape := &core.Record{Kind: core.EventRefused, Session: 4, Remote: netip.MustParseAddrPort("192.0.2.1:1"), Path: "/../x", Reason: "outside the home"}
+	escape := &core.Record{Kind: core.EventRefused, Session: 4, Remote: netip.MustParseAddrPort("192.0.2.1:1"), Path: "/../x", Reason: "outside the home", Offence: core.OffenceEscape}
 	d.Record(escape)
 	if _, err := d.Check(netip.MustParseAddr("192.0.2.1")); !errors.Is(err, ErrBanned) {
 		t.Fatalf("one escape of weight 3: %v, want banned", err)
@@ -183,5 +183,78 @@ func TestUserThrottle(t *testing.T) {
 	now = now.Add(config.Default().Lockout.Window.Duration)
 	if got := d.Delay("alice"); got != 0 {
 		t.Fatalf("after the window: delay %v", got)
+	}
+}
+
+// TestOffenceWeights: a login to an unknown name, a refused command and a
+// refused data connection each score their own weight (0: not at all),
+// whichever protocol reported them; a refusal the core left unscored (a
+// session's free ones) does not count; SetConfig (a reload) changes the
+// weights and the lists of a running defender.
+func TestOffenceWeights(t *testing.T) {
+	d := newDefender(t, openStore(t), func(l *config.Lockout) {
+		l.MaxFailures, l.UnknownUserWeight, l.CommandWeight, l.DataWeight = 6, 3, 1, 2
+	})
+	rec := func(kind, remote, reason, offence string) *core.Record {
+		return &core.Record{Kind: kind, Session: 1, Service: "sftp", Remote: netip.MustParseAddrPort(remote), Reason: reason, Offence: offence}
+	}
+	banned := func(a string) bool {
+		_, err := d.Check(netip.MustParseAddr(a))
+		return errors.Is(err, ErrBanned)
+	}
+	// Two unknown names (3 each) ban; two wrong passwords do not.
+	d.Record(rec(core.EventLoginFailed, "192.0.2.1:1", core.ReasonUnknownUser, ""))
+	if banned("192.0.2.1") {
+		t.Fatal("banned after one unknown name of weight 3")
+	}
+	d.Record(rec(core.EventLoginFailed, "192.0.2.1:1", core.ReasonUnknownUser, ""))
+	if !banned("192.0.2.1") {
+		t.Fatal("two unknown names of weight 3 did not ban at 6")
+	}
+	// Five scored commands do not ban, the sixth does; unscored ones
+	// (Offence "") never count.
+	for range 20 {
+		d.Record(rec(core.EventRefused, "192.0.2.2:1", "unknown command", ""))
+	}
+	for i := range 6 {
+		if banned("192.0.2.2") {
+			t.Fatalf("banned after %d commands of weight 1", i)
+		}
+		d.Record(rec(core.EventRefused, "192.0.2.2:1", "unknown command", core.OffenceCommand))
+	}
+	if !banned("192.0.2.2") {
+		t.Fatal("six commands of weight 1 did not ban")
+	}
+	// Three refused data connections (2 each), even without a session.
+	for range 3 {
+		r := rec(core.EventRefused, "192.0.2.3:1", "passive", core.OffenceData)
+		r.Session = 0
+		d.Record(r)
+	}
+	if !banned("192.0.2.3") {
+		t.Fatal("three data connections of weight 2 did not ban")
+	}
+
+	// A reload: commands no longer score, 192.0.2.4 is allowed, data
+	// weighs 6.
+	c := config.Default().Lockout
+	c.MaxFailures, c.CommandWeight, c.DataWeight, c.Allow = 6, 0, 6, []string{"192.0.2.4"}
+	if err := d.SetConfig(c); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		d.Record(rec(core.EventRefused, "192.0.2.5:1", "unknown command", core.OffenceCommand))
+		d.Record(rec(core.EventRefused, "192.0.2.4:1", "passive", core.OffenceData))
+	}
+	if banned("192.0.2.5") || banned("192.0.2.4") {
+		t.Fatal("after the reload: a weight of 0 or an allowed address was scored")
+	}
+	d.Record(rec(core.EventRefused, "192.0.2.6:1", "passive", core.OffenceData))
+	if !banned("192.0.2.6") {
+		t.Fatal("after the reload: one data connection of weight 6 did not ban")
+	}
+	c.Allow = []string{"not an address"}
+	if err := d.SetConfig(c); err == nil {
+		t.Fatal("a bad allow list was accepted")
 	}
 }

@@ -90,8 +90,9 @@ func newServer(t *testing.T, mutate func(c *config.Config)) *server {
 	c.Limits.ShutdownTimeout = config.Duration{Duration: 5 * time.Second}
 	// Tests try many escapes from 127.0.0.1 on purpose; scored, they would
 	// ban the address between one test step and the next. TestBanPersists
-	// and TestAuditLog set the weight they test.
-	c.Lockout.EscapeWeight = 0
+	// and TestAuditLog set the weight they test. The same for the hostile
+	// commands, data connections and unknown names (TestOffencesBan).
+	c.Lockout.EscapeWeight, c.Lockout.CommandWeight, c.Lockout.DataWeight, c.Lockout.UnknownUserWeight = 0, 0, 0, 0
 	if mutate != nil {
 		mutate(c)
 	}

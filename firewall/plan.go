@@ -55,6 +55,9 @@ type Options struct {
 	// it they only add accept rules and leave the host's policy alone.
 	DefaultDrop bool
 	Keep        []Keep
+	// OpenMetrics, an address or CIDR prefix, opens the metrics listener
+	// to it alone; "" leaves the metrics closed to the outside.
+	OpenMetrics string
 }
 
 // unprivileged is the client's default active-mode listening range.
@@ -163,6 +166,13 @@ func Plan(plan *listen.Plan, o Options) (*Ruleset, error) {
 	}
 
 	rs.groups = groups(plan, server, o.ActivePorts)
+	if o.OpenMetrics != "" {
+		g, err := metricsGroup(plan, o.OpenMetrics, server)
+		if err != nil {
+			return nil, err
+		}
+		rs.groups = append(rs.groups, g)
+	}
 	var rules []Rule
 	for _, g := range rs.groups {
 		if o.Side == Server {

@@ -288,7 +288,49 @@ func validationCases(t *testing.T) []*Ruleset {
 		}
 	}
 	out = append(out, mustPlan(t, custom(t), Options{Side: Server}), mustPlan(t, custom(t), Options{Side: Client, Mode: Active}))
+	metrics := "[metrics]\nlisten = \"0.0.0.0:9464\""
+	out = append(out, mustPlan(t, load(t, metrics), Options{Side: Server, OpenMetrics: "192.0.2.0/24"}),
+		mustPlan(t, load(t, metrics), Options{Side: Server, OpenMetrics: "2001:db8::/64", DefaultDrop: true}),
+		mustPlan(t, load(t, metrics), Options{Side: Server, OpenMetrics: "198.51.100.7", Stateless: true}))
 	return out
+}
+
+// TestOpenMetrics: the metrics listener is closed to the outside unless
+// --open-metrics names a source, and then it is open to that source
+// alone; a configuration without metrics, a loopback listener, every
+// address, and a name that is no address are refused with a clear error.
+func TestOpenMetrics(t *testing.T) {
+	metrics := "[metrics]\nlisten = \"0.0.0.0:9464\""
+	for _, r := range mustPlan(t, load(t, metrics), Options{Side: Server}).Rules {
+		if r.LocalPorts == "9464" {
+			t.Fatalf("metrics open without --open-metrics: %+v", r)
+		}
+	}
+	var open []Rule
+	for _, r := range mustPlan(t, load(t, metrics), Options{Side: Server, OpenMetrics: "10.1.0.0/16"}).Rules {
+		if r.LocalPorts == "9464" {
+			open = append(open, r)
+		}
+	}
+	if len(open) != 1 || open[0].Direction != In || open[0].Remote != "10.1.0.0/16" {
+		t.Fatalf("--open-metrics 10.1.0.0/16: %+v", open)
+	}
+	out := render(t, mustPlan(t, load(t, metrics), Options{Side: Server, OpenMetrics: "10.1.0.0/16"}), "nft")
+	if !strings.Contains(out, "ip saddr 10.1.0.0/16 tcp dport 9464 accept") {
+		t.Errorf("nft:\n%s", out)
+	}
+	for _, c := range []struct{ toml, from, want string }{
+		{"", "10.0.0.0/8", "no metrics listener"},
+		{"[metrics]\nlisten = \"127.0.0.1:9464\"", "10.0.0.0/8", "no other host reaches"},
+		{"[metrics]\nlisten = \"[::1]:9464\"", "10.0.0.0/8", "no other host reaches"},
+		{metrics, "0.0.0.0/0", "every address"},
+		{metrics, "scraper.example", "neither an address nor a prefix"},
+	} {
+		_, err := Plan(load(t, c.toml), Options{Side: Server, OpenMetrics: c.from})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q --open-metrics %s: %v, want %q", c.toml, c.from, err, c.want)
+		}
+	}
 }
 
 func mustPlan(t *testing.T, c *listen.Plan, o Options) *Ruleset {

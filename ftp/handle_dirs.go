@@ -137,13 +137,12 @@ func (s *session) cmdMFMT(arg string) bool {
 }
 
 func (s *session) cmdALLO(arg string) bool {
-	// ALLO n: the size of the next upload, checked against the quota
-	// before any data (RFC 959 allows 552 here).
+	// ALLO n: the size of the next upload, checked against the quota by
+	// that STOR, APPE or STOU before any data: only there is the file
+	// known, and with it the size it replaces.
+	s.allo = 0
 	if n, err := strconv.ParseInt(strings.Fields(arg + " 0")[0], 10, 64); err == nil && n > 0 {
-		if err := s.cn.QuotaFits(n, true); err != nil {
-			s.reply(552, "Quota exceeded")
-			return true
-		}
+		s.allo = n
 	}
 	s.reply(202, "No storage allocation necessary")
 	return true

@@ -89,7 +89,14 @@ func (s *session) store(verb, p string, whole bool, open func() (vfs.Upload, err
 	if x == nil {
 		return true
 	}
+	allo := s.allo
+	s.allo = 0
 	up, err := open()
+	if err == nil {
+		if err = s.cn.Expect(up, allo); err != nil {
+			up.Abort()
+		}
+	}
 	if err != nil {
 		x.release()
 		s.fsFail(err)

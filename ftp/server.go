@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -83,7 +84,8 @@ func New(o Options) (*Server, error) {
 	pool.OnRefused(func(port int, from netip.AddrPort) {
 		// Someone racing for the port, or a client whose command failed
 		// before its data connection arrived.
-		o.Core.Warn("passive.refused", "passive data connection refused: no session waits for its address on this port", "service", "ftp", "port", port, "from", from.String())
+		// The defender scores it (and logs it, rate-limited).
+		o.Core.Offend(listen.FTP, from, core.OffenceData, "passive port "+strconv.Itoa(port), "passive data connection from an address no session waits for")
 	})
 	s := &Server{
 		cfg:       o.Config,

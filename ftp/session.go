@@ -49,6 +49,7 @@ type session struct {
 	protP    bool
 	epsvAll  bool
 	rest     int64
+	allo     int64 // the size ALLO announced for the next upload, 0 for none
 	rnfr     string
 	rnfrPrev string
 	pasv     *passive
@@ -148,6 +149,9 @@ func (s *session) loop() {
 		cmd, err := wire.ParseCommand(line)
 		if err != nil {
 			s.reply(500, capital(err.Error()))
+			if !s.offend(core.OffenceCommand, "command line", "malformed command") {
+				return
+			}
 			continue
 		}
 		if !s.handle(cmd) {
@@ -190,7 +194,7 @@ func (s *session) handle(cmd wire.Command) bool {
 	c, ok := commands[cmd.Verb]
 	if !ok {
 		s.reply(502, "Command not implemented: "+cmd.Verb)
-		return true
+		return s.offend(core.OffenceCommand, cmd.Verb, "unknown command")
 	}
 	if !c.anytime {
 		s.waitTransfer()
@@ -202,9 +206,20 @@ func (s *session) handle(cmd wire.Command) bool {
 		return true
 	case c.arg && cmd.Arg == "":
 		s.reply(501, cmd.Verb+" needs an argument")
-		return true
+		return s.offend(core.OffenceCommand, cmd.Verb, "missing argument")
 	}
 	return c.fn(s, cmd.Arg)
+}
+
+// offend reports a refused command or data address to the defender
+// (core.Conn.Offend). When that banned the client's address, the session
+// ends with a 421 that names the ban, and offend returns false.
+func (s *session) offend(offence, what, reason string) bool {
+	if err := s.cn.Offend(offence, what, reason); err != nil {
+		s.hangUp("Service not available: " + err.Error())
+		return false
+	}
+	return true
 }
 
 // reply writes one reply. Text never spans lines of its own: a line break

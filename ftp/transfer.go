@@ -197,10 +197,16 @@ func (s *session) moveData(x *transfer, j job, n *int64) (int, string, error) {
 		Meter:    func(m int64) { x.bytes.Add(m) },
 		Hash:     j.whole && s.cn.Digests(),
 	}
+	dir := core.Up
 	if j.send != nil {
-		t.Rate = s.cn.Rate(core.Down)
-	} else {
-		t.Rate = s.cn.Rate(core.Up)
+		dir = core.Down
+	}
+	t.Rate = s.cn.Rate(dir)
+	switch x.verb {
+	case "LIST", "NLST", "MLSD":
+	default:
+		t.Progress = s.cn.Progress(dir, x.path)
+		defer t.Progress.Done()
 	}
 	defer func() { x.sum = t.Sum(*n) }()
 	if j.send != nil {

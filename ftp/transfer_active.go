@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/ftp/wire"
 	"github.com/ferry-project/ferry/listen"
 )
@@ -60,7 +61,7 @@ func (s *session) setActive(ap netip.AddrPort, verb string) bool {
 	if ap.Addr().Unmap() != s.remote.Addr() || ap.Port() < 1024 {
 		s.log.Warn("active address refused (bounce)", "verb", verb, "to", ap.String())
 		s.reply(500, "Illegal "+verb+": the data address must be your own IP and a port of 1024 or above")
-		return true
+		return s.offend(core.OffenceData, ap.String(), "data address not the client's")
 	}
 	s.dropData()
 	s.active = ap

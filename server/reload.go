@@ -26,6 +26,18 @@ var reloadable = map[string]bool{
 	"limits.max_connections_per_ip": true,
 	"limits.max_prelogin":           true,
 	"limits.max_prelogin_per_ip":    true,
+	// The defender's section, except max_failures, window and duration,
+	// which also size the in-memory count of password checks per address.
+	"lockout.max_duration":        true,
+	"lockout.escape_weight":       true,
+	"lockout.unknown_user_weight": true,
+	"lockout.command_weight":      true,
+	"lockout.data_weight":         true,
+	"lockout.ipv6_prefix":         true,
+	"lockout.allow":               true,
+	"lockout.deny":                true,
+	"lockout.user_failures":       true,
+	"lockout.user_delay":          true,
 }
 
 // reload re-reads the configuration file and the certificate (SIGHUP). An
@@ -57,6 +69,13 @@ func (e *env) reload() {
 	lim.MaxPrelogin, lim.MaxPreloginPerIP = next.Limits.MaxPrelogin, next.Limits.MaxPreloginPerIP
 	e.core.SetLimits(lim)
 	e.plan.SetAdvertised(next)
+	if e.def != nil {
+		lo := next.Lockout
+		lo.MaxFailures, lo.Window, lo.Duration = e.cfg.Lockout.MaxFailures, e.cfg.Lockout.Window, e.cfg.Lockout.Duration
+		if err := e.def.SetConfig(lo); err != nil {
+			log.Error("reload: lockout not applied; the running one stays", "err", err.Error())
+		}
+	}
 	if e.certs != nil {
 		cert, _, err := certs.Load(next.TLS.CertFile, next.TLS.KeyFile, e.cfg.DataDir, []string{e.cfg.PublicHost})
 		if err != nil {

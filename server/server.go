@@ -39,6 +39,7 @@ type env struct {
 	audit     *audit.Log     // reopened by a reload (logrotate); nil when off
 	store     store.Store    // users, bans, web sessions: shared by a cluster's nodes
 	tickets   *certs.Tickets // TLS session-ticket keys; nil without TLS
+	def       *defend.Defender
 	// serve runs a protocol's accept loop in the background.
 	serve func(name string, loop func() error)
 }
@@ -131,6 +132,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		level:     o.Level,
 		audit:     al,
 		store:     st,
+		def:       def,
 		listeners: map[listen.Service]net.Listener{},
 	}
 	if len(cfg.TLS.ACMEDomains) > 0 {

@@ -20,7 +20,8 @@ type userDropper interface{ DropUser(name string) }
 // watchUsers ends the sessions, web sessions and tokens of every user whose
 // password, keys or access changed, or who was disabled or deleted, until
 // ctx ends: `ferry user passwd`, `set` and `del` take effect at once in
-// every protocol, not when a session or a token happens to expire.
+// every protocol, not when a session or a token happens to expire. A
+// changed quota is applied to the running sessions (core.RefreshQuotas).
 func watchUsers(ctx context.Context, st store.Store, cr *core.Core, protocols []protocol, log *slog.Logger) {
 	seen, err := st.Revisions(ctx)
 	if err != nil {
@@ -34,6 +35,9 @@ func watchUsers(ctx context.Context, st store.Store, cr *core.Core, protocols []
 			return
 		case <-t.C:
 		}
+		// `ferry user set --quota-*` changes no revision (the account's
+		// access is the same): running sessions take the new limits.
+		cr.RefreshQuotas(ctx)
 		now, err := st.Revisions(ctx)
 		if err != nil {
 			log.Error("watching users", "err", err.Error())

@@ -22,8 +22,9 @@ type handle struct {
 	mtime  *time.Time // set on the temporary file's final name after publishing
 	bytes  int64
 	opened time.Time
-	digest *core.Digest  // downloads and atomic uploads, when the audit log wants digests
-	rate   func(n int64) // the bandwidth limits' wait (core.Conn.Rate), nil for none
+	digest *core.Digest   // downloads and atomic uploads, when the audit log wants digests
+	rate   func(n int64)  // the bandwidth limits' wait (core.Conn.Rate), nil for none
+	moving *core.Progress // for ferry status; ended when the handle closes
 }
 
 func (h *handle) isDir() bool { return h.dir != nil }
@@ -97,7 +98,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &handle{path: p, read: f, opened: time.Now(), digest: s.digest(), rate: s.cn.Rate(core.Down)}, nil
+		return &handle{path: p, read: f, opened: time.Now(), digest: s.digest(), rate: s.cn.Rate(core.Down), moving: s.cn.Progress(core.Down, p)}, nil
 	}
 	if s.fs.ReadOnly() {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: vfs.ErrReadOnly}
@@ -121,6 +122,14 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 			return nil, err
 		}
 		h.up, h.atomic, h.digest = up, true, s.digest()
+		// A client that tells the file's size at open (the size
+		// attribute) is refused before any data when it does not fit.
+		if a.flags&attrSize != 0 {
+			if err := s.cn.Expect(up, int64(min(a.size, 1<<62))); err != nil {
+				up.Abort()
+				return nil, err
+			}
+		}
 		if a.flags&attrPermissions != 0 {
 			if err := up.Chmod(clientMode(a.perm)); err != nil {
 				up.Abort()
@@ -134,6 +143,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 		}
 		h.up = up
 	}
+	h.moving = s.cn.Progress(core.Up, p)
 	return h, nil
 }
 
@@ -166,6 +176,7 @@ func (s *session) read(id uint32, d *decoder) error {
 		return s.status(id, err)
 	}
 	h.bytes += int64(got)
+	h.moving.Add(int64(got))
 	if h.read != nil {
 		h.digest.At(int64(off), buf[:got])
 	}
@@ -196,6 +207,7 @@ func (s *session) write(id uint32, d *decoder) error {
 	}
 	n, err := f.WriteAt(data, int64(off))
 	h.bytes += int64(n)
+	h.moving.Add(int64(n))
 	if h.atomic {
 		h.digest.At(int64(off), data[:n])
 	}
@@ -265,6 +277,7 @@ func (s *session) release(h *handle, commit bool) error {
 		return h.dir.Close()
 	}
 	s.busy.Add(-1)
+	h.moving.Done()
 	switch {
 	case h.read != nil:
 		var sum string

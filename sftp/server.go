@@ -254,7 +254,7 @@ func (s *Server) serverConfig(c *conn) *ssh.ServerConfig {
 	cfg := &ssh.ServerConfig{
 		Config:                  ssh.Config{KeyExchanges: kexAlgos, Ciphers: ciphers, MACs: macs},
 		PublicKeyAuthAlgorithms: userKeyAlgos,
-		ServerVersion:           "SSH-2.0-ferry",
+		ServerVersion:           serverVersion,
 		MaxAuthTries:            6,
 		PasswordCallback: func(m ssh.ConnMetadata, pass []byte) (*ssh.Permissions, error) {
 			u, err := c.cn.Password(ctx, m.User(), string(pass))
@@ -446,30 +446,4 @@ func (s *Server) sftp(c *conn, ch ssh.Channel, log *slog.Logger) {
 	}
 	ch.SendRequest("exit-status", false, []byte{0, 0, 0, status})
 	ch.CloseWrite()
-}
-
-// refuse tells a client refused at admission why, before any handshake,
-// in a line ahead of the version string (RFC 4253 section 4.2 allows
-// such lines). OpenSSH 9.2 shows it with -v only ("banner line 0: ..."),
-// then "Connection closed by remote host". The client's own version
-// string is read and dropped for up to a second, so that the close is a
-// FIN the client sees after the line, not a reset that loses it.
-func refuse(nc net.Conn, err error) {
-	nc.SetDeadline(time.Now().Add(time.Second))
-	if _, werr := nc.Write([]byte("ferry: " + err.Error() + "\r\n")); werr != nil {
-		nc.Close()
-		return
-	}
-	if tc, ok := nc.(interface{ CloseWrite() error }); ok {
-		tc.CloseWrite()
-	}
-	go func() {
-		defer nc.Close()
-		var b [256]byte
-		for {
-			if _, err := nc.Read(b[:]); err != nil {
-				return
-			}
-		}
-	}()
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,6 +105,10 @@ func (s *session) status(id uint32, err error) error {
 	switch {
 	case errors.Is(err, vfs.ErrEscape):
 		s.cn.Refuse(vfs.PathOf(err), "outside the home")
+	case errors.Is(err, errShort):
+		if berr := s.cn.Offend(core.OffenceCommand, "sftp request", "malformed request"); berr != nil {
+			return berr // banned now: the session ends
+		}
 	case code == fxFailure && msg == failure:
 		s.log.Error("sftp request failed", "err", err)
 	}
@@ -271,6 +276,9 @@ func (s *session) dispatch(p []byte) error {
 	case fxpExtended:
 		return s.extended(id, &d)
 	}
+	if err := s.cn.Offend(core.OffenceCommand, "sftp packet type "+strconv.Itoa(int(typ)), "unknown request"); err != nil {
+		return err // banned now: the session ends
+	}
 	return s.status(id, errUnsupported)
 }
 
@@ -393,6 +401,9 @@ func (s *session) extended(id uint32, d *decoder) error {
 		}
 		p = vfs.Clean("/", p)
 		return s.nameReply(id, p, p, nil)
+	}
+	if err := s.cn.Offend(core.OffenceCommand, name, "unknown extended request"); err != nil {
+		return err // banned now: the session ends
 	}
 	return s.status(id, fmt.Errorf("%w: %q", errUnsupported, name))
 }

@@ -168,7 +168,9 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 		Meter:    func(m int64) { n += m },
 		Hash:     rq.conn().Digests(),
 		Rate:     rq.conn().Rate(core.Down),
+		Progress: rq.conn().Progress(core.Down, p),
 	}
+	defer t.Progress.Done()
 	// Gather the TLS records of the body into large writes (core.BatchConn).
 	if bc, ok := rq.ctx().Value(batchKey{}).(*core.BatchConn); ok {
 		bc.Batch(true)
@@ -284,12 +286,6 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	}
 	_, err := fsys.Lstat(p)
 	existed := err == nil
-	if rq.r.ContentLength > 0 {
-		if err := rq.conn().QuotaFits(rq.r.ContentLength, !existed); err != nil {
-			rq.fsError(p, err) // before any data: 507
-			return
-		}
-	}
 	var up vfs.Upload
 	cr := rq.r.Header.Get("Content-Range")
 	if cr != "" {
@@ -307,9 +303,18 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 		rq.fsError(p, err)
 		return
 	}
+	// The size is known: past the quota, 507 before any data (over a
+	// replaced file, only what it grows by counts).
+	if err := rq.conn().Expect(up, rq.r.ContentLength); err != nil {
+		up.Abort()
+		rq.fsError(p, err)
+		return
+	}
 	start := time.Now()
 	rc := http.NewResponseController(rq.w)
-	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline, Hash: rq.conn().Digests(), Rate: rq.conn().Rate(core.Up)}
+	t := &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: rc.SetReadDeadline, Hash: rq.conn().Digests(), Rate: rq.conn().Rate(core.Up),
+		Progress: rq.conn().Progress(core.Up, p)}
+	defer t.Progress.Done()
 	n, err := t.Receive(up, rq.r.Body)
 	if err != nil {
 		if errors.Is(err, core.ErrPeer) && rq.conn().KeepInterrupted(err) {

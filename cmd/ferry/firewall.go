@@ -29,6 +29,7 @@ func runFirewall(args []string) error {
 	stateless := fs.Bool("stateless", false, "also print every reply flow, for filters without connection tracking")
 	defaultDrop := fs.Bool("default-drop", false, "nft, iptables, ufw: a complete host ruleset that drops what it does not accept (default: only accept rules to include)")
 	noSSH := fs.Bool("no-ssh", false, "with --default-drop: do not keep SSH (port 22 and the port of $SSH_CONNECTION) open")
+	openMetrics := fs.String("open-metrics", "", "server side: open the metrics listener ([metrics] listen) to `FROM` only, an address or CIDR (default: closed to the outside)")
 	var keep []int
 	fs.Func("keep-port", "with --default-drop: also keep TCP port `N` open (repeatable)", func(s string) error {
 		p, err := strconv.Atoi(s)
@@ -66,6 +67,7 @@ func runFirewall(args []string) error {
 		ActivePorts: ap,
 		Stateless:   *stateless,
 		ForwardTo:   *forwardTo,
+		OpenMetrics: *openMetrics,
 	}
 	plan := listen.New(cfg)
 	if o.Side == firewall.Server && plan.Address == "" {

@@ -54,6 +54,9 @@ func runStatus(args []string) error {
 	fmt.Fprintln(tw, "ID\tPROTOCOL\tUSER\tREMOTE\tSINCE")
 	for _, s := range st.Sessions {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", s.ID, s.Protocol, s.User, s.Remote, s.Since.Format(time.RFC3339))
+		for _, x := range s.Transfers {
+			fmt.Fprintf(tw, "\t  %s %s: %d bytes, %s/s\n", x.Direction, x.Path, x.Bytes, humanBytes(x.Rate))
+		}
 	}
 	if p := st.Passive; p != nil {
 		fmt.Fprintf(tw, "passive ports %s: %d in use, %d free\n", p.Ports, p.InUse, p.Free)
@@ -63,4 +66,19 @@ func runStatus(args []string) error {
 		fmt.Fprintf(tw, "%s\tuntil %s\t%s\n", b.Prefix, b.Until.Format(time.RFC3339), b.Reason)
 	}
 	return tw.Flush()
+}
+
+// humanBytes writes n bytes in the largest binary unit that keeps it at
+// 1 or more ("512 B", "1.5 MiB").
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n), 0
+	for v >= unit && i < 4 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGT"[i-1])
 }
