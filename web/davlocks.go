@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -93,7 +94,35 @@ type davLockView struct {
 	d *davFS
 }
 
+// Confirm checks one list of an If header (RFC 4918 §10.4): every one of
+// its conditions must hold. The library checks that a lock token is held
+// and ignores the rest, so the entity tags ([ETAG]) and negations (Not)
+// are checked here first: a list with a tag that does not match is false
+// (litmus' fail_complex_cond_put), as is "Not <TOKEN>" for a live token.
 func (v davLockView) Confirm(now time.Time, name0, name1 string, conds ...webdav.Condition) (func(), error) {
+	etag := ""
+	if fi, err := v.d.fsys.Stat(vpath(name0)); err == nil && name0 != "" {
+		etag = fmt.Sprintf(`"%x%x"`, fi.ModTime().UnixNano(), fi.Size()) // as the library's ETag header
+	}
+	for _, c := range conds {
+		holds := true
+		switch {
+		case c.ETag != "":
+			holds = etag != "" && strings.TrimPrefix(c.ETag, "W/") == etag
+		case c.Not:
+			v.t.mu.Lock()
+			v.t.prune(now)
+			_, live := v.t.held[c.Token]
+			v.t.mu.Unlock()
+			holds = !live
+		}
+		if c.Not && c.ETag != "" {
+			holds = !holds
+		}
+		if !holds {
+			return nil, webdav.ErrConfirmationFailed
+		}
+	}
 	return v.t.ls.Confirm(now, name0, name1, conds...)
 }
 
