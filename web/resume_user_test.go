@@ -1,9 +1,11 @@
 package web
 
 import (
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,5 +50,28 @@ func TestInterruptedPerUser(t *testing.T) {
 		if published != kept {
 			t.Errorf("%s: the interrupted upload published: %v, want %v", user, published, kept)
 		}
+	}
+}
+
+// TestRenameReplace: op=rename refuses an existing name unless
+// replace=true, and never replaces a folder.
+func TestRenameReplace(t *testing.T) {
+	ts := startServer(t, nil)
+	home := ts.addUser("alice", false)
+	c := ts.client()
+	for name, body := range map[string]string{"a.txt": "old", "b.txt": "new"} {
+		resp, b := ts.do(c, "PUT", "/api/v1/files/"+name, "alice", strings.NewReader(body))
+		expect(t, "PUT "+name, resp, b, http.StatusCreated)
+	}
+	resp, b := ts.do(c, "POST", "/api/v1/files/d?op=mkdir", "alice", nil)
+	expect(t, "mkdir", resp, b, http.StatusCreated)
+	resp, b = ts.do(c, "POST", "/api/v1/files/b.txt?op=rename&to=a.txt", "alice", nil)
+	expect(t, "rename over a file", resp, b, http.StatusConflict)
+	resp, b = ts.do(c, "POST", "/api/v1/files/b.txt?op=rename&replace=true&to=d", "alice", nil)
+	expect(t, "rename over a folder, replace=true", resp, b, http.StatusConflict)
+	resp, b = ts.do(c, "POST", "/api/v1/files/b.txt?op=rename&replace=true&to=a.txt", "alice", nil)
+	expect(t, "rename over a file, replace=true", resp, b, http.StatusNoContent)
+	if got, _ := os.ReadFile(filepath.Join(home, "a.txt")); string(got) != "new" {
+		t.Errorf("a.txt holds %q after the replacing rename", got)
 	}
 }
