@@ -589,8 +589,8 @@ func (c *Config) Validate() error {
 	if err := c.Lockout.validate(); err != nil {
 		return err
 	}
-	if c.Uploads.Interrupted != InterruptedDiscard && c.Uploads.Interrupted != InterruptedKeep {
-		return keyErr("uploads.interrupted", "%q: must be discard or keep", c.Uploads.Interrupted)
+	if err := c.Uploads.validate(); err != nil {
+		return err
 	}
 	if !c.FTP.Enabled && !c.SFTP.Enabled && !c.HTTP.Enabled {
 		return errors.New("every protocol is disabled: enable at least one of ftp, sftp, http")

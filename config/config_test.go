@@ -76,6 +76,7 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"[limits]\nidle_timeout = \"soon\"", "idle_timeout", "duration"},
 		{"[limits]\nmax_connections_per_ip = 0", "limits.max_connections_per_ip", "at least 1"},
 		{"[uploads]\ninterrupted = \"maybe\"", "uploads.interrupted", "discard or keep"},
+		{"[uploads]\ninterrupted_users = { alice = \"yes\" }", "uploads.interrupted_users", "alice"},
 		{"listen_address = \"example.org\"", "listen_address", "not an IP"},
 		{"[tls]\ncert_file = \"/x.pem\"", "tls.cert_file", "together"},
 		{"data_dir = \"\"", "data_dir", "empty"},
@@ -134,6 +135,18 @@ func TestSessionReuseAlias(t *testing.T) {
 		}
 		if c.FTP.TLSSessionReuse != want {
 			t.Errorf("%s: became %q, want %q", in, c.FTP.TLSSessionReuse, want)
+		}
+	}
+}
+
+func TestInterruptedPerUser(t *testing.T) {
+	c, err := Parse([]byte("[uploads]\ninterrupted = \"discard\"\ninterrupted_users = { alice = \"keep\", \"bob.x\" = \"discard\" }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for user, want := range map[string]string{"alice": InterruptedKeep, "bob.x": InterruptedDiscard, "carol": InterruptedDiscard} {
+		if got := c.Uploads.InterruptedFor(user); got != want {
+			t.Errorf("%s: %q, want %q", user, got, want)
 		}
 	}
 }

@@ -23,6 +23,34 @@ type Uploads struct {
 	// Interrupted is what becomes of the bytes of an upload whose client
 	// went away before the end: InterruptedDiscard or InterruptedKeep.
 	Interrupted string `toml:"interrupted"`
+	// InterruptedUsers overrides Interrupted for the users it names (user
+	// name -> InterruptedDiscard or InterruptedKeep): a partner on a
+	// flaky line gets "keep" while the folders that automation watches
+	// stay atomic. It lives here, not in the store, so that it is set
+	// where the global value is, and read at start like it.
+	InterruptedUsers map[string]string `toml:"interrupted_users"`
+}
+
+// InterruptedFor is uploads.interrupted for user: the user's own value
+// when interrupted_users names the user, the global one otherwise.
+func (u Uploads) InterruptedFor(user string) string {
+	if v, ok := u.InterruptedUsers[user]; ok {
+		return v
+	}
+	return u.Interrupted
+}
+
+// validate checks interrupted and every value of interrupted_users.
+func (u Uploads) validate() error {
+	if u.Interrupted != InterruptedDiscard && u.Interrupted != InterruptedKeep {
+		return keyErr("uploads.interrupted", "%q: must be discard or keep", u.Interrupted)
+	}
+	for name, v := range u.InterruptedUsers {
+		if v != InterruptedDiscard && v != InterruptedKeep {
+			return keyErr("uploads.interrupted_users", "%s = %q: must be discard or keep", name, v)
+		}
+	}
+	return nil
 }
 
 // Values of uploads.interrupted.

@@ -69,9 +69,9 @@ type Core struct {
 	ids     atomic.Uint64
 
 	limits atomic.Pointer[config.Limits] // admission's budgets; SetLimits swaps them
-	// keepInterrupted is uploads.interrupted = "keep" (KeepInterrupted);
-	// a change needs a restart.
-	keepInterrupted bool
+	// interrupted is the uploads section (KeepInterrupted): the global
+	// uploads.interrupted and each user's; a change needs a restart.
+	interrupted config.Uploads
 
 	mu       sync.Mutex
 	closing  bool
@@ -118,7 +118,7 @@ func New(o Options) (*Core, error) {
 	}
 	lim := o.Config.Limits
 	c.limits.Store(&lim)
-	c.keepInterrupted = o.Config.Uploads.Interrupted == config.InterruptedKeep
+	c.interrupted = o.Config.Uploads
 	return c, nil
 }
 

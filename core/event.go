@@ -21,6 +21,7 @@ const (
 	EventDelete      = "delete"
 	EventRename      = "rename"
 	EventSetstat     = "setstat"
+	EventLink        = "link"
 	EventRefused     = "refused"
 )
 
@@ -51,7 +52,7 @@ const (
 type Event struct {
 	Kind     string
 	Path     string
-	Target   string // rename: the new path
+	Target   string // rename: the new path; link: what the link points to
 	Bytes    int64
 	Duration time.Duration
 	Result   string // ResultOK when empty and Err is nil

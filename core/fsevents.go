@@ -10,7 +10,7 @@ import (
 )
 
 // eventFS is a session's file system as the adapters see it: every change
-// that is not a transfer (mkdir, rmdir, delete, rename, setstat) emits its
+// that is not a transfer (mkdir, rmdir, delete, rename, setstat, link) emits its
 // event here, once, whichever protocol asked for it. Uploads and downloads
 // are emitted by the adapters, which know when a transfer ends and how.
 type eventFS struct {
@@ -80,6 +80,17 @@ func (f eventFS) inPlace(p string, offset int64, up vfs.Upload, err error) (vfs.
 		offset = fi.Size()
 	}
 	return &quotaUpload{Upload: up, u: f.quota, inPlace: true, old: fi.Size(), end: fi.Size(), pos: offset}, nil
+}
+
+// Symlink and Link emit a link event: path is the new name, target what
+// it points to (a symbolic link's text, a hard link's file), and link
+// says which kind.
+func (f eventFS) Symlink(target, p string) error {
+	return f.op(EventLink, p, target, f.FS.Symlink(target, p), "link", "symbolic")
+}
+
+func (f eventFS) Link(oldp, newp string) error {
+	return f.op(EventLink, newp, oldp, f.FS.Link(oldp, newp), "link", "hard")
 }
 
 func (f eventFS) Chtimes(p string, mtime time.Time) error {

@@ -115,6 +115,9 @@ func TestHardlinkWithOpenSSH(t *testing.T) {
 		t.Fatalf("b.bin is not a hard link of a.bin: %v", err)
 	}
 	sameFile(t, body, filepath.Join(e.Home("bob"), "b.bin"))
+	if want := `event=link path=/b.bin target=/a.bin`; !strings.Contains(e.Logs.String(), want) {
+		t.Errorf("log lacks %q", want)
+	}
 	for _, cmd := range []string{"ln a.bin ../x.bin", "ln ../../../etc/passwd p", "ln a.bin b.bin"} {
 		if out, err := e.batch(t.TempDir(), "bob", "", cmd); err == nil {
 			t.Errorf("%q succeeded: %s", cmd, out)

@@ -261,8 +261,9 @@ func (x *scp) receive(p string, mode fs.FileMode, size int64, mtime *time.Time) 
 		return err
 	}
 	start := time.Now()
-	t := &core.Transfer{}
-	n, err := t.Receive(up, io.LimitReader(x.br, size))
+	t, dl := x.transfer()
+	defer dl.stop()
+	n, err := t.Receive(up, io.LimitReader(stallReader{x.br, dl}, size))
 	if err == nil && n < size {
 		err = fmt.Errorf("%w: %w", core.ErrPeer, io.ErrUnexpectedEOF)
 	}
@@ -288,6 +289,12 @@ func (x *scp) receive(p string, mode fs.FileMode, size int64, mtime *time.Time) 
 		return x.warn(p, err)
 	}
 	return x.ok()
+}
+
+// transfer is one file's transfer under the stall rule.
+func (x *scp) transfer() (*core.Transfer, *chanDeadline) {
+	dl := &chanDeadline{ch: x.ch}
+	return &core.Transfer{Stall: x.s.o.Config.Limits.StallTimeout.Duration, Deadline: dl.set}, dl
 }
 
 // source sends x.r.path to the client.
@@ -362,8 +369,9 @@ func (x *scp) send(p string) error {
 		return err
 	}
 	start := time.Now()
-	t := &core.Transfer{}
-	n, err := t.Send(x.ch, io.LimitReader(f, fi.Size()))
+	t, dl := x.transfer()
+	defer dl.stop()
+	n, err := t.Send(stallWriter{dl}, io.LimitReader(f, fi.Size()))
 	if err == nil && n < fi.Size() {
 		err = io.ErrUnexpectedEOF // the file shrank while it was read
 	}

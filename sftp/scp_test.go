@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-project/ferry/config"
 )
 
 // TestLegacySCP copies with OpenSSH's scp -O (the SCP protocol over
@@ -62,5 +64,46 @@ func TestLegacySCP(t *testing.T) {
 	}
 	if !strings.Contains(e.Logs.String(), "via=scp") {
 		t.Error("no scp event logged")
+	}
+}
+
+// TestSCPStall: an scp upload that stops sending is cut after
+// limits.stall_timeout, logged aborted as a stall, and publishes nothing.
+func TestSCPStall(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) {
+		c.Limits.StallTimeout = config.Duration{Duration: time.Second}
+	})
+	args := append([]string{"-p", strconv.Itoa(e.port)}, e.sshOpts(e.keyOpts()...)...)
+	cmd := exec.Command("ssh", append(args, "bob@127.0.0.1", "scp -t stalled.bin")...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if _, err := in.Write([]byte("C0644 1000000 stalled.bin\n0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the stalled scp upload still runs after 20 s\nserver log:\n%s", e.Logs)
+	}
+	t.Logf("channel closed after %v", time.Since(start))
+	waitFor(t, "the upload's event", func() bool {
+		return strings.Contains(e.Logs.String(), "event=upload path=/stalled.bin")
+	})
+	logs := e.Logs.String()
+	if !strings.Contains(logs, "result=aborted") || !strings.Contains(logs, "limits.stall_timeout") {
+		t.Errorf("the stall is not logged as one:\n%s", logs)
+	}
+	if _, err := os.Stat(filepath.Join(e.Home("bob"), "stalled.bin")); err == nil {
+		t.Error("the stalled upload was published")
 	}
 }

@@ -189,6 +189,9 @@ func TestSymlinksStayHome(t *testing.T) {
 	if fi, err := os.Lstat(filepath.Join(h, "link")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Fatalf("relative link inside the home was not created: %v", err)
 	}
+	if want := `event=link path=/link target=in.txt`; !strings.Contains(e.Logs.String(), want) {
+		t.Errorf("log lacks %q", want)
+	}
 }
 
 // TestLimits: the per-IP connection limit, the login timeout and the idle

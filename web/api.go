@@ -453,7 +453,9 @@ func (s *Server) rename(rq *request, fsys vfs.FS, p string) {
 		rq.w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if _, err := fsys.Lstat(to); err == nil {
+	// replace=true (the web client's chunked upload, publishing NAME.ferry-part
+	// over NAME) replaces a file at to at once; a folder there stays 409.
+	if _, err := fsys.Lstat(to); err == nil && rq.r.URL.Query().Get("replace") != "true" {
 		rq.fail(http.StatusConflict, "already exists: "+to)
 		return
 	}

@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ferry-project/ferry/core"
@@ -17,39 +16,6 @@ import (
 // site: https://HOST/dav/ is what Windows' "Map network drive", macOS
 // Finder's "Connect to Server", davfs2, rclone and cadaver are given.
 const davPrefix = "/dav"
-
-// davLocks holds one lock system per user (webdav.NewMemLS): lock names
-// are paths inside a home, so two users' "/a" are different resources.
-// Locks live in memory, as the library keeps them, and end with the
-// server; they are bounded by the library's own expiry of each lock.
-type davLocks struct {
-	mu sync.Mutex
-	m  map[string]*davUser
-}
-
-// davUser is one user's WebDAV state.
-type davUser struct {
-	ls webdav.LockSystem
-	// mkcol serialises the user's MKCOLs: webdav locks the name of each
-	// write for its duration and answers a second write to it 423 Locked,
-	// and rclone's parallel transfers create the same folder at once
-	// (TestDAVRclone failed with "mkParentDir failed: 423 Locked").
-	mkcol sync.Mutex
-}
-
-func (l *davLocks) of(user string) *davUser {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil {
-		l.m = map[string]*davUser{}
-	}
-	du, ok := l.m[user]
-	if !ok {
-		du = &davUser{ls: webdav.NewMemLS()}
-		l.m[user] = du
-	}
-	return du
-}
 
 // dav serves /dav/ with golang.org/x/net/webdav over the session's file
 // system. Only Basic and bearer credentials are accepted, through the same
@@ -77,11 +43,15 @@ func (s *Server) dav(rq *request) {
 			}
 			rq.r.Body = http.MaxBytesReader(rq.w, rq.r.Body, max)
 		}
+	} else if !davBody(rq) {
+		return
 	}
+	du := s.davLocks.of(rq.user.Name)
 	d := &davFS{
-		fsys: rq.conn().FS(),
-		cn:   rq.conn(),
-		t:    &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: deadline},
+		fsys:  rq.conn().FS(),
+		cn:    rq.conn(),
+		t:     &core.Transfer{Stall: s.cfg.Limits.StallTimeout.Duration, Deadline: deadline},
+		props: &du.props,
 	}
 	get := rq.r.Method == http.MethodGet
 	if get {
@@ -92,8 +62,10 @@ func (s *Server) dav(rq *request) {
 		}
 	}
 	w := &davWriter{ResponseWriter: rq.w, rq: rq, d: d}
-	du := s.davLocks.of(rq.user.Name)
-	h := &webdav.Handler{Prefix: davPrefix, FileSystem: d, LockSystem: du.ls}
+	h := &webdav.Handler{Prefix: davPrefix, FileSystem: d, LockSystem: davLockView{t: &du.locks, d: d}}
+	if rq.r.Method == "LOCK" {
+		clampTimeout(rq.r.Header)
+	}
 	if rq.r.Method == "MKCOL" {
 		du.mkcol.Lock()
 		defer du.mkcol.Unlock()
@@ -139,6 +111,10 @@ func (w *davWriter) WriteHeader(status int) {
 	case errors.As(err, &mbe):
 		w.replaced = true
 		w.rq.fail(http.StatusRequestEntityTooLarge, "upload larger than the server's limit (http.max_upload_size)")
+		return
+	case errors.Is(err, errTooManyLocks):
+		w.replaced = true
+		w.rq.fail(http.StatusInsufficientStorage, err.Error())
 		return
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, vfs.ErrIO), errors.Is(err, vfs.ErrNameTooLong),
 		errors.Is(err, vfs.ErrLoop), errors.Is(err, vfs.ErrIsDir):

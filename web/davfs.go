@@ -25,6 +25,8 @@ type davFS struct {
 	fsys vfs.FS
 	cn   *core.Conn
 	t    *core.Transfer
+	// props are the user's dead properties (PROPPATCH).
+	props *davProps
 	// err is the first storage error of the request (see davHandler).
 	err error
 	// read counts the bytes read from files (a GET's download).
@@ -64,8 +66,14 @@ func (d *davFS) keepUnlessMissing(err error) error {
 	return d.keep(err)
 }
 
+// Rename moves a file or folder, and its dead properties with it.
 func (d *davFS) Rename(_ context.Context, oldName, newName string) error {
-	return d.keep(d.fsys.Rename(vpath(oldName), vpath(newName)))
+	oldp, newp := vpath(oldName), vpath(newName)
+	if err := d.fsys.Rename(oldp, newp); err != nil {
+		return d.keep(err)
+	}
+	d.props.move(oldp, newp)
+	return nil
 }
 
 // RemoveAll deletes a file, or a folder with everything in it, depth
@@ -76,7 +84,16 @@ func (d *davFS) RemoveAll(_ context.Context, name string) error {
 	if p == "/" {
 		return d.keep(&fs.PathError{Op: "remove", Path: p, Err: fs.ErrPermission})
 	}
-	return d.keep(d.removeAll(p))
+	if err := d.removeAll(p); err != nil {
+		// What was removed before the failure loses its properties.
+		d.props.drop(p, func(q string) bool {
+			_, err := d.fsys.Lstat(q)
+			return errors.Is(err, fs.ErrNotExist)
+		})
+		return d.keep(err)
+	}
+	d.props.drop(p, nil)
+	return nil
 }
 
 func (d *davFS) removeAll(p string) error {
@@ -113,8 +130,8 @@ func (d *davFS) removeAll(p string) error {
 // OpenFile opens a file to read, a folder to list, or (O_CREATE with
 // O_TRUNC, as webdav's PUT, COPY and LOCK of a new name ask) an atomic
 // upload published on Close. Other writable opens (PROPPATCH asks for
-// O_RDWR) get a read handle: no dead properties are stored, so webdav
-// answers each of them 403.
+// O_RDWR) get a read handle: what PROPPATCH changes is the handle's dead
+// properties (DeadPropsHolder), not the file.
 func (d *davFS) OpenFile(_ context.Context, name string, flag int, _ os.FileMode) (webdav.File, error) {
 	p := vpath(name)
 	if flag&os.O_CREATE != 0 && flag&os.O_TRUNC != 0 {
@@ -139,7 +156,7 @@ func (d *davFS) OpenFile(_ context.Context, name string, flag int, _ os.FileMode
 	if err != nil {
 		return nil, d.keep(err)
 	}
-	return &davFile{d: d, f: f}, nil
+	return &davFile{d: d, f: f, p: p}, nil
 }
 
 // davInfo names a file's content type by its extension, so that a
@@ -160,6 +177,7 @@ func (i davInfo) ContentType(context.Context) (string, error) {
 type davFile struct {
 	d *davFS
 	f vfs.File
+	p string
 }
 
 func (f *davFile) Read(b []byte) (int, error) {
@@ -246,6 +264,9 @@ type davUpload struct {
 	start time.Time
 	n     int64
 	err   error // the first failure, of the client or the storage
+	// patches are the properties a COPY gives the new file, set when it
+	// is published.
+	patches []webdav.Proppatch
 }
 
 // ReadFrom receives the body of a PUT (or a COPY's source).
@@ -286,6 +307,8 @@ func (u *davUpload) Close() error {
 	default:
 		if err := u.up.Commit(); err != nil {
 			e.Err = u.d.keep(err)
+		} else if u.patches != nil {
+			_, e.Err = u.d.props.patch(u.p, u.patches)
 		}
 	}
 	e.Duration = time.Since(u.start)

@@ -147,39 +147,67 @@ async function remove(dir, e) {
   status("Deleted " + e.name + ".");
 }
 
-// upload sends one file as the body of a PUT, so the server streams it to
-// disk; the progress bar follows the bytes sent.
-function upload(dir, file) {
-  const bar = el("progress", { max: "1", value: "0" });
-  const label = el("span", { class: "name", text: file.name });
-  const row = el("div", { class: "upload" }, label, bar, el("span", { class: "pct", text: "0 %" }));
-  document.getElementById("uploads").append(row);
+// A file larger than CHUNK goes up in chunks, each a PUT with
+// Content-Range, into NAME.ferry-part, renamed over NAME once whole: a
+// proxy's body limit is no obstacle, a dropped connection costs one chunk
+// (the chunk is sent again from its start, "resumed at"), and NAME still
+// changes at once. A smaller file is one PUT, published whole.
+const CHUNK = 16 << 20, RETRIES = 5;
+
+// put sends body as a PUT to p with extra headers; onProgress gets the
+// bytes of body sent. It resolves to {status, error, lost}.
+function put(p, body, headers, onProgress) {
   return new Promise(resolve => {
     const x = new XMLHttpRequest();
-    x.open("PUT", url(join(dir, file.name)));
+    x.open("PUT", url(p));
     x.setRequestHeader("X-CSRF-Token", csrf);
-    x.upload.addEventListener("progress", ev => {
-      if (!ev.lengthComputable) return;
-      bar.value = ev.loaded / ev.total;
-      row.lastChild.textContent = Math.floor(100 * ev.loaded / ev.total) + " %";
-    });
+    for (const [k, v] of Object.entries(headers)) x.setRequestHeader(k, v);
+    x.upload.addEventListener("progress", ev => onProgress(ev.loaded));
     x.addEventListener("load", () => {
-      if (x.status >= 200 && x.status < 300) {
-        bar.value = 1;
-        row.lastChild.textContent = "done";
-        row.classList.add("done");
-        setTimeout(() => row.remove(), 3000);
-      } else {
-        let msg = x.statusText;
-        try { msg = JSON.parse(x.responseText).error; } catch (e) { /* not JSON */ }
-        row.lastChild.textContent = msg;
-        row.classList.add("failed");
-      }
-      resolve();
+      let msg = x.statusText;
+      try { msg = JSON.parse(x.responseText).error; } catch (e) { /* not JSON */ }
+      resolve({ status: x.status, error: x.status >= 200 && x.status < 300 ? "" : msg, lost: false });
     });
-    x.addEventListener("error", () => { row.lastChild.textContent = "connection lost"; row.classList.add("failed"); resolve(); });
-    x.send(file);
+    x.addEventListener("error", () => resolve({ status: 0, error: "connection lost", lost: true }));
+    x.send(body);
   });
+}
+
+// upload sends one file, showing its progress and, when a dropped
+// connection made it continue, where it resumed.
+async function upload(dir, file) {
+  const bar = el("progress", { max: "1", value: "0" });
+  const note = el("span", { class: "note" });
+  const pct = el("span", { class: "pct", text: "0 %" });
+  const row = el("div", { class: "upload" }, el("span", { class: "name", text: file.name }), bar, note, pct);
+  document.getElementById("uploads").append(row);
+  const show = done => {
+    bar.value = file.size ? done / file.size : 1;
+    pct.textContent = Math.floor(100 * bar.value) + " %";
+  };
+  const fail = msg => { pct.textContent = msg; row.classList.add("failed"); };
+  const target = join(dir, file.name);
+  if (file.size <= CHUNK) {
+    const r = await put(target, file, {}, show);
+    if (r.error) { fail(r.error); return; }
+  } else {
+    const part = target + ".ferry-part";
+    let off = 0, tries = 0;
+    while (off < file.size) {
+      const end = Math.min(off + CHUNK, file.size);
+      const r = await put(part, file.slice(off, end), { "Content-Range": "bytes " + off + "-" + (end - 1) + "/" + file.size }, n => show(off + n));
+      if (!r.error) { off = end; tries = 0; continue; }
+      if (!r.lost || ++tries > RETRIES) { fail(r.error); return; }
+      row.classList.add("resumed");
+      note.textContent = "connection lost; resumed at " + size(off);
+      await new Promise(w => setTimeout(w, 1000 * tries));
+    }
+    try { await call("POST", part, "?op=rename&replace=true&to=" + encodeURIComponent(file.name)); } catch (e) { fail(e.message); return; }
+  }
+  show(file.size);
+  pct.textContent = "done";
+  row.classList.add("done");
+  setTimeout(() => row.remove(), row.classList.contains("resumed") ? 15000 : 3000);
 }
 
 async function uploadAll(files) {
