@@ -27,6 +27,9 @@ type sftpConn struct {
 	o      *Options
 	limits sftpLimits
 	dialRT time.Duration
+	// hashCmd is the index in sftpHashCommands of the command the
+	// server runs (-1: not tried yet).
+	hashCmd int
 }
 
 func dialSFTP(t Target, o *Options) (Conn, error) {
@@ -76,7 +79,7 @@ func dialSFTPWith(t Target, o *Options, known *sftpLimits) (Conn, error) {
 		sc.Close()
 		return nil, withKind(ErrConnect, fmt.Errorf("sftp: starting the sftp subsystem on %s: %w", t.Addr(), err))
 	}
-	return &sftpConn{ssh: sc, c: c, t: t, o: o, limits: lim, dialRT: rt}, nil
+	return &sftpConn{ssh: sc, c: c, t: t, o: o, limits: lim, dialRT: rt, hashCmd: -1}, nil
 }
 
 // sshDial connects and completes the SSH handshake within cfg.Timeout;

@@ -43,6 +43,7 @@ type clientFlags struct {
 	debug       bool
 	deleteExtra bool
 	dryRun      bool
+	checksum    bool
 }
 
 func transferFlags(fs *flag.FlagSet, f *clientFlags) {
