@@ -92,7 +92,7 @@ func compareHashes(pool *Pool, pairs []hashPair) (differ map[string]bool, ok boo
 		lerr = hashLocals(algo, pairs, local)
 	}()
 	rest := pairs[1:]
-	workers := max(1, pool.Max())
+	workers := max(1, pool.Shares())
 	batch := max(1, min(64, (len(rest)+workers-1)/workers))
 	var mu sync.Mutex
 	var rerr error

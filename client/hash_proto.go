@@ -29,7 +29,7 @@ var sftpHashCommands = []struct{ cmd, algo string }{{"sha256sum", "sha256"}, {"s
 
 func (s *sftpConn) hashFiles(ps []string) (string, []string, error) {
 	for i, hc := range sftpHashCommands {
-		if s.hashCmd >= 0 && s.hashCmd != i {
+		if k := int(s.hashCmd.Load()); k >= 0 && k != i {
 			continue
 		}
 		sums, ran, err := s.execHash(hc.cmd, ps)
@@ -37,7 +37,7 @@ func (s *sftpConn) hashFiles(ps []string) (string, []string, error) {
 			return "", nil, err
 		}
 		if ran {
-			s.hashCmd = i
+			s.hashCmd.Store(int32(i))
 			return hc.algo, sums, nil
 		}
 	}

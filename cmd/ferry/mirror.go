@@ -28,7 +28,7 @@ var mirrorCmd = clientCmd{
 	},
 	min: 2, max: 2,
 	flags: func(fs *flag.FlagSet, f *clientFlags) {
-		fs.IntVar(&f.parallel, "parallel", client.DefaultParallel, "copy `N` files at once, over up to N connections that log in once")
+		fs.IntVar(&f.parallel, "parallel", 0, "copy `N` files at once, over connections that log in once (0: chosen from the round trip, 4 on a LAN)")
 		fs.IntVar(&f.segments, "segments", 0, "copy one large file in `N` ranges over N connections at once (0: chosen from the round trip, 1: never)")
 		fs.BoolVar(&f.deleteExtra, "delete", false, "delete what the source does not have")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "print what would be done, change nothing")
