@@ -20,6 +20,12 @@ type rangePutter interface {
 	unacked() int64
 }
 
+// partialPutter continues an upload at an offset when it knows the whole
+// size (HTTP: Content-Range).
+type partialPutter interface {
+	createAt(p string, offset, size int64) (io.WriteCloser, error)
+}
+
 // putFile uploads one file over c (and, for segments, more connections
 // from pool).
 func (x *Transfer) putFile(pool *Pool, c Conn, j job) (File, error) {
@@ -51,6 +57,9 @@ func (x *Transfer) putFile(pool *Pool, c Conn, j job) (File, error) {
 	}
 	defer f.Close()
 	w, err := c.Create(j.remote, offset)
+	if pp, ok := c.(partialPutter); ok && errors.Is(err, ErrNoResume) && offset < j.size {
+		w, err = pp.createAt(j.remote, offset, j.size)
+	}
 	if errors.Is(err, ErrNoResume) {
 		x.notice("%s: this protocol cannot continue an upload; sending the whole file", j.remote)
 		offset = 0
