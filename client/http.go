@@ -93,9 +93,6 @@ func (c *httpConn) abort() {
 
 func (c *httpConn) rtt() time.Duration { return c.rt }
 
-// shares: requests run side by side on one client (HTTP/2 streams, or
-// more HTTP/1.1 connections of its transport).
-func (c *httpConn) shares() int { return 8 }
 
 // login trades the password for a bearer token (POST /api/v1/token).
 func (c *httpConn) login() error {
