@@ -93,7 +93,6 @@ func (c *httpConn) abort() {
 
 func (c *httpConn) rtt() time.Duration { return c.rt }
 
-
 // login trades the password for a bearer token (POST /api/v1/token).
 func (c *httpConn) login() error {
 	req, err := http.NewRequest(http.MethodPost, c.base+"/api/v1/token", nil)
