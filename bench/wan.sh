@@ -7,7 +7,7 @@
 # `ferry serve` on one side (FTPS, SFTP, HTTPS on their usual ports), the
 # clients on the other. One 256 MiB file and a tree of 500 files (64-512
 # KiB), down and up, byte-exact, with:
-#   ferry's client (defaults: --parallel 4, segments from the round trip)
+#   ferry's client (defaults: files at once and segments from the round trip)
 #   lftp: pget -n 4 (FTPS, implicit), mirror --parallel=4 (and -R)
 #   OpenSSH sftp (-b; aes128-gcm@openssh.com)
 #   curl (HTTPS, one stream)
@@ -219,7 +219,7 @@ ratio tree_get_ferry_ftps tree_get_lftp "tree get, ferry ftps / lftp mirror"
 ratio tree_put_ferry_ftps tree_put_lftp "tree put, ferry ftps / lftp mirror -R"
 ratio tree_get_ferry_sftp tree_get_ossh "tree get, ferry sftp / OpenSSH sftp"
 echo "of the link (125 MB/s):"
-for k in sftp_get_ferry ftps_get_ferry https_get_ferry tree_get_ferry_sftp tree_get_ferry_sftp16 tree_get_ferry_https tree_put_ferry_https; do
+for k in sftp_get_ferry ftps_get_ferry https_get_ferry tree_get_ferry_sftp tree_get_ferry_sftp16 tree_get_ferry_ftps tree_get_ferry_https tree_put_ferry_sftp tree_put_ferry_ftps tree_put_ferry_https; do
 	link "$k" "$k"
 done
 echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg); CPU idle during the run $(awk -v i=$((idle1 - idle0)) -v t=$((total1 - total0)) 'BEGIN {printf "%.0f", i / t * 100}')% of $(nproc) cores"

@@ -45,11 +45,13 @@ func (x *Transfer) resumeConns(pool *Pool, c Conn, st *segState, up bool) int {
 }
 
 // autoSegments chooses segments from the round trip: enough streams to
-// keep 1 Gbit/s in flight when one stream carries 2 MiB per round trip
-// (the SSH channel window; about what one TCP stream gets from Linux's
-// default buffers). One on a LAN, 4 at 50 ms, at most 8.
+// keep 1 Gbit/s in flight when one stream carries 1 MiB per round trip:
+// half the 2 MiB SSH channel window (about what one TCP stream gets from
+// Linux's default buffers), as the window's adjustments come back a round
+// trip late and a stream that waits for them carries less. One on a LAN,
+// 6 at 50 ms, at most 8.
 func autoSegments(rtt time.Duration) int {
-	n := int(math.Ceil(rtt.Seconds() * 125e6 / (2 << 20)))
+	n := int(math.Ceil(rtt.Seconds() * 125e6 / (1 << 20)))
 	if n < 2 {
 		return 1
 	}

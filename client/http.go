@@ -302,7 +302,7 @@ func (c *httpConn) openSection(p string, off, n int64) (io.ReadCloser, error) {
 var ErrNoResume = errors.New("resuming an upload is not possible over this protocol")
 
 // Create streams the body of a PUT; the API stores uploads atomically, so
-// an upload cannot be continued.
+// an upload is continued by createAt, which knows the size.
 func (c *httpConn) Create(p string, offset int64) (io.WriteCloser, error) {
 	if offset > 0 {
 		return nil, ErrNoResume
@@ -311,6 +311,30 @@ func (c *httpConn) Create(p string, offset int64) (io.WriteCloser, error) {
 	w := &httpUpload{pw: pw, done: make(chan error, 1)}
 	go func() {
 		resp, err := c.do(http.MethodPut, p, nil, pr, "Content-Type", "application/octet-stream")
+		if err == nil {
+			resp.Body.Close()
+		}
+		pr.CloseWithError(err)
+		w.done <- err
+	}()
+	return w, nil
+}
+
+// createAt continues an upload of size bytes at offset: a PUT of the
+// rest with Content-Range (a partial PUT, RFC 9110 §14.5), which ferry's
+// API writes in place at offset.
+func (c *httpConn) createAt(p string, offset, size int64) (io.WriteCloser, error) {
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest(http.MethodPut, c.url(p, nil), pr)
+	if err != nil {
+		return nil, withKind(ErrUsage, fmt.Errorf("http: PUT %s: %w", p, err))
+	}
+	req.ContentLength = size - offset
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", offset, size-1, size))
+	w := &httpUpload{pw: pw, done: make(chan error, 1)}
+	go func() {
+		resp, err := c.send(req)
 		if err == nil {
 			resp.Body.Close()
 		}

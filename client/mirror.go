@@ -16,7 +16,7 @@ type Action struct {
 	Op     string `json:"op"` // get, put, mkdir, delete
 	Path   string `json:"path"`
 	Size   int64  `json:"size,omitempty"`
-	Reason string `json:"reason,omitempty"` // new, size, time, extra, type
+	Reason string `json:"reason,omitempty"` // new, size, time, checksum, extra, type
 }
 
 func (a Action) String() string {
@@ -33,8 +33,13 @@ func (a Action) String() string {
 // modification time (to the second; when the server cannot set times,
 // when the source is newer). Copies take the source's time. With Delete,
 // what the source does not have is deleted; with DryRun nothing changes.
+//
+// With Checksum, files of the same size are compared by content instead
+// of time: the server's hash (where it offers one) against this machine's.
+// Where the server offers none, the comparison falls back to size and
+// time, with a notice.
 type Mirror struct {
-	Up, Delete, DryRun bool
+	Up, Delete, DryRun, Checksum bool
 	// Actions lists what was done (or, with DryRun, would be).
 	Actions []Action
 }
@@ -114,7 +119,13 @@ func (m *Mirror) Run(x *Transfer, src, dst string) error {
 			return withKind(ErrLocal, fmt.Errorf("%s is not a folder", local))
 		}
 	}
-	plan, jobs, gone := m.plan(srcTree, dstTree, local, remote, canSetTimes)
+	var differ map[string]bool
+	if m.Checksum {
+		if differ, err = m.hashes(x, pool, srcTree, dstTree); err != nil {
+			return err
+		}
+	}
+	plan, jobs, gone := m.plan(srcTree, dstTree, local, remote, canSetTimes, differ)
 	m.Actions = plan
 	if m.DryRun {
 		return nil
@@ -127,7 +138,9 @@ func (m *Mirror) Run(x *Transfer, src, dst string) error {
 
 // plan compares the trees; gone lists what to delete first (extra
 // entries, and entries of the wrong type in the way of the source's).
-func (m *Mirror) plan(src, dst *tree, local, remote string, canSetTimes bool) (plan []Action, jobs []job, gone []item) {
+// differ holds the outcome of comparing hashes (see hashes), nil when
+// none were compared.
+func (m *Mirror) plan(src, dst *tree, local, remote string, canSetTimes bool, differ map[string]bool) (plan []Action, jobs []job, gone []item) {
 	have := index(dst)
 	want := index(src)
 	op := "get"
@@ -161,6 +174,10 @@ func (m *Mirror) plan(src, dst *tree, local, remote string, canSetTimes bool) (p
 			reason = "type"
 		case h.size != f.size:
 			reason = "size"
+		case hashed(differ, f.rel):
+			if differ[f.rel] {
+				reason = "checksum"
+			}
 		case !m.Up || canSetTimes:
 			if !sameTime(h.mtime, f.mtime) {
 				reason = "time"
@@ -201,6 +218,42 @@ func (m *Mirror) plan(src, dst *tree, local, remote string, canSetTimes bool) (p
 		}
 	}
 	return plan, jobs, gone
+}
+
+func hashed(differ map[string]bool, rel string) bool {
+	_, ok := differ[rel]
+	return ok
+}
+
+// hashes compares by hash the files that both trees hold with the same
+// size; see compareHashes. A file that could not be hashed on one side is
+// compared by time.
+func (m *Mirror) hashes(x *Transfer, pool *Pool, src, dst *tree) (map[string]bool, error) {
+	have := index(dst)
+	var pairs []hashPair
+	for _, f := range src.files {
+		h, ok := have[f.rel]
+		if !ok || h.dir || h.link || h.size != f.size {
+			continue
+		}
+		p := hashPair{rel: f.rel, local: h.path, remote: f.path}
+		if m.Up {
+			p.local, p.remote = f.path, h.path
+		}
+		pairs = append(pairs, p)
+	}
+	differ, ok, err := compareHashes(pool, pairs)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		x.notice("--checksum: the server offers no file hashes; comparing size and modification time instead")
+		return nil, nil
+	}
+	if n := len(pairs) - len(differ); n > 0 {
+		x.notice("--checksum: %d of %d files could not be hashed; comparing their size and modification time", n, len(pairs))
+	}
+	return differ, nil
 }
 
 // under reports whether rel is inside one of the folders in dirs.

@@ -24,6 +24,9 @@ type Pool struct {
 	closed bool // no more lending
 	shut   bool // connections closed
 	all    []Conn
+	// lent counts the borrowers of each connection lent out; a sharer
+	// is lent to several at once.
+	lent   map[Conn]int
 	rt     time.Duration
 	notice func(format string, args ...any)
 }
@@ -48,7 +51,7 @@ func NewPool(t Target, o Options, size int) (*Pool, error) {
 func poolOf(c Conn) *Pool { return newPool(c, 1, false) }
 
 func newPool(c Conn, size int, owned bool) *Pool {
-	p := &Pool{first: c, owned: owned, max: max(size, 1), open: 1, idle: []Conn{c}, all: []Conn{c}}
+	p := &Pool{first: c, owned: owned, max: max(size, 1), open: 1, idle: []Conn{c}, all: []Conn{c}, lent: map[Conn]int{}}
 	if _, ok := c.(cloner); !ok {
 		p.max = 1
 	}
@@ -95,19 +98,34 @@ func (p *Pool) RTT() time.Duration {
 	return p.rt
 }
 
-// Get lends a connection: an idle one, a new one while below Max, or the
-// next one returned.
+// Get lends a connection: an idle one, a new one while below Max, a
+// share of one that carries several transfers at once (SFTP, HTTP), or
+// the next one returned.
 func (p *Pool) Get() (Conn, error) {
-	return p.get(true)
+	return p.get(true, true)
 }
 
-// tryGet lends a connection only if one is idle or can be dialled now.
+// tryGet lends a connection of its own (not shared: a segment wants
+// another stream) only if one is idle or can be dialled now.
 func (p *Pool) tryGet() (Conn, bool) {
-	c, err := p.get(false)
+	c, err := p.get(false, false)
 	return c, err == nil && c != nil
 }
 
-func (p *Pool) get(wait bool) (Conn, error) {
+// sharer is a connection that carries several transfers at once: SFTP
+// requests of several files interleave on one session, HTTP/2 streams on
+// one connection.
+type sharer interface {
+	// shares is how many transfers it carries at once.
+	shares() int
+}
+
+// maxSharedConns is how many connections a pool of sharers dials before
+// it shares them: each is a TCP stream (and an SSH channel window) of its
+// own, which is what fills a long path.
+const maxSharedConns = 8
+
+func (p *Pool) get(wait, share bool) (Conn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
@@ -117,9 +135,11 @@ func (p *Pool) get(wait bool) (Conn, error) {
 		if n := len(p.idle); n > 0 {
 			c := p.idle[n-1]
 			p.idle = p.idle[:n-1]
+			p.lent[c]++
 			return c, nil
 		}
-		if p.open < p.max {
+		_, sharing := p.first.(sharer)
+		if p.open < p.max && (!share || !sharing || p.open < maxSharedConns) {
 			p.open++
 			p.mu.Unlock()
 			c, err := p.first.(cloner).clone()
@@ -130,6 +150,7 @@ func (p *Pool) get(wait bool) (Conn, error) {
 					return nil, ErrPoolClosed
 				}
 				p.all = append(p.all, c)
+				p.lent[c]++
 				if r, ok := c.(rtter); ok && r.rtt() > 0 && (p.rt == 0 || r.rtt() < p.rt) {
 					p.rt = r.rtt()
 				}
@@ -147,6 +168,13 @@ func (p *Pool) get(wait bool) (Conn, error) {
 			} else {
 				return nil, err
 			}
+			continue
+		}
+		if share {
+			if c := p.leastShared(); c != nil {
+				p.lent[c]++
+				return c, nil
+			}
 		}
 		if !wait {
 			return nil, nil
@@ -155,27 +183,74 @@ func (p *Pool) get(wait bool) (Conn, error) {
 	}
 }
 
+// leastShared is the lent connection with the fewest borrowers that can
+// take one more, or nil.
+func (p *Pool) leastShared() Conn {
+	var best Conn
+	for _, c := range p.all {
+		s, ok := c.(sharer)
+		n := p.lent[c]
+		if !ok || n == 0 || n >= s.shares() {
+			continue
+		}
+		if best == nil || n < p.lent[best] {
+			best = c
+		}
+	}
+	return best
+}
+
+// Shares is how many transfers the pool's connections carry at once
+// together: Max, times what one connection carries for a sharer.
+func (p *Pool) Shares() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.first.(sharer); ok {
+		return min(p.max, maxSharedConns) * s.shares()
+	}
+	return p.max
+}
+
 // Put returns a connection for reuse.
 func (p *Pool) Put(c Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed || !p.holds(c) {
 		return
 	}
-	p.idle = append(p.idle, c)
+	if p.lent[c]--; p.lent[c] <= 0 {
+		delete(p.lent, c)
+		p.idle = append(p.idle, c)
+	}
 	p.cond.Signal()
+}
+
+// holds reports whether c is one of the pool's live connections.
+func (p *Pool) holds(c Conn) bool {
+	for _, x := range p.all {
+		if x == c {
+			return true
+		}
+	}
+	return false
 }
 
 // drop discards a connection that failed; a new one may be dialled in
 // its place. The first connection is kept: it owns what clones share.
+// Those sharing a dropped connection fail on it and drop it again, which
+// does nothing more.
 func (p *Pool) drop(c Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if c == p.first || p.closed {
-		if !p.closed {
+	if p.closed || !p.holds(c) {
+		return
+	}
+	if c == p.first {
+		if p.lent[c]--; p.lent[c] <= 0 {
+			delete(p.lent, c)
 			p.idle = append(p.idle, c)
-			p.cond.Signal()
 		}
+		p.cond.Signal()
 		return
 	}
 	for i, x := range p.all {
@@ -184,9 +259,10 @@ func (p *Pool) drop(c Conn) {
 			break
 		}
 	}
+	delete(p.lent, c)
 	p.open--
 	go c.Close()
-	p.cond.Signal()
+	p.cond.Broadcast()
 }
 
 // release returns c to the pool, or drops it when err says the connection

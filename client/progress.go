@@ -88,9 +88,13 @@ func size(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", v, "KMGTPE"[u-1])
 }
 
-// TermProgress draws on a terminal: one line per file in flight and, when
-// several files move, a total line below them, redrawn four times a
-// second; a finished file leaves its last line above.
+// TermProgress draws on a terminal: one line per file in flight (the
+// first maxBars, then a count of the others, so that the live area stays
+// on one screen when dozens move at once) and, when several files move, a
+// total line below them, redrawn four times a second; a finished file
+// leaves its last line above.
+const maxBars = 10
+
 type TermProgress struct {
 	w      io.Writer
 	width  func() int
@@ -195,7 +199,12 @@ func (p *TermProgress) clear() {
 func (p *TermProgress) redraw() {
 	p.clear()
 	var b strings.Builder
-	for _, a := range p.active {
+	for i, a := range p.active {
+		if i == maxBars && len(p.active) > maxBars+1 {
+			b.WriteString(p.fit(fmt.Sprintf("... and %d more files moving", len(p.active)-maxBars)) + "\n")
+			p.drawn++
+			break
+		}
 		b.WriteString(p.fit(a.line(time.Since(a.start))) + "\n")
 		p.drawn++
 	}

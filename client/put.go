@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -17,6 +18,12 @@ import (
 type rangePutter interface {
 	putRange(p string, flags int, off int64, r io.Reader) error
 	unacked() int64
+}
+
+// partialPutter continues an upload at an offset when it knows the whole
+// size (HTTP: Content-Range).
+type partialPutter interface {
+	createAt(p string, offset, size int64) (io.WriteCloser, error)
 }
 
 // putFile uploads one file over c (and, for segments, more connections
@@ -50,6 +57,9 @@ func (x *Transfer) putFile(pool *Pool, c Conn, j job) (File, error) {
 	}
 	defer f.Close()
 	w, err := c.Create(j.remote, offset)
+	if pp, ok := c.(partialPutter); ok && errors.Is(err, ErrNoResume) && offset < j.size {
+		w, err = pp.createAt(j.remote, offset, j.size)
+	}
 	if errors.Is(err, ErrNoResume) {
 		x.notice("%s: this protocol cannot continue an upload; sending the whole file", j.remote)
 		offset = 0
@@ -92,21 +102,31 @@ func (x *Transfer) putFile(pool *Pool, c Conn, j job) (File, error) {
 }
 
 // checkUpload compares the server's size of p with the local file's and
-// sets the modification time when asked to.
+// sets the modification time when asked to. On a connection that carries
+// several requests at once (SFTP) both go out together: one round trip.
 func (x *Transfer) checkUpload(c Conn, j job, p string) error {
+	ts, setTime := c.(timeSetter)
+	setTime = setTime && x.KeepTimes && !j.mtime.IsZero()
+	_, together := c.(sharer)
+	var terr error
+	var wg sync.WaitGroup
+	if setTime && together {
+		wg.Add(1)
+		go func() { defer wg.Done(); terr = ts.setModTime(p, j.mtime) }()
+	}
 	e, err := c.Stat(p)
+	wg.Wait()
 	if err != nil {
 		return fmt.Errorf("size check of %s: %w", p, err)
 	}
 	if e.Size != j.size {
 		return withKind(ErrIncomplete, fmt.Errorf("size check failed for %s: the server has %d bytes, %s has %d", p, e.Size, j.local, j.size))
 	}
-	if x.KeepTimes && !j.mtime.IsZero() {
-		if ts, ok := c.(timeSetter); ok {
-			if err := ts.setModTime(p, j.mtime); err != nil && !errors.Is(err, errNoModTime) {
-				return err
-			}
-		}
+	if setTime && !together {
+		terr = ts.setModTime(p, j.mtime)
+	}
+	if terr != nil && !errors.Is(terr, errNoModTime) {
+		return terr
 	}
 	return nil
 }

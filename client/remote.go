@@ -92,7 +92,7 @@ func (x *Transfer) RemoveAll(p string) (int, error) {
 	var first error
 	var wg sync.WaitGroup
 	files := make(chan string)
-	for range max(1, pool.Max()) {
+	for range max(1, pool.Shares()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

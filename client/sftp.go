@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -27,6 +28,9 @@ type sftpConn struct {
 	o      *Options
 	limits sftpLimits
 	dialRT time.Duration
+	// hashCmd is the index in sftpHashCommands of the command the
+	// server runs (-1: not tried yet).
+	hashCmd atomic.Int32
 }
 
 func dialSFTP(t Target, o *Options) (Conn, error) {
@@ -76,7 +80,9 @@ func dialSFTPWith(t Target, o *Options, known *sftpLimits) (Conn, error) {
 		sc.Close()
 		return nil, withKind(ErrConnect, fmt.Errorf("sftp: starting the sftp subsystem on %s: %w", t.Addr(), err))
 	}
-	return &sftpConn{ssh: sc, c: c, t: t, o: o, limits: lim, dialRT: rt}, nil
+	sc2 := &sftpConn{ssh: sc, c: c, t: t, o: o, limits: lim, dialRT: rt}
+	sc2.hashCmd.Store(-1)
+	return sc2, nil
 }
 
 // sshDial connects and completes the SSH handshake within cfg.Timeout;

@@ -133,6 +133,19 @@ func (s *sftpConn) clone() (Conn, error) {
 
 func (s *sftpConn) rtt() time.Duration { return s.dialRT }
 
+// shares: the files of a tree interleave their requests on one session,
+// so that each file's round trips (OPEN, the last READ or WRITE, CLOSE)
+// overlap with the others' data; within the server's open handles.
+func (s *sftpConn) shares() int {
+	if h := s.limits.handles; h > 0 {
+		return max(1, min(sftpShares, h/2))
+	}
+	return sftpShares
+}
+
+// sftpShares is how many files one SFTP session carries at once.
+const sftpShares = 8
+
 // realpath asks the server (REALPATH), which resolves links on OpenSSH.
 func (s *sftpConn) realpath(p string) (string, error) {
 	r, err := s.c.RealPath(p)

@@ -13,8 +13,19 @@ import (
 	"time"
 )
 
-// DefaultParallel is how many files move at once unless told otherwise.
+// DefaultParallel is how many files move at once on a short path unless
+// told otherwise; see AutoParallel.
 const DefaultParallel = 4
+
+// AutoParallel is how many files move at once when the user does not say,
+// from the round trip: each small file costs a few round trips (open,
+// the last read or write, close, a check), which only files moving side
+// by side hide. DefaultParallel on a LAN, one per millisecond of round
+// trip beyond (50 at 50 ms), at most 64. The pool's connections bound it
+// (and SFTP and HTTP carry several files per connection).
+func AutoParallel(rtt time.Duration) int {
+	return max(DefaultParallel, min(64, int(rtt/time.Millisecond)))
+}
 
 // Meter follows the bytes of one file.
 type Meter interface {
@@ -53,7 +64,7 @@ type Transfer struct {
 	Resume bool
 	// Recursive copies folder trees (-r).
 	Recursive bool
-	// Parallel is how many files move at once (0: DefaultParallel).
+	// Parallel is how many files move at once (0: AutoParallel).
 	Parallel int
 	// Segments is how many ranges of one large file move at once: 0
 	// chooses from the round trip, 1 never splits a file.
@@ -264,9 +275,9 @@ func (x *Transfer) run(jobs []job) error {
 	}
 	par := x.Parallel
 	if par <= 0 {
-		par = DefaultParallel
+		par = AutoParallel(pool.RTT())
 	}
-	workers := max(1, min(par, len(jobs), pool.Max()))
+	workers := max(1, min(par, len(jobs), pool.Shares()))
 	var (
 		mu     sync.Mutex
 		first  error
@@ -342,7 +353,7 @@ func (x *Transfer) mkdirs(pool *Pool, dirs []string) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error
-	sem := make(chan struct{}, max(1, pool.Max()))
+	sem := make(chan struct{}, max(1, pool.Shares()))
 	for _, d := range dirs {
 		wg.Add(1)
 		sem <- struct{}{}

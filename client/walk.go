@@ -82,7 +82,7 @@ func (x *Transfer) walkRemote(pool *Pool, root string, follow bool) (*tree, erro
 		var first error
 		var wg sync.WaitGroup
 		work := make(chan *rnode)
-		for range min(len(level), max(1, pool.Max())) {
+		for range min(len(level), max(1, pool.Shares())) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

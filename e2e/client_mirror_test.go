@@ -159,3 +159,84 @@ func TestClientMirror(t *testing.T) {
 		})
 	}
 }
+
+// TestClientMirrorChecksum: a file rewritten with the same size and time
+// is seen only by --checksum, up and down, over every scheme ferry offers
+// hashes on (FTP HASH, SFTP exec sha256sum, HTTPS Repr-Digest).
+func TestClientMirrorChecksum(t *testing.T) {
+	s := newServer(t, nil)
+	const pw = "client-mirror-sum-pw"
+	home := s.addUser("ivy", pw)
+	s.start()
+	schemes := append(clientSchemes(s), struct {
+		scheme string
+		port   int
+	}{"ftp", s.Cfg.FTP.Port})
+	// flip rewrites a file with other bytes of the same length and gives
+	// it back its modification time.
+	flip := func(t *testing.T, p string) {
+		t.Helper()
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(p)
+		for i := range b {
+			b[i] ^= 0x20
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sc := range schemes {
+		t.Run(sc.scheme, func(t *testing.T) {
+			t.Parallel()
+			c := newFerryClient(t, pw)
+			url := fmt.Sprintf("%s://ivy@%s/sum-%s", sc.scheme, s.addr(sc.port), sc.scheme)
+			remote := filepath.Join(home, "sum-"+sc.scheme)
+			local := filepath.Join(t.TempDir(), "src")
+			writeTree(t, local, map[string]string{"same.txt": "unchanged", "a b.txt": "spaced name", "d/big.bin": string(bytes.Repeat([]byte("q"), 200000))})
+			if s1 := c.mirror(local, url, "--checksum"); len(s1.Files) != 3 {
+				t.Fatalf("first mirror up: %+v", s1)
+			}
+			// The server's copies change behind the mirror's back. Over
+			// HTTPS the server keeps upload times: give the server's copy
+			// the local time so that the time rule sees nothing new.
+			for _, n := range []string{"a b.txt", "d/big.bin"} {
+				p := filepath.Join(remote, filepath.FromSlash(n))
+				flip(t, p)
+				fi, _ := os.Stat(filepath.Join(local, filepath.FromSlash(n)))
+				os.Chtimes(p, fi.ModTime(), fi.ModTime())
+			}
+			if s2 := c.mirror(local, url); len(s2.Actions) != 0 {
+				t.Fatalf("size and time saw the change: %+v", s2)
+			}
+			s3 := c.mirror(local, url, "--checksum")
+			if len(s3.Files) != 2 || s3.Actions[0].Reason != "checksum" || treeOf(t, remote) != treeOf(t, local) {
+				t.Fatalf("mirror up --checksum: %+v\nserver:\n%s\nlocal:\n%s", s3, treeOf(t, remote), treeOf(t, local))
+			}
+			if s4 := c.mirror(local, url, "--checksum"); len(s4.Actions) != 0 {
+				t.Fatalf("second mirror up --checksum did something: %+v", s4)
+			}
+
+			down := filepath.Join(t.TempDir(), "down")
+			if d1 := c.mirror(url, down, "--checksum"); len(d1.Files) != 3 || treeOf(t, down) != treeOf(t, remote) {
+				t.Fatalf("mirror down: %+v", d1)
+			}
+			flip(t, filepath.Join(down, "same.txt"))
+			if d2 := c.mirror(url, down); len(d2.Actions) != 0 {
+				t.Fatalf("size and time saw the change: %+v", d2)
+			}
+			d3 := c.mirror(url, down, "--checksum", "--delete")
+			if len(d3.Files) != 1 || d3.Actions[0].Reason != "checksum" || treeOf(t, down) != treeOf(t, remote) {
+				t.Fatalf("mirror down --checksum: %+v\nlocal:\n%s\nserver:\n%s", d3, treeOf(t, down), treeOf(t, remote))
+			}
+			if d4 := c.mirror(url, down, "--checksum"); len(d4.Actions) != 0 {
+				t.Fatalf("second mirror down --checksum did something: %+v", d4)
+			}
+		})
+	}
+}

@@ -238,7 +238,7 @@ func TestClientHTTPS(t *testing.T) {
 	if !strings.Contains(notes, "trusting it on first use") {
 		t.Fatalf("no first-use notice for the certificate: %s", notes)
 	}
-	clientRoundTrip(t, c, base, home, false)
+	clientRoundTrip(t, c, base, home, true) // a partial PUT (Content-Range) continues it
 
 	// Plain http:// is upgraded by the server's redirect.
 	plain := fmt.Sprintf("http://dave@%s", s.addr(s.Cfg.HTTP.Port))

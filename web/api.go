@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -149,6 +151,17 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 		return
 	}
 	h := rq.w.Header()
+	if rq.r.Method == http.MethodHead && wantsSHA256(rq.r.Header.Values("Want-Repr-Digest")) {
+		// RFC 9530: the digest of the whole file, for clients that compare
+		// before they copy (ferry mirror --checksum).
+		sum, err := core.Hash(rq.ctx(), fsys, p, "sha256", 0, -1)
+		if err != nil {
+			rq.fsError(p, err)
+			return
+		}
+		b, _ := hex.DecodeString(sum)
+		h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(b)+":")
+	}
 	h.Set("Content-Security-Policy", cspFile)
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(p)}))
 	h.Set("Cache-Control", "private, no-cache")
@@ -187,6 +200,20 @@ func (s *Server) get(rq *request, fsys vfs.FS, p string) {
 		rq.conn().Emit(core.Event{Kind: core.EventDownload, Path: p, Bytes: n, Duration: time.Since(start), Result: result,
 			SHA256: t.Sum(fi.Size()), Attrs: []any{"range", rq.r.Header.Get("Range")}})
 	}
+}
+
+// wantsSHA256 reads Want-Repr-Digest (RFC 9530: "sha-256=10, md5=0"):
+// whether sha-256 is asked for with a preference above 0.
+func wantsSHA256(fields []string) bool {
+	for _, f := range fields {
+		for item := range strings.SplitSeq(f, ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(item), "=")
+			if strings.EqualFold(strings.TrimSpace(k), "sha-256") && strings.TrimSpace(v) != "0" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // batchKey holds, in a request's context, the core.BatchConn under the

@@ -66,6 +66,10 @@ type Conn struct {
 	resumed bool // the last TLS data connection resumed the session
 	rtt     time.Duration
 	data    atomic.Pointer[net.Conn] // the last data connection, for Abort
+	// How Hash asks (hash.go): the algorithm, the older command if HASH
+	// is not offered, or that the server offers no hash.
+	hashAlgo, hashVerb string
+	noHash             bool
 }
 
 // Error is a failure reply from the server.

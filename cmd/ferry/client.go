@@ -43,12 +43,13 @@ type clientFlags struct {
 	debug       bool
 	deleteExtra bool
 	dryRun      bool
+	checksum    bool
 }
 
 func transferFlags(fs *flag.FlagSet, f *clientFlags) {
 	fs.BoolVar(&f.resume, "c", false, "continue partial transfers (every segment), skip complete files")
 	fs.BoolVar(&f.recursive, "r", false, "copy whole folder trees")
-	fs.IntVar(&f.parallel, "parallel", client.DefaultParallel, "move `N` files at once, over up to N connections that log in once")
+	fs.IntVar(&f.parallel, "parallel", 0, "move `N` files at once, over connections that log in once (0: chosen from the round trip, 4 on a LAN)")
 	fs.IntVar(&f.segments, "segments", 0, "move one large file in `N` ranges over N connections at once (0: chosen from the round trip, 1: never)")
 }
 
@@ -113,7 +114,7 @@ func init() {
 // newClientFlags makes a command's flag set with its help.
 func newClientFlags(c clientCmd) (*flag.FlagSet, *clientFlags) {
 	fs := flag.NewFlagSet("ferry "+c.name, flag.ContinueOnError)
-	f := &clientFlags{parallel: client.DefaultParallel}
+	f := &clientFlags{}
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintf(w, "usage: ferry %s %s [flags]\n\n%s\n\nexamples:\n", c.name, c.args, c.about)
@@ -167,8 +168,8 @@ func parseClient(c clientCmd, args []string) ([]string, *clientFlags, error) {
 	if f.o.ActiveAddress != "" || f.activePorts != "" {
 		f.o.Active = true
 	}
-	if f.parallel < 1 || f.parallel > 64 {
-		return nil, nil, &exitError{client.ExitUsage, errors.New("--parallel: want 1 to 64")}
+	if f.parallel < 0 || f.parallel > 64 {
+		return nil, nil, &exitError{client.ExitUsage, errors.New("--parallel: want 0 (automatic) to 64")}
 	}
 	if f.segments < 0 || f.segments > 32 {
 		return nil, nil, &exitError{client.ExitUsage, errors.New("--segments: want 0 (automatic) to 32")}
@@ -185,14 +186,24 @@ func parseClient(c clientCmd, args []string) ([]string, *clientFlags, error) {
 }
 
 // poolSize is how many connections a command may open: one per parallel
-// file, or per segment when a file is split into more.
+// file, or per segment when a file is split into more. With --parallel 0
+// the round trip chooses how many files move at once, over up to
+// autoConns connections (SFTP and HTTP carry several files on each).
 func (f *clientFlags) poolSize() int {
 	segs := f.segments
 	if segs == 0 {
 		segs = 8
 	}
-	return max(f.parallel, segs, 1)
+	par := f.parallel
+	if par == 0 {
+		par = autoConns
+	}
+	return max(par, segs, 1)
 }
+
+// autoConns bounds the connections of --parallel 0: under ferry's
+// default limits.max_connections_per_ip (20).
+const autoConns = 16
 
 // newTransfer sets up the transfer of a command: its progress display
 // and the interrupt that stops it cleanly.

@@ -16,19 +16,23 @@ var mirrorCmd = clientCmd{
 	about: "Make the folder DST like the folder SRC, one way; one of them is a URL, the other a local\n" +
 		"folder. A file is copied when DST lacks it or has another size or modification time\n" +
 		"(copies keep the source's time; over HTTPS, whose server keeps upload times, when the\n" +
-		"source is newer). --delete removes what SRC does not have; --dry-run prints the plan and\n" +
-		"changes nothing. Symbolic links in SRC are followed (never into a loop).",
+		"source is newer); with --checksum, files of the same size are compared by content (the\n" +
+		"server's SHA-256, SHA-1 or MD5 against this machine's) instead of time, where the server\n" +
+		"offers hashes (ferry does over FTP, SFTP and HTTPS). --delete removes what SRC does not\n" +
+		"have; --dry-run prints the plan and changes nothing. Symbolic links in SRC are followed (never into a loop).",
 	examples: []string{
 		"ferry mirror ./site sftp://alice@www.example.net/var/www/site --delete",
 		"ferry mirror ftps://alice@files.example.net/photos ./photos --dry-run",
 		"ferry mirror --json https://alice@files.example.net/reports ./reports",
+		"ferry mirror --checksum ./site ftpes://alice@files.example.net/www",
 	},
 	min: 2, max: 2,
 	flags: func(fs *flag.FlagSet, f *clientFlags) {
-		fs.IntVar(&f.parallel, "parallel", client.DefaultParallel, "copy `N` files at once, over up to N connections that log in once")
+		fs.IntVar(&f.parallel, "parallel", 0, "copy `N` files at once, over connections that log in once (0: chosen from the round trip, 4 on a LAN)")
 		fs.IntVar(&f.segments, "segments", 0, "copy one large file in `N` ranges over N connections at once (0: chosen from the round trip, 1: never)")
 		fs.BoolVar(&f.deleteExtra, "delete", false, "delete what the source does not have")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "print what would be done, change nothing")
+		fs.BoolVar(&f.checksum, "checksum", false, "compare files of the same size by hash, not by time (size and time where the server offers no hashes)")
 	},
 }
 
@@ -47,7 +51,7 @@ func runMirror(args []string) error {
 	if isURL(src) == isURL(dst) {
 		return &exitError{client.ExitUsage, fmt.Errorf("one of SRC and DST must be a URL and the other a local folder; run 'ferry mirror -h'")}
 	}
-	m := &client.Mirror{Up: !isURL(src), Delete: f.deleteExtra, DryRun: f.dryRun}
+	m := &client.Mirror{Up: !isURL(src), Delete: f.deleteExtra, DryRun: f.dryRun, Checksum: f.checksum}
 	rawURL := src
 	if m.Up {
 		rawURL = dst
