@@ -82,14 +82,14 @@ func TestCleanUploadsS3(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	core := minio.Core{Client: g.Client}
+	mc := minio.Core{Client: g.Client}
 	for _, prefix := range []string{"homes/a/", "elsewhere/"} {
 		// What a killed server leaves: a multipart upload with a part.
-		id, err := core.NewMultipartUpload(ctx, bucket, prefix+"left", minio.PutObjectOptions{})
+		id, err := mc.NewMultipartUpload(ctx, bucket, prefix+"left", minio.PutObjectOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := core.PutObjectPart(ctx, bucket, prefix+"left", id, 1, strings.NewReader("part"), 4, minio.PutObjectPartOptions{}); err != nil {
+		if _, err := mc.PutObjectPart(ctx, bucket, prefix+"left", id, 1, strings.NewReader("part"), 4, minio.PutObjectPartOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		f, err := s3fs.OpenURL(g.URL(bucket, prefix), s3test.Options(0), false)
