@@ -67,7 +67,7 @@ func start() (*Gateway, string) {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		cmd := exec.Command("versitygw", "--access", AccessKey, "--secret", SecretKey, "--port", addr, "posix", dir)
+		cmd := exec.Command("versitygw", "--access", AccessKey, "--secret", SecretKey, "--port", addr, "--quiet", "posix", dir)
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
