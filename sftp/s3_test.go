@@ -21,9 +21,10 @@ func s3Env(t *testing.T, g *s3test.Gateway, bucket string, more ...func(*config.
 }
 
 // s3Bound is what one upload may hold with the default part size: two
-// parts and the reorder window (the figure the README states), plus 8 MiB
-// for the SSH and SFTP buffers of the session and the test's own.
-const s3Bound = 2*16<<20 + s3fs.Window + 8<<20
+// parts and the reorder window (the figure the README states), plus 16
+// MiB for the SSH and SFTP buffers of the session, the test's own, and
+// the part buffers' growth while the first part fills.
+const s3Bound = 2*16<<20 + s3fs.Window + 16<<20
 
 // bigSize is the size of the large upload: 256 MiB, or 2 GiB with
 // FERRY_S3_LONG=1 (the figure; minutes on a shared machine).
@@ -96,13 +97,14 @@ func TestS3InterruptedUpload(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 		waitFor(t, "the session's end", func() bool { return len(g.Incomplete(t, bucket)) == 0 })
-		keys := g.Keys(t, bucket)
 		if !keep {
-			if len(keys) > 0 {
+			if keys := g.Keys(t, bucket); len(keys) > 0 {
 				t.Errorf("discard: objects after an interrupted upload: %q", keys)
 			}
 			continue
 		}
+		// The store lists the upload as done a moment before the object shows.
+		waitFor(t, "the kept upload", func() bool { return len(g.Keys(t, bucket)) > 0 })
 		if _, n := g.Sum(t, bucket, "homes/bob/big.bin"); n == 0 || n >= 96<<20 {
 			t.Fatalf("keep: the interrupted upload holds %d bytes", n)
 		}

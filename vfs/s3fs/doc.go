@@ -10,7 +10,8 @@
 // into parts of Options.PartSize kept in memory, one part filling while
 // the one before is sent, so a transfer holds at most 2 × PartSize plus
 // the reorder window of out-of-order writes (Window), 36 MiB with the
-// defaults, and never a local temporary file. Nothing is visible under the
+// defaults, and never a local temporary file. The first buffer starts at
+// 64 KiB and doubles as bytes come: a small file costs little. Nothing is visible under the
 // name until Commit completes the multipart upload, which the store makes
 // atomic; Abort, a failed write or a failed part abort it, leaving no part
 // behind. A resumed upload (OpenAt, OpenRandom at the end) starts a new

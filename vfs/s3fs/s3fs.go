@@ -104,7 +104,6 @@ type store struct {
 	c        *minio.Core
 	bucket   string
 	partSize int64
-	buffers  sync.Pool // *[]byte of partSize
 }
 
 var (
@@ -137,7 +136,6 @@ func storeFor(l Location, o Options) (*store, error) {
 		return nil, fmt.Errorf("%w: %v", ErrURL, err)
 	}
 	s := &store{c: c, bucket: l.Bucket, partSize: part}
-	s.buffers.New = func() any { b := make([]byte, 0, part); return &b }
 	stores[id] = s
 	return s, nil
 }

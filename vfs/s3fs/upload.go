@@ -24,8 +24,9 @@ type upload struct {
 
 	id    string // the multipart upload, "" until a part is needed
 	parts []minio.CompletePart
-	buf   *[]byte // the part being filled
-	off   int64   // end of the bytes accepted in order
+	buf   []byte // the part being filled: grows up to the part size
+	spare []byte // the buffer of the last part sent, for the next one
+	off   int64  // end of the bytes accepted in order
 
 	ahead      map[int64][]byte // writes past off, waiting for the gap to fill
 	aheadBytes int
@@ -37,13 +38,32 @@ type upload struct {
 
 type partResult struct {
 	part minio.ObjectPart
-	buf  *[]byte
+	buf  []byte
 	err  error
 }
 
+// firstBuffer is the part buffer's first size: it doubles up to the part
+// size as bytes come, so a small file does not cost a whole part.
+const firstBuffer = 64 << 10
+
 func (f *FS) newUpload(p, k string, inPlace bool) *upload {
 	c, cancel := context.WithCancel(context.Background())
-	return &upload{f: f, p: p, k: k, inPlace: inPlace, ctx: c, cancel: cancel, buf: f.s.buffers.Get().(*[]byte)}
+	return &upload{f: f, p: p, k: k, inPlace: inPlace, ctx: c, cancel: cancel, buf: make([]byte, 0, min(firstBuffer, f.s.partSize))}
+}
+
+// room makes space in the part buffer: it grows while smaller than a
+// part; a full part is sent.
+func (u *upload) room() error {
+	if len(u.buf) < cap(u.buf) {
+		return nil
+	}
+	if int64(cap(u.buf)) < u.f.s.partSize {
+		b := make([]byte, len(u.buf), min(2*int64(cap(u.buf)), u.f.s.partSize))
+		copy(b, u.buf)
+		u.buf = b
+		return nil
+	}
+	return u.send()
 }
 
 // Create starts an atomic upload: nothing shows under p until Commit.
@@ -120,7 +140,7 @@ func (u *upload) keep(n int64, etag string) error {
 	if n == 0 {
 		return nil
 	}
-	if n <= int64(cap(*u.buf)) {
+	if n <= u.f.s.partSize {
 		o := minio.GetObjectOptions{}
 		o.SetMatchETag(etag)
 		o.SetRange(0, n-1)
@@ -129,11 +149,11 @@ func (u *upload) keep(n int64, etag string) error {
 			return fail("open", u.p, err)
 		}
 		defer body.Close()
-		b := (*u.buf)[:n]
+		b := make([]byte, n, max(n, int64(cap(u.buf))))
 		if _, err := io.ReadFull(body, b); err != nil {
 			return fail("open", u.p, err)
 		}
-		*u.buf, u.off = b, n
+		u.buf, u.off = b, n
 		return nil
 	}
 	if err := u.start(); err != nil {
@@ -176,8 +196,7 @@ func (u *upload) wait() error {
 	}
 	r := <-u.sending
 	u.sending = nil
-	*r.buf = (*r.buf)[:0]
-	u.f.s.buffers.Put(r.buf)
+	u.spare = r.buf[:0]
 	if r.err != nil {
 		return fail("write", u.p, r.err)
 	}
@@ -194,14 +213,17 @@ func (u *upload) send() error {
 		return err
 	}
 	if len(u.parts) >= maxParts {
-		return pathErr("write", u.p, fmt.Errorf("%w: more than %d parts of %d bytes", vfs.ErrNoSpace, maxParts, cap(*u.buf)))
+		return pathErr("write", u.p, fmt.Errorf("%w: more than %d parts of %d bytes", vfs.ErrNoSpace, maxParts, u.f.s.partSize))
 	}
 	b, n := u.buf, len(u.parts)+1
-	u.buf = u.f.s.buffers.Get().(*[]byte)
+	u.buf, u.spare = u.spare, nil
+	if u.buf == nil {
+		u.buf = make([]byte, 0, u.f.s.partSize)
+	}
 	ch := make(chan partResult, 1)
 	u.sending = ch
 	go func() {
-		part, err := u.f.s.c.PutObjectPart(u.ctx, u.f.s.bucket, u.k, u.id, n, bytes.NewReader(*b), int64(len(*b)), minio.PutObjectPartOptions{})
+		part, err := u.f.s.c.PutObjectPart(u.ctx, u.f.s.bucket, u.k, u.id, n, bytes.NewReader(b), int64(len(b)), minio.PutObjectPartOptions{})
 		ch <- partResult{part: part, buf: b, err: err}
 	}()
 	return nil
@@ -224,15 +246,11 @@ func (u *upload) failed(err error) error {
 // put appends b to the bytes in order.
 func (u *upload) put(b []byte) error {
 	for len(b) > 0 {
-		buf := *u.buf
-		if len(buf) == cap(buf) {
-			if err := u.send(); err != nil {
-				return err
-			}
-			continue
+		if err := u.room(); err != nil {
+			return err
 		}
-		n := copy(buf[len(buf):cap(buf)], b)
-		*u.buf = buf[:len(buf)+n]
+		n := copy(u.buf[len(u.buf):cap(u.buf)], b)
+		u.buf = u.buf[:len(u.buf)+n]
 		b = b[n:]
 		u.off += int64(n)
 	}
@@ -302,15 +320,11 @@ func (u *upload) ReadFrom(r io.Reader) (int64, error) {
 	}
 	var total int64
 	for {
-		buf := *u.buf
-		if len(buf) == cap(buf) {
-			if err := u.send(); err != nil {
-				return total, u.failed(err)
-			}
-			continue
+		if err := u.room(); err != nil {
+			return total, u.failed(err)
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		*u.buf = buf[:len(buf)+n]
+		n, err := r.Read(u.buf[len(u.buf):cap(u.buf)])
+		u.buf = u.buf[:len(u.buf)+n]
 		u.off += int64(n)
 		total += int64(n)
 		if err == io.EOF {
@@ -393,10 +407,10 @@ func (u *upload) publish() error {
 		}
 	}
 	if u.id == "" {
-		_, err := u.f.s.c.PutObject(u.ctx, u.f.s.bucket, u.k, bytes.NewReader(*u.buf), int64(len(*u.buf)), "", "", minio.PutObjectOptions{})
+		_, err := u.f.s.c.PutObject(u.ctx, u.f.s.bucket, u.k, bytes.NewReader(u.buf), int64(len(u.buf)), "", "", minio.PutObjectOptions{})
 		return fail("commit", u.p, err)
 	}
-	if len(*u.buf) > 0 {
+	if len(u.buf) > 0 {
 		if err := u.send(); err != nil {
 			return err
 		}
@@ -446,10 +460,6 @@ func (u *upload) discard() error {
 
 func (u *upload) release() {
 	u.cancel()
-	if u.buf != nil {
-		*u.buf = (*u.buf)[:0]
-		u.f.s.buffers.Put(u.buf)
-		u.buf = nil
-	}
+	u.buf, u.spare = nil, nil
 	u.ahead, u.aheadBytes = nil, 0
 }
