@@ -1,5 +1,7 @@
 package config
 
+import "strings"
+
 // The sections that the transfer protocols share: what every transfer
 // obeys (bandwidth, uploads) and what the server shows of itself (metrics).
 
@@ -58,3 +60,26 @@ const (
 	InterruptedDiscard = "discard" // the final name is left as it was (atomic uploads)
 	InterruptedKeep    = "keep"    // the received bytes are published, so the client can resume
 )
+
+// S3 is how ferry reaches object storage: the global `storage` and any
+// user whose home is an s3:// URL. Empty keys take the credentials from
+// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+type S3 struct {
+	AccessKey string `toml:"access_key"`
+	SecretKey string `toml:"secret_key"`
+	// PartSizeMB is the size of an upload's parts: each upload holds two
+	// in memory (one filling, one sent), and 10 000 of them are the
+	// largest file.
+	PartSizeMB int `toml:"part_size_mb"`
+}
+
+// validateTransfers checks the storage keys.
+func (c *Config) validateTransfers() error {
+	if c.Storage != "" && !strings.HasPrefix(c.Storage, "s3://") {
+		return keyErr("storage", "%q: want \"\" (the disk) or s3://bucket/prefix?endpoint=host:port&region=…", c.Storage)
+	}
+	if c.S3.PartSizeMB < 5 || c.S3.PartSizeMB > 5120 {
+		return keyErr("s3.part_size_mb", "%d: must be 5 to 5120 (S3's part sizes)", c.S3.PartSizeMB)
+	}
+	return nil
+}

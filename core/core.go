@@ -41,9 +41,10 @@ type Options struct {
 	Config *config.Config
 	Auth   *auth.Authenticator
 	Log    *slog.Logger
-	// OpenFS opens a user's file system at login; nil is the local disk
-	// (vfs.NewLocal on the user's home). Tests give the memory backend,
-	// and object storage plugs in here.
+	// OpenFS opens a user's file system at login; nil is what the
+	// configuration says (storage, s3:// homes: object storage) or else
+	// the local disk (vfs.NewLocal on the user's home). Tests give the
+	// memory backend.
 	OpenFS func(u store.User) (vfs.FS, error)
 	// Sinks receive every event as a Record (the audit log, metrics).
 	Sinks []Sink
@@ -98,7 +99,10 @@ func New(o Options) (*Core, error) {
 	}
 	openFS := o.OpenFS
 	if openFS == nil {
-		openFS = func(u store.User) (vfs.FS, error) { return vfs.NewLocal(u.Home, u.ReadOnly) }
+		var err error
+		if openFS, err = storage(o.Config); err != nil {
+			return nil, err
+		}
 	}
 	c := &Core{
 		openFS:  openFS,

@@ -31,6 +31,7 @@ var fsReplies = []struct {
 	{vfs.ErrNameTooLong, 553, "File name too long"},
 	{fs.ErrInvalid, 553, "File name not allowed"},
 	{vfs.ErrBadOffset, 554, "Restart offset is beyond the end of the file"},
+	{vfs.ErrNotSupported, 504, "Not supported by this storage"},
 	{core.ErrQuota, 552, "Quota exceeded"},
 	{vfs.ErrNoSpace, 452, "Insufficient storage space"},
 	{vfs.ErrIO, 451, "Local error in processing: storage failure"},

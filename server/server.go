@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		abs, _ := filepath.Abs(cfg.DataDir)
 		log.Warn("no users yet: nobody can log in. Add one with: ferry user add NAME [--config FILE]", "data_dir", abs)
 	}
-	if err := cleanUploads(ctx, st, log); err != nil {
+	if err := cleanUploads(ctx, cfg, st, log); err != nil {
 		return err
 	}
 	lockout := auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)

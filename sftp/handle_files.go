@@ -131,7 +131,7 @@ func (s *session) openFile(p string, flags uint32, a attrs) (*handle, error) {
 			}
 		}
 		if a.flags&attrPermissions != 0 {
-			if err := up.Chmod(clientMode(a.perm)); err != nil {
+			if err := createMode(up.Chmod(clientMode(a.perm))); err != nil {
 				up.Abort()
 				return nil, err
 			}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/internal/s3test"
 	"github.com/ferry-project/ferry/internal/testserver"
 	"github.com/ferry-project/ferry/internal/testutil"
 	"github.com/ferry-project/ferry/listen"
@@ -30,6 +31,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	s3test.Stop()
 	if keyDir != "" {
 		os.RemoveAll(keyDir)
 	}

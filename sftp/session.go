@@ -143,6 +143,7 @@ var statuses = []struct {
 	{vfs.ErrNameTooLong, fxFailure, "File name too long"},
 	{fs.ErrInvalid, fxFailure, "Invalid argument"},
 	{vfs.ErrBadOffset, fxFailure, "Offset beyond the end of the file"},
+	{vfs.ErrNotSupported, fxOpUnsupported, "Operation unsupported by this storage"},
 	{core.ErrQuota, fxFailure, "quota exceeded"},
 	{vfs.ErrNoSpace, fxFailure, "No space left on device"},
 	{vfs.ErrIO, fxFailure, "Input/output error"},
@@ -236,7 +237,7 @@ func (s *session) dispatch(p []byte) error {
 				return err
 			}
 			if a.flags&attrPermissions != 0 {
-				return s.fs.Chmod(p, clientMode(a.perm))
+				return createMode(s.fs.Chmod(p, clientMode(a.perm)))
 			}
 			return nil
 		}))
@@ -285,6 +286,17 @@ func (s *session) dispatch(p []byte) error {
 // clientMode is the mode for a file or directory the client creates: its
 // permission bits under the usual 022 umask, as OpenSSH's server applies.
 func clientMode(perm uint32) fs.FileMode { return fs.FileMode(perm & 0o755) }
+
+// createMode is the outcome of setting the mode a client asked for when
+// creating a file or folder: a storage that keeps no modes (object
+// storage, vfs.ErrNotSupported) creates it all the same, as a disk's
+// umask may also change that mode. A later SETSTAT is refused as it is.
+func createMode(err error) error {
+	if errors.Is(err, vfs.ErrNotSupported) {
+		return nil
+	}
+	return err
+}
 
 // do runs op unless decoding failed.
 func (s *session) do(decodeErr error, op func() error) error {

@@ -34,6 +34,7 @@ func TestStatusOf(t *testing.T) {
 		{&fs.PathError{Op: "write", Path: "/f", Err: vfs.ErrNoSpace}, fxFailure, "No space left on device"},
 		{&fs.PathError{Op: "open", Path: "/f", Err: vfs.ErrNameTooLong}, fxFailure, "File name too long"},
 		{&fs.PathError{Op: "open", Path: "/f", Err: vfs.ErrLoop}, fxFailure, "Too many levels of symbolic links"},
+		{&fs.PathError{Op: "chmod", Path: "/f", Err: vfs.ErrNotSupported}, fxOpUnsupported, "Operation unsupported by this storage"},
 		{&os.LinkError{Op: "rename", Old: "/srv/a", New: "/srv/b", Err: errors.New("invalid cross-device link")}, fxFailure, "Failure"},
 		{errUnsupported, fxOpUnsupported, "Operation unsupported"},
 		{errShort, fxBadMessage, "Bad message"},

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/vfs/s3fs"
 )
 
 // Open opens the user store that cfg names, creating data_dir (0700) when
@@ -61,13 +62,20 @@ func Location(cfg *config.Config) string {
 var ErrHomeRefused = errors.New("home refused")
 
 // MakeHome returns the absolute home folder of user name and creates it
-// (0750) if needed: dir when given, else data_dir/homes/NAME. A home of
+// (0750) if needed: dir when given, else data_dir/homes/NAME; an s3://
+// URL (s3fs.Parse) is a home on object storage, kept as it is. A home of
 // "/" or one that contains data_dir (the user database, host keys and
 // certificate keys) is refused with ErrHomeRefused unless allowAny: a user
 // added with --home / could read /etc/shadow.
 func MakeHome(cfg *config.Config, name, dir string, allowAny bool) (string, error) {
 	if err := ValidName(name); err != nil {
 		return "", err
+	}
+	if s3fs.IsURL(dir) { // object storage: nothing to create on this disk
+		if _, err := s3fs.Parse(dir); err != nil {
+			return "", err
+		}
+		return dir, nil
 	}
 	if dir == "" {
 		dir = filepath.Join(cfg.DataDir, "homes", name)

@@ -112,6 +112,10 @@ var (
 	ErrNameTooLong = errors.New("file name too long")
 	ErrLoop        = errors.New("too many levels of symbolic links")
 	ErrBadOffset   = errors.New("offset beyond the end of the file")
+	// ErrNotSupported is an operation the backend cannot do at all (object
+	// storage has no links, modes, in-place rewrites nor folder renames):
+	// refused whole, nothing changed.
+	ErrNotSupported = errors.New("not supported by this storage")
 )
 
 // TempDir is the reserved directory at the root of every home where
@@ -174,6 +178,11 @@ func rel(op, p string) (string, error) {
 	}
 	return r, nil
 }
+
+// Rel is rel for the backends outside this package (object storage): the
+// name of p relative to the home, "." for the home, or the refusal of a
+// path that climbs out (ErrEscape) or names TempDir (fs.ErrPermission).
+func Rel(op, p string) (string, error) { return rel(op, p) }
 
 func pathErr(op, p string, err error) error { return &fs.PathError{Op: op, Path: p, Err: err} }
 

@@ -30,6 +30,7 @@ var fsStatuses = []struct {
 	{vfs.ErrNameTooLong, http.StatusRequestURITooLong, "name too long"},
 	{fs.ErrInvalid, http.StatusConflict, "not possible on this kind of entry"},
 	{vfs.ErrBadOffset, http.StatusRequestedRangeNotSatisfiable, "offset beyond the end of the file"},
+	{vfs.ErrNotSupported, http.StatusNotImplemented, "not supported by this storage"},
 	{core.ErrQuota, http.StatusInsufficientStorage, "quota exceeded"},
 	{vfs.ErrNoSpace, http.StatusInsufficientStorage, "insufficient storage"},
 	{vfs.ErrIO, http.StatusInternalServerError, "storage failure"},

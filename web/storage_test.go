@@ -49,6 +49,7 @@ func TestFSStatuses(t *testing.T) {
 		{vfs.ErrNameTooLong, 414, "name too long: /p"},
 		{fs.ErrInvalid, 409, "not possible on this kind of entry: /p"},
 		{vfs.ErrBadOffset, 416, "offset beyond the end of the file: /p"},
+		{vfs.ErrNotSupported, 501, "not supported by this storage: /p"},
 		{vfs.ErrNoSpace, 507, "insufficient storage: /p"},
 		{vfs.ErrIO, 500, "storage failure: /p"},
 		{errors.New("/srv/ferry/homes/u: something new"), 500, "internal error: /p"},

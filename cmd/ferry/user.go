@@ -115,7 +115,7 @@ func userAdd(args []string) error {
 	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "configuration file")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	home := fs.String("home", "", "home directory (default DATA_DIR/homes/NAME)")
+	home := fs.String("home", "", "home directory (default DATA_DIR/homes/NAME), or an s3://bucket/prefix?… URL")
 	keyFile := fs.String("key", "", "authorized_keys file with the user's SSH public keys")
 	readOnly := fs.Bool("read-only", false, "the user may read but not write, rename or delete")
 	anyHome := fs.Bool("allow-any-home", false, "accept a home of / or one that contains data_dir")
