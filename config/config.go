@@ -48,6 +48,8 @@ type Config struct {
 	Bandwidth Bandwidth `toml:"bandwidth"`
 	Metrics   Metrics   `toml:"metrics"`
 	Uploads   Uploads   `toml:"uploads"`
+	// ProxyProtocol: the real client address from a load balancer.
+	ProxyProtocol ProxyProtocol `toml:"proxy_protocol"`
 }
 
 // FTP configures FTP with explicit FTPS, implicit FTPS and their data
@@ -213,7 +215,8 @@ func Default() *Config {
 			ShutdownTimeout:     Duration{30 * time.Second},
 			PasswordWait:        Duration{5 * time.Second},
 		},
-		Uploads: Uploads{Interrupted: InterruptedDiscard},
+		Uploads:       Uploads{Interrupted: InterruptedDiscard},
+		ProxyProtocol: ProxyProtocol{Trusted: []string{}},
 		Lockout: Lockout{
 			MaxFailures:  10,
 			Window:       Duration{5 * time.Minute},
@@ -567,6 +570,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Lockout.validate(); err != nil {
+		return err
+	}
+	if err := c.ProxyProtocol.validate(); err != nil {
 		return err
 	}
 	if c.Uploads.Interrupted != InterruptedDiscard && c.Uploads.Interrupted != InterruptedKeep {

@@ -121,6 +121,9 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	if err != nil {
 		return err
 	}
+	plan.OnProxyRefused(func(svc listen.Service, port int, from netip.AddrPort, err error) {
+		cr.Warn("proxy.refused", "connection refused by the PROXY protocol check", "service", string(svc), "port", port, "from", from.String(), "err", err.Error())
+	})
 	e := &env{
 		cfg:       cfg,
 		core:      cr,
