@@ -67,9 +67,9 @@ func (c *Cluster) haproxy(b *strings.Builder) {
 	fmt.Fprintf(b, "# ferry cluster: HAProxy configuration (ferry firewall --cluster FILE --format haproxy).\n")
 	fmt.Fprintf(b, "# Clients reach %s. Every connection reaches a node with a PROXY v2 header naming\n", c.Balancer.PublicHost)
 	b.WriteString("# the client, and each node's FTP passive range is forwarded to that node only.\n\n")
-	b.WriteString("global\n\tlog stdout format raw local0\n\tmaxconn 20000\n\n")
+	b.WriteString("global\n\tlog stdout format raw local0\n\t# two descriptors a connection: raise with the open-file limit\n\tmaxconn 8000\n\n")
 	b.WriteString("defaults\n\tmode tcp\n\tlog global\n\toption tcplog\n\toption dontlognull\n")
-	b.WriteString("\toption clitcpka\n\toption srvtcpka\n\ttimeout connect 5s\n\ttimeout check 5s\n")
+	b.WriteString("\toption clitcpka\n\toption srvtcpka\n\toption log-health-checks\n\ttimeout connect 5s\n\ttimeout check 5s\n")
 	b.WriteString("\t# An FTP control connection is silent while its transfer runs: ferry's own\n")
 	b.WriteString("\t# limits.idle_timeout ends idle sessions.\n\ttimeout client 24h\n\ttimeout server 24h\n")
 	for _, s := range c.Services() {

@@ -133,12 +133,12 @@ func New(c *config.Config) *Plan {
 		if h.Port != 0 {
 			purpose := "HTTP (redirects to HTTPS)"
 			if h.HTTPSPort == 0 {
-				purpose = "HTTP web client and API"
+				purpose = "HTTP web client, API and /healthz"
 			}
 			p.Entries = append(p.Entries, Entry{HTTP, Control, one(h.Port), "", purpose})
 		}
 		if h.HTTPSPort != 0 {
-			p.Entries = append(p.Entries, Entry{HTTPS, Control, one(h.HTTPSPort), "implicit", "HTTPS web client and API"})
+			p.Entries = append(p.Entries, Entry{HTTPS, Control, one(h.HTTPSPort), "implicit", "HTTPS web client, API and /healthz"})
 		}
 	}
 	if c.Metrics.Listen != "" {

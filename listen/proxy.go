@@ -38,6 +38,10 @@ var (
 	ErrProxyHeader = errors.New("bad PROXY header")
 )
 
+// errProbe is a connection closed before its first byte: a port probe
+// (a TCP health check, a scanner) refused without a word in the log.
+var errProbe = fmt.Errorf("%w: closed before sending anything", ErrProxyMissing)
+
 // headerTimeout bounds the reading of one header: HAProxy sends it with
 // its first packet, so only a broken or hostile peer needs long.
 var headerTimeout = 5 * time.Second
@@ -155,6 +159,8 @@ func readHeader(tc *net.TCPConn, required bool) (net.Conn, error) {
 	tc.SetReadDeadline(start.Add(headerTimeout))
 	b, version, err := signature(io.MultiReader(bytes.NewReader(first), tc))
 	switch {
+	case len(b) == 0 && errors.Is(err, io.EOF):
+		return nil, errProbe
 	case err != nil && len(b) == 0 && isTimeout(err):
 		return nil, fmt.Errorf("%w: nothing within %s", ErrProxyMissing, headerTimeout)
 	case err != nil:
@@ -362,7 +368,9 @@ func (x *proxy) admit(c net.Conn, svc Service, port int, done <-chan struct{}, d
 	from := addrPort(c.RemoteAddr())
 	fail := func(err error) {
 		c.Close()
-		x.report(svc, port, from, err)
+		if err != errProbe {
+			x.report(svc, port, from, err)
+		}
 	}
 	if !x.trusts(from.Addr()) {
 		pc, _ := x.accept(c)

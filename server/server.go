@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	lockout := auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)
 	a := auth.New(st, lockout, auth.Options{Hashes: cfg.Limits.PasswordHashes, Wait: cfg.Limits.PasswordWait.Duration})
-	co := core.Options{Config: cfg, Auth: a, Log: log}
+	co := core.Options{Config: cfg, Auth: a, Log: log, Health: healthChecks(cfg, st)}
 	plan := listen.New(cfg)
 	def, err := defend.New(ctx, st, cfg.Lockout, log)
 	if err != nil {
