@@ -69,6 +69,7 @@ type RefusedFunc func(svc Service, port int, from netip.AddrPort, err error)
 type proxy struct {
 	trusted  []netip.Prefix
 	required bool
+	timeout  time.Duration // headerTimeout
 	pending  chan struct{} // one token per header being read
 
 	mu      sync.Mutex
@@ -80,7 +81,7 @@ func newProxy(c *config.Config) *proxy {
 	if len(nets) == 0 {
 		return nil
 	}
-	return &proxy{trusted: nets, required: c.ProxyProtocol.Required,
+	return &proxy{trusted: nets, required: c.ProxyProtocol.Required, timeout: headerTimeout,
 		pending: make(chan struct{}, max(c.Limits.MaxPrelogin, 1))}
 }
 
@@ -137,11 +138,12 @@ func (x *proxy) accept(c net.Conn) (net.Conn, error) {
 	if !x.trusts(from.Addr()) {
 		return &proxied{TCPConn: tc, sniff: true}, nil
 	}
-	return readHeader(tc, x.required)
+	return readHeader(tc, x.required, x.timeout)
 }
 
-// readHeader reads the header that a trusted peer puts first.
-func readHeader(tc *net.TCPConn, required bool) (net.Conn, error) {
+// readHeader reads the header that a trusted peer puts first, within
+// timeout.
+func readHeader(tc *net.TCPConn, required bool, timeout time.Duration) (net.Conn, error) {
 	start := time.Now()
 	defer tc.SetReadDeadline(time.Time{})
 	var first []byte
@@ -156,13 +158,13 @@ func readHeader(tc *net.TCPConn, required bool) (net.Conn, error) {
 		}
 		first = one[:]
 	}
-	tc.SetReadDeadline(start.Add(headerTimeout))
+	tc.SetReadDeadline(start.Add(timeout))
 	b, version, err := signature(io.MultiReader(bytes.NewReader(first), tc))
 	switch {
 	case len(b) == 0 && errors.Is(err, io.EOF):
 		return nil, errProbe
 	case err != nil && len(b) == 0 && isTimeout(err):
-		return nil, fmt.Errorf("%w: nothing within %s", ErrProxyMissing, headerTimeout)
+		return nil, fmt.Errorf("%w: nothing within %s", ErrProxyMissing, timeout)
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrProxyHeader, err)
 	}

@@ -296,3 +296,35 @@ func TestProxyPassive(t *testing.T) {
 		t.Errorf("read %q, %v", b, err)
 	}
 }
+
+// TestProxyPassiveHostile: peers at a trusted address that open a passive
+// port and send nothing do not hold back the real data connection behind
+// them, and are dropped within the header timeout.
+func TestProxyPassiveHostile(t *testing.T) {
+	defer func(d time.Duration) { headerTimeout = d }(headerTimeout)
+	headerTimeout = 500 * time.Millisecond
+	p := proxyPlan(t, true, 8)
+	w, err := p.Passive(FTP).Listen(loopback, netip.MustParseAddr("127.0.0.7"), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var silent []net.Conn
+	for range 5 {
+		silent = append(silent, dialFrom(t, "127.0.0.1", w.Addr().String()))
+	}
+	c := dialFrom(t, "127.0.0.1", w.Addr().String())
+	header(2, "127.0.0.7:6000").WriteTo(c)
+	w.SetDeadline(time.Now().Add(300 * time.Millisecond)) // before any silent peer times out
+	s, err := w.Accept()
+	if err != nil {
+		t.Fatalf("the data connection waited behind silent peers: %v", err)
+	}
+	s.Close()
+	for i, c := range silent {
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+			t.Errorf("silent peer %d still connected: %v", i, err)
+		}
+	}
+}
