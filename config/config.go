@@ -57,6 +57,8 @@ type Config struct {
 	Metrics   Metrics   `toml:"metrics"`
 	Uploads   Uploads   `toml:"uploads"`
 	S3        S3        `toml:"s3"`
+	// ProxyProtocol: the real client address from a load balancer.
+	ProxyProtocol ProxyProtocol `toml:"proxy_protocol"`
 }
 
 // FTP configures FTP with explicit FTPS, implicit FTPS and their data
@@ -229,8 +231,9 @@ func Default() *Config {
 			ShutdownTimeout:     Duration{30 * time.Second},
 			PasswordWait:        Duration{5 * time.Second},
 		},
-		Uploads: Uploads{Interrupted: InterruptedDiscard},
-		S3:      S3{PartSizeMB: 16},
+		Uploads:       Uploads{Interrupted: InterruptedDiscard},
+		S3:            S3{PartSizeMB: 16},
+		ProxyProtocol: ProxyProtocol{Trusted: []string{}},
 		Lockout: Lockout{
 			MaxFailures:  10,
 			Window:       Duration{5 * time.Minute},
@@ -562,6 +565,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateTransfers(); err != nil {
+		return err
+	}
+	if err := c.ProxyProtocol.validate(); err != nil {
 		return err
 	}
 	if !c.FTP.Enabled && !c.SFTP.Enabled && !c.HTTP.Enabled {

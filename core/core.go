@@ -54,6 +54,9 @@ type Options struct {
 	// Digests asks the adapters for the SHA-256 of every whole-file
 	// transfer (Event.SHA256), for the audit log.
 	Digests bool
+	// Health are the checks of readiness (the store, the storage) that
+	// Healthy runs for the load balancer (GET /healthz).
+	Health []HealthCheck
 }
 
 // Core admits connections, logs users in and emits events for every
@@ -68,6 +71,11 @@ type Core struct {
 	bw      *bandwidth
 	warn    *throttle
 	ids     atomic.Uint64
+
+	health    []HealthCheck
+	healthMu  sync.Mutex
+	healthAt  time.Time
+	healthErr error
 
 	limits atomic.Pointer[config.Limits] // admission's budgets; SetLimits swaps them
 	// interrupted is the uploads section (KeepInterrupted): the global
@@ -117,6 +125,7 @@ func New(o Options) (*Core, error) {
 		sinks:   o.Sinks,
 		digests: o.Digests,
 		guard:   o.Guard,
+		health:  o.Health,
 		bw: newBandwidth(o.Config.Bandwidth.Upload, o.Config.Bandwidth.Download,
 			o.Config.Bandwidth.UserUpload, o.Config.Bandwidth.UserDownload),
 	}

@@ -80,8 +80,9 @@ type Plan struct {
 
 	localHost string // the host of the Local entry ([metrics] listen)
 
-	pool *Pool                      // the passive range, shared by FTP and implicit FTPS
-	adv  atomic.Pointer[advertised] // what passive replies tell; SetAdvertised swaps it
+	pool  *Pool                      // the passive range, shared by FTP and implicit FTPS
+	proxy *proxy                     // the PROXY protocol; nil when off
+	adv   atomic.Pointer[advertised] // what passive replies tell; SetAdvertised swaps it
 	// privileged dials active connections from ports below 1024 once
 	// ferry runs without root (DialPrivileged); nil dials directly.
 	privileged DialFunc
@@ -96,6 +97,7 @@ func New(c *config.Config) *Plan {
 		MaxConnectionsPerIP: c.Limits.MaxConnectionsPerIP,
 	}
 	p.adv.Store(newAdvertised(c))
+	p.proxy = newProxy(c)
 	one := func(port int) config.PortRange { return config.PortRange{Low: port, High: port} }
 	if f := c.FTP; f.Enabled {
 		explicit := "explicit"
@@ -111,6 +113,7 @@ func New(c *config.Config) *Plan {
 		}
 		p.PassivePerUser, p.PassiveSharing = f.PassivePerUser, f.PassiveSharing
 		p.pool = newPool(f.PassiveRange(), f.PassivePerUser, f.PassiveSharing)
+		p.pool.proxy = p.proxy
 		p.Overrides = p.adv.Load().overrides
 		p.Entries = append(p.Entries, Entry{FTP, Passive, f.PassiveRange(), explicit, "FTP passive data"})
 		if f.ImplicitPort != 0 {
@@ -130,12 +133,12 @@ func New(c *config.Config) *Plan {
 		if h.Port != 0 {
 			purpose := "HTTP (redirects to HTTPS)"
 			if h.HTTPSPort == 0 {
-				purpose = "HTTP web client and API"
+				purpose = "HTTP web client, API and /healthz"
 			}
 			p.Entries = append(p.Entries, Entry{HTTP, Control, one(h.Port), "", purpose})
 		}
 		if h.HTTPSPort != 0 {
-			p.Entries = append(p.Entries, Entry{HTTPS, Control, one(h.HTTPSPort), "implicit", "HTTPS web client and API"})
+			p.Entries = append(p.Entries, Entry{HTTPS, Control, one(h.HTTPSPort), "implicit", "HTTPS web client, API and /healthz"})
 		}
 	}
 	if c.Metrics.Listen != "" {
@@ -179,11 +182,16 @@ func (p *Plan) Addr(e Entry) string {
 }
 
 // Listen opens the control listener of one entry with a clear error when
-// the port is privileged or taken.
+// the port is privileged or taken. With the PROXY protocol on, its
+// connections come with the client's address (the Local entry, closed to
+// the outside, takes none).
 func (p *Plan) Listen(e Entry) (net.Listener, error) {
 	ln, err := net.Listen("tcp", p.Addr(e))
 	if err != nil {
 		return nil, BindError(e.Service, e.Ports.Low, keyFor(e), err)
+	}
+	if p.proxy != nil && e.Kind == Control {
+		return p.proxy.listener(ln, e.Service), nil
 	}
 	return ln, nil
 }

@@ -61,7 +61,7 @@ func TestPlanFollowsConfig(t *testing.T) {
 	if e, _ := p.Find(FTP, Control); p.Addr(e) != "127.0.0.1:2121" {
 		t.Errorf("addr %s", p.Addr(e))
 	}
-	if e, _ := p.Find(HTTP, Control); e.Purpose != "HTTP web client and API" {
+	if e, _ := p.Find(HTTP, Control); e.Purpose != "HTTP web client, API and /healthz" {
 		t.Errorf("http without https: %q", e.Purpose)
 	}
 	c.FTP.Active, c.FTP.ActiveSourcePort = true, 0

@@ -35,6 +35,7 @@ type Pool struct {
 	ports    config.PortRange
 	perOwner int
 	share    bool
+	proxy    *proxy // reads the PROXY header of each data connection; nil when off
 
 	mu      sync.Mutex
 	refused func(port int, from netip.AddrPort)
@@ -144,20 +145,31 @@ func (p *Pool) serve(pt *port) {
 		if err != nil {
 			return // closed with its last wait
 		}
-		from := addrPort(c.RemoteAddr())
-		p.mu.Lock()
-		w := pt.waits[from.Addr()]
-		if w != nil {
-			delete(pt.waits, from.Addr()) // one data connection per PASV/EPSV
-			w.conn <- c
+		if p.proxy != nil {
+			// The header names the client the wait is for; it is read
+			// apart, so one silent peer holds no other connection back.
+			p.proxy.admit(c, FTP, pt.n, nil, func(c net.Conn) bool { p.deliver(pt, c); return true })
+			continue
 		}
-		refused := p.refused
-		p.mu.Unlock()
-		if w == nil {
-			c.Close()
-			if refused != nil {
-				refused(pt.n, from)
-			}
+		p.deliver(pt, c)
+	}
+}
+
+// deliver hands c to the wait of its client address on pt, or closes it.
+func (p *Pool) deliver(pt *port, c net.Conn) {
+	from := addrPort(c.RemoteAddr())
+	p.mu.Lock()
+	w := pt.waits[from.Addr()]
+	if w != nil {
+		delete(pt.waits, from.Addr()) // one data connection per PASV/EPSV
+		w.conn <- c
+	}
+	refused := p.refused
+	p.mu.Unlock()
+	if w == nil {
+		c.Close()
+		if refused != nil {
+			refused(pt.n, from)
 		}
 	}
 }

@@ -95,7 +95,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	lockout := auth.NewLockout(cfg.Lockout.MaxFailures, cfg.Lockout.Window.Duration, cfg.Lockout.Duration.Duration)
 	a := auth.New(st, lockout, auth.Options{Hashes: cfg.Limits.PasswordHashes, Wait: cfg.Limits.PasswordWait.Duration})
-	co := core.Options{Config: cfg, Auth: a, Log: log}
+	co := core.Options{Config: cfg, Auth: a, Log: log, Health: healthChecks(cfg, st)}
 	plan := listen.New(cfg)
 	def, err := defend.New(ctx, st, cfg.Lockout, log)
 	if err != nil {
@@ -125,6 +125,9 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	if err != nil {
 		return err
 	}
+	plan.OnProxyRefused(func(svc listen.Service, port int, from netip.AddrPort, err error) {
+		cr.Warn("proxy.refused", "connection refused by the PROXY protocol check", "service", string(svc), "port", port, "from", from.String(), "err", err.Error())
+	})
 	e := &env{
 		cfg:       cfg,
 		core:      cr,

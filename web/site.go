@@ -73,6 +73,10 @@ func (s *Server) site(secure bool) http.Handler {
 		if secure {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
+		if r.URL.Path == "/healthz" {
+			s.healthz(w, r)
+			return
+		}
 		rq := &request{s: s, w: w, r: r, secure: secure}
 		if err := s.csrf.Check(r); err != nil {
 			rq.fail(http.StatusForbidden, "cross-origin request refused")

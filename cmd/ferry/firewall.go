@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferry-project/ferry/cluster"
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/firewall"
 	"github.com/ferry-project/ferry/listen"
@@ -25,7 +26,8 @@ func runFirewall(args []string) error {
 	mode := fs.String("mode", "passive", "client side: FTP mode, passive or active")
 	activePorts := fs.String("active-ports", "1024-65535", "client side, active mode: the `LOW-HIGH` ports the client listens on")
 	forwardTo := fs.String("forward-to", "", "router side: the server's private `ADDR` (default: listen_address)")
-	format := fs.String("format", "table", "output: "+strings.Join(firewall.Formats, ", "))
+	format := fs.String("format", "table", "output: "+strings.Join(firewall.Formats, ", ")+"; with --cluster: haproxy, node (and nft for --side router)")
+	clusterPath := fs.String("cluster", "", "a cluster `FILE` (cluster.toml): print the balancer's HAProxy configuration, a router's nft forwards or the nodes' ferry.toml fragments")
 	stateless := fs.Bool("stateless", false, "also print every reply flow, for filters without connection tracking")
 	defaultDrop := fs.Bool("default-drop", false, "nft, iptables, ufw: a complete host ruleset that drops what it does not accept (default: only accept rules to include)")
 	noSSH := fs.Bool("no-ssh", false, "with --default-drop: do not keep SSH (port 22 and the port of $SSH_CONNECTION) open")
@@ -42,6 +44,13 @@ func runFirewall(args []string) error {
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	if *clusterPath != "" {
+		c, err := cluster.Load(*clusterPath)
+		if err != nil {
+			return err
+		}
+		return cluster.Render(os.Stdout, c, *side, *format)
 	}
 	cfg, err := config.Load(config.Resolve(*cfgPath))
 	if err != nil {

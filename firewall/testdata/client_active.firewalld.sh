@@ -12,4 +12,4 @@ firewall-cmd --reload
 #   out tcp to 198.51.100.4 dport 9990  (implicit FTPS control)
 #   out tcp to 198.51.100.4 dport 2222  (SFTP (SSH))
 #   out tcp to 198.51.100.4 dport 8080  (HTTP (redirects to HTTPS))
-#   out tcp to 198.51.100.4 dport 8443  (HTTPS web client and API)
+#   out tcp to 198.51.100.4 dport 8443  (HTTPS web client, API and /healthz)

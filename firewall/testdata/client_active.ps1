@@ -8,4 +8,4 @@ New-NetFirewallRule -DisplayName 'ferry: implicit FTPS control' -Group 'ferry' -
 New-NetFirewallRule -DisplayName 'ferry: implicit FTPS active data (the server connects in)' -Group 'ferry' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 50000-50099 -RemoteAddress 198.51.100.4 -RemotePort 9989
 New-NetFirewallRule -DisplayName 'ferry: SFTP (SSH)' -Group 'ferry' -Direction Outbound -Action Allow -Protocol TCP -RemoteAddress 198.51.100.4 -RemotePort 2222
 New-NetFirewallRule -DisplayName 'ferry: HTTP (redirects to HTTPS)' -Group 'ferry' -Direction Outbound -Action Allow -Protocol TCP -RemoteAddress 198.51.100.4 -RemotePort 8080
-New-NetFirewallRule -DisplayName 'ferry: HTTPS web client and API' -Group 'ferry' -Direction Outbound -Action Allow -Protocol TCP -RemoteAddress 198.51.100.4 -RemotePort 8443
+New-NetFirewallRule -DisplayName 'ferry: HTTPS web client, API and /healthz' -Group 'ferry' -Direction Outbound -Action Allow -Protocol TCP -RemoteAddress 198.51.100.4 -RemotePort 8443

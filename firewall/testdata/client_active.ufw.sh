@@ -8,4 +8,4 @@ ufw allow out proto tcp from any to 198.51.100.4 port 9990 comment 'implicit FTP
 ufw allow in proto tcp from 198.51.100.4 port 9989 to any port 50000:50099 comment 'implicit FTPS active data (the server connects in)'
 ufw allow out proto tcp from any to 198.51.100.4 port 2222 comment 'SFTP (SSH)'
 ufw allow out proto tcp from any to 198.51.100.4 port 8080 comment 'HTTP (redirects to HTTPS)'
-ufw allow out proto tcp from any to 198.51.100.4 port 8443 comment 'HTTPS web client and API'
+ufw allow out proto tcp from any to 198.51.100.4 port 8443 comment 'HTTPS web client, API and /healthz'

@@ -6,4 +6,4 @@ New-NetFirewallRule -DisplayName 'ferry: FTP passive data; implicit FTPS passive
 New-NetFirewallRule -DisplayName 'ferry: implicit FTPS control' -Group 'ferry' -Direction Outbound -Action Allow -Protocol TCP -RemoteAddress 198.51.100.4 -RemotePort 9990
 New-NetFirewallRule -DisplayName 'ferry: SFTP (SSH)' -Group 'ferry' -Direction Outbound -Action Allow -Protocol TCP -RemoteAddress 198.51.100.4 -RemotePort 2222
 New-NetFirewallRule -DisplayName 'ferry: HTTP (redirects to HTTPS)' -Group 'ferry' -Direction Outbound -Action Allow -Protocol TCP -RemoteAddress 198.51.100.4 -RemotePort 8080
-New-NetFirewallRule -DisplayName 'ferry: HTTPS web client and API' -Group 'ferry' -Direction Outbound -Action Allow -Protocol TCP -RemoteAddress 198.51.100.4 -RemotePort 8443
+New-NetFirewallRule -DisplayName 'ferry: HTTPS web client, API and /healthz' -Group 'ferry' -Direction Outbound -Action Allow -Protocol TCP -RemoteAddress 198.51.100.4 -RemotePort 8443

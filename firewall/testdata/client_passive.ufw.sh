@@ -6,4 +6,4 @@ ufw allow out proto tcp from any to 198.51.100.4 port 40000:40009 comment 'FTP p
 ufw allow out proto tcp from any to 198.51.100.4 port 9990 comment 'implicit FTPS control'
 ufw allow out proto tcp from any to 198.51.100.4 port 2222 comment 'SFTP (SSH)'
 ufw allow out proto tcp from any to 198.51.100.4 port 8080 comment 'HTTP (redirects to HTTPS)'
-ufw allow out proto tcp from any to 198.51.100.4 port 8443 comment 'HTTPS web client and API'
+ufw allow out proto tcp from any to 198.51.100.4 port 8443 comment 'HTTPS web client, API and /healthz'

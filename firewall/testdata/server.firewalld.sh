@@ -10,7 +10,7 @@ cat > /etc/firewalld/services/ferry.xml <<'EOF'
 <?xml version="1.0" encoding="utf-8"?>
 <service>
   <short>ferry</short>
-  <description>ferry file transfer server: FTP control (explicit FTPS); FTP passive data; implicit FTPS passive data; implicit FTPS control; SFTP (SSH); HTTP (redirects to HTTPS); HTTPS web client and API</description>
+  <description>ferry file transfer server: FTP control (explicit FTPS); FTP passive data; implicit FTPS passive data; implicit FTPS control; SFTP (SSH); HTTP (redirects to HTTPS); HTTPS web client, API and /healthz</description>
   <port protocol="tcp" port="2121"/>
   <port protocol="tcp" port="40000-40009"/>
   <port protocol="tcp" port="9990"/>

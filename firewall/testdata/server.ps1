@@ -12,4 +12,4 @@ New-NetFirewallRule -DisplayName 'ferry: implicit FTPS control' -Group 'ferry' -
 New-NetFirewallRule -DisplayName 'ferry: implicit FTPS active data (server connects out)' -Group 'ferry' -Direction Outbound -Action Allow -Protocol TCP -LocalPort 9989
 New-NetFirewallRule -DisplayName 'ferry: SFTP (SSH)' -Group 'ferry' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 2222
 New-NetFirewallRule -DisplayName 'ferry: HTTP (redirects to HTTPS)' -Group 'ferry' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 8080
-New-NetFirewallRule -DisplayName 'ferry: HTTPS web client and API' -Group 'ferry' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 8443
+New-NetFirewallRule -DisplayName 'ferry: HTTPS web client, API and /healthz' -Group 'ferry' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 8443

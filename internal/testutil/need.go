@@ -46,6 +46,7 @@ var packages = map[string]string{
 	"chromium":         "chromium",
 	"chromium-browser": "chromium",
 	"curl":             "curl",
+	"haproxy":          "haproxy",
 	"ip":               "iproute2",
 	"iptables":         "iptables",
 	"lftp":             "lftp",
