@@ -26,6 +26,9 @@ import (
 // which is how long `ferry ban add|del` takes to reach a running server.
 const RefreshEvery = 2 * time.Second
 
+// pruneEvery is how often the scores past the window are deleted.
+const pruneEvery = time.Minute
+
 // Defender is a core.Sink and the core's admission check. It is safe for
 // concurrent use.
 type Defender struct {
@@ -35,10 +38,9 @@ type Defender struct {
 	now func() time.Time
 
 	mu     sync.Mutex
-	scores map[netip.Prefix][]hit
-	users  map[string][]time.Time // failed logins per account name, within the window
 	bans   map[netip.Prefix]store.Ban
 	gen    int // bumped by every ban made here, so a refresh read before it does not undo it
+	pruned time.Time
 }
 
 // settings are the lockout section in force, with its lists parsed.
@@ -71,15 +73,10 @@ func (d *Defender) SetConfig(cfg config.Lockout) error {
 	return nil
 }
 
-type hit struct {
-	at     time.Time
-	weight int
-}
-
 // New returns a defender over st with the ban list loaded, refreshed
 // every RefreshEvery until ctx ends.
 func New(ctx context.Context, st store.Store, cfg config.Lockout, log *slog.Logger) (*Defender, error) {
-	d := &Defender{st: st, log: log, now: time.Now, scores: map[netip.Prefix][]hit{}, users: map[string][]time.Time{}}
+	d := &Defender{st: st, log: log, now: time.Now}
 	if err := d.SetConfig(cfg); err != nil {
 		return nil, err
 	}
@@ -104,9 +101,21 @@ func New(ctx context.Context, st store.Store, cfg config.Lockout, log *slog.Logg
 }
 
 func (d *Defender) refresh(ctx context.Context) error {
+	now := d.now()
 	d.mu.Lock()
 	gen := d.gen
+	prune := now.Sub(d.pruned) >= pruneEvery
+	if prune {
+		d.pruned = now
+	}
 	d.mu.Unlock()
+	if prune {
+		// Scores older than the window count for nothing; a stranger
+		// with many addresses must not grow the tables for ever.
+		if err := d.st.PruneScores(ctx, now.Add(-d.set.Load().cfg.Window.Duration)); err != nil {
+			return err
+		}
+	}
 	list, err := d.st.Bans(ctx)
 	if err != nil {
 		return err
@@ -230,77 +239,80 @@ func (d *Defender) Record(r *core.Record) {
 	}
 	key := Key(a, cfg.IPv6Prefix)
 	now := d.now()
-	d.mu.Lock()
-	hits := d.scores[key][:0:0]
-	score := w
-	for _, h := range d.scores[key] {
-		if now.Sub(h.at) < cfg.Window.Duration {
-			hits = append(hits, h)
-			score += h.weight
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	// The score lives in the store, so every node of a cluster adds to
+	// the same one.
+	score, err := d.st.AddHit(ctx, key.String(), now, w, now.Add(-cfg.Window.Duration))
+	if err != nil {
+		d.log.Error("defender: event not scored", "prefix", key.String(), "err", err.Error())
+		return
 	}
 	if score < cfg.MaxFailures {
-		d.scores[key] = append(hits, hit{now, w})
+		return
+	}
+	if err := d.st.ClearHits(ctx, key.String()); err != nil {
+		d.log.Error("defender: score not cleared", "prefix", key.String(), "err", err.Error())
+	}
+	d.mu.Lock()
+	b := d.bans[key]
+	if b.Active(now) {
+		// Another node (or an event in flight here) banned it already.
 		d.mu.Unlock()
 		return
 	}
-	delete(d.scores, key)
-	b := d.bans[key]
 	b.Prefix, b.Offences, b.Reason = key.String(), b.Offences+1, r.Kind
 	dur := cfg.Duration.Duration
 	for i := 1; i < b.Offences && dur < cfg.MaxDuration.Duration; i++ {
 		dur *= 2
 	}
 	b.Until = now.Add(min(dur, cfg.MaxDuration.Duration))
+	if d.bans == nil {
+		d.bans = map[netip.Prefix]store.Ban{}
+	}
 	d.bans[key] = b
 	d.gen++
 	d.mu.Unlock()
-	if err := d.st.PutBan(context.Background(), b); err != nil {
+	if err := d.st.PutBan(ctx, b); err != nil {
 		d.log.Error("defender: ban not stored (it holds until the server stops)", "prefix", b.Prefix, "err", err.Error())
 	}
 	d.log.Warn("address banned", "prefix", b.Prefix, "until", b.Until.UTC().Format(time.RFC3339), "offences", b.Offences, "score", score, "last", r.Kind)
 }
 
-// userFailed counts a failed login to an account, from any address.
+// storeTimeout bounds one query of the defender to the store.
+const storeTimeout = 5 * time.Second
+
+// userFailed counts a failed login to an account, from any address and
+// any node.
 func (d *Defender) userFailed(cfg config.Lockout, name string) {
 	if cfg.UserFailures == 0 || name == "" {
 		return
 	}
 	now := d.now()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.users[name] = append(d.recent(cfg, name, now), now)
-	// Names are chosen by strangers: forget the quiet ones so that the
-	// map stays as small as the window's traffic.
-	if len(d.users) > 4096 {
-		for n := range d.users {
-			if len(d.recent(cfg, n, now)) == 0 {
-				delete(d.users, n)
-			}
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if _, err := d.st.AddLoginFailure(ctx, name, now, now.Add(-cfg.Window.Duration)); err != nil {
+		d.log.Error("defender: failed login not counted", "user", name, "err", err.Error())
 	}
-}
-
-// recent is the failures of name within the window; the caller holds d.mu.
-func (d *Defender) recent(cfg config.Lockout, name string, now time.Time) []time.Time {
-	f := d.users[name]
-	for len(f) > 0 && now.Sub(f[0]) >= cfg.Window.Duration {
-		f = f[1:]
-	}
-	return f
 }
 
 // Delay is how long a login to the account name waits before its check:
 // lockout.user_delay once it failed lockout.user_failures times within
-// the window, from whatever addresses, else 0.
+// the window, from whatever addresses and nodes, else 0.
 func (d *Defender) Delay(name string) time.Duration {
 	cfg := d.set.Load().cfg
 	if cfg.UserFailures == 0 {
 		return 0
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.recent(cfg, name, d.now())) >= cfg.UserFailures {
+	now := d.now()
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	n, err := d.st.LoginFailures(ctx, name, now.Add(-cfg.Window.Duration))
+	if err != nil {
+		d.log.Error("defender: failed logins not read", "user", name, "err", err.Error())
+		return 0
+	}
+	if n >= cfg.UserFailures {
 		return cfg.UserDelay.Duration
 	}
 	return 0

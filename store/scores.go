@@ -14,7 +14,7 @@ func (s *DB) AddHit(ctx context.Context, prefix string, at time.Time, weight int
 		return 0, fmt.Errorf("store: score %s: %w", prefix, err)
 	}
 	var score int
-	if err := s.queryRowContext(ctx, `SELECT COALESCE(SUM(weight), 0) FROM defender_hits WHERE prefix = ? AND at >= ?`, prefix, since.UnixMilli()).Scan(&score); err != nil {
+	if err := s.queryRowContext(ctx, `SELECT COALESCE(SUM(weight), 0) FROM defender_hits WHERE prefix = ? AND at > ?`, prefix, since.UnixMilli()).Scan(&score); err != nil {
 		return 0, fmt.Errorf("store: score %s: %w", prefix, err)
 	}
 	return score, nil
@@ -40,7 +40,7 @@ func (s *DB) AddLoginFailure(ctx context.Context, user string, at, since time.Ti
 // LoginFailures returns the failed logins of user since since.
 func (s *DB) LoginFailures(ctx context.Context, user string, since time.Time) (int, error) {
 	var n int
-	if err := s.queryRowContext(ctx, `SELECT count(*) FROM login_failures WHERE "user" = ? AND at >= ?`, user, since.UnixMilli()).Scan(&n); err != nil {
+	if err := s.queryRowContext(ctx, `SELECT count(*) FROM login_failures WHERE "user" = ? AND at > ?`, user, since.UnixMilli()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: failures of %s: %w", user, err)
 	}
 	return n, nil
