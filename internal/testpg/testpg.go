@@ -50,7 +50,7 @@ func bin() string {
 // root it runs as the "postgres" account that Debian's package creates.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s, stop, err := start(t)
+	s, stop, err := start(t, "", "127.0.0.1")
 	t.Cleanup(stop)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func DB(t testing.TB) string {
 	shared.Lock()
 	defer shared.Unlock()
 	if shared.srv == nil && shared.err == nil {
-		shared.srv, shared.stop, shared.err = start(t)
+		shared.srv, shared.stop, shared.err = start(t, "", "127.0.0.1")
 	}
 	if shared.err != nil {
 		t.Fatal(shared.err)
@@ -97,7 +97,20 @@ func StopShared() {
 	}
 }
 
-func start(t testing.TB) (*Server, func(), error) {
+// StartIn runs a new cluster inside network namespace ns, listening on
+// host:5432 (an address of that namespace), for tests of several nodes
+// that reach their database over a network.
+func StartIn(t testing.TB, ns, host string) *Server {
+	t.Helper()
+	s, stop, err := start(t, ns, host)
+	t.Cleanup(stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func start(t testing.TB, ns, host string) (*Server, func(), error) {
 	t.Helper()
 	nothing := func() {}
 	if runtime.GOOS != "linux" {
@@ -125,14 +138,33 @@ func start(t testing.TB) (*Server, func(), error) {
 		}
 		prefix = []string{"runuser", "-u", "postgres", "--"}
 	}
+	if ns != "" {
+		prefix = append([]string{"ip", "netns", "exec", ns}, prefix...)
+	}
 	srv := &Server{dir: dir, prefix: prefix}
 	data := filepath.Join(base, "data")
 	if err := srv.run("initdb", "-D", data, "-U", "ferry", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"); err != nil {
 		return nil, cleanup, err
 	}
-	port := freePort(t)
+	if ns != "" {
+		// The nodes of a cluster test connect from their own namespaces:
+		// trust every address of this test's private network.
+		f, err := os.OpenFile(filepath.Join(data, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		_, err = f.WriteString("host all all 0.0.0.0/0 trust\n")
+		f.Close()
+		if err != nil {
+			return nil, cleanup, err
+		}
+	}
+	port := 5432 // a namespace of the test's own has every port free
+	if ns == "" {
+		port = freePort(t)
+	}
 	srv.port = strconv.Itoa(port)
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c max_connections=300", port, base)
+	opts := fmt.Sprintf("-c listen_addresses="+host+" -p %d -k %s -c fsync=off -c full_page_writes=off -c max_connections=300", port, base)
 	if err := srv.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(base, "log"), "-w", "-t", "60", "start"); err != nil {
 		return nil, cleanup, err
 	}
@@ -142,8 +174,8 @@ func start(t testing.TB) (*Server, func(), error) {
 		}
 		cleanup()
 	}
-	srv.Addr = net.JoinHostPort("127.0.0.1", srv.port)
-	if err := srv.run("createdb", "-h", "127.0.0.1", "-p", srv.port, "-U", "ferry", "ferry"); err != nil {
+	srv.Addr = net.JoinHostPort(host, srv.port)
+	if err := srv.run("createdb", "-h", host, "-p", srv.port, "-U", "ferry", "ferry"); err != nil {
 		return nil, stop, err
 	}
 	srv.DSN = "postgres://ferry@" + srv.Addr + "/ferry?sslmode=disable&connect_timeout=10"
