@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/internal/s3test"
@@ -93,10 +94,11 @@ func TestS3InterruptedUpload(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "a multipart upload in the store", func() bool { return len(g.Incomplete(t, bucket)) > 0 })
+		defer cmd.Process.Kill()
+		waitLong(t, "a multipart upload in the store", func() bool { return len(g.Incomplete(t, bucket)) > 0 })
 		cmd.Process.Kill()
 		cmd.Wait()
-		waitFor(t, "the session's end", func() bool { return len(g.Incomplete(t, bucket)) == 0 })
+		waitLong(t, "the session's end", func() bool { return len(g.Incomplete(t, bucket)) == 0 })
 		if !keep {
 			if keys := g.Keys(t, bucket); len(keys) > 0 {
 				t.Errorf("discard: objects after an interrupted upload: %q", keys)
@@ -104,7 +106,7 @@ func TestS3InterruptedUpload(t *testing.T) {
 			continue
 		}
 		// The store lists the upload as done a moment before the object shows.
-		waitFor(t, "the kept upload", func() bool { return len(g.Keys(t, bucket)) > 0 })
+		waitLong(t, "the kept upload", func() bool { return len(g.Keys(t, bucket)) > 0 })
 		if _, n := g.Sum(t, bucket, "homes/bob/big.bin"); n == 0 || n >= 96<<20 {
 			t.Fatalf("keep: the interrupted upload holds %d bytes", n)
 		}
@@ -115,5 +117,18 @@ func TestS3InterruptedUpload(t *testing.T) {
 		if left := g.Incomplete(t, bucket); len(left) > 0 {
 			t.Errorf("multipart uploads left open: %q", left)
 		}
+	}
+}
+
+// waitLong is waitFor with room for a loaded machine (the race detector,
+// parallel packages): an upload may take a while to fill its first part.
+func waitLong(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
