@@ -34,7 +34,7 @@ func s3Env(t *testing.T, g *s3test.Gateway, bucket string, keep bool) *env {
 
 // curl runs curl over explicit FTPS (AUTH TLS, passive) as alice.
 func (e *env) curl(dir string, args ...string) *exec.Cmd {
-	cmd := exec.Command("curl", append([]string{"-sS", "--ssl-reqd", "-k", "-u", "alice:" + testserver.Password}, args...)...)
+	cmd := exec.Command("curl", append([]string{"-sS", "--max-time", "600", "--ssl-reqd", "-k", "-u", "alice:" + testserver.Password}, args...)...)
 	cmd.Dir = dir
 	return cmd
 }
