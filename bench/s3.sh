@@ -52,7 +52,8 @@ mkdir -p "$WORK/s3"
 versitygw --access "$KEY" --secret "$SECRET" --port "127.0.0.1:$S3_PORT" --quiet posix "$WORK/s3" >"$WORK/versitygw.log" 2>&1 &
 PIDS+=($!)
 wait_port "$S3_PORT"
-curl -sSf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" -X PUT "http://127.0.0.1:$S3_PORT/bench" >/dev/null
+curl -sSf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" -X PUT \
+  -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" "http://127.0.0.1:$S3_PORT/bench" >/dev/null
 
 SRC=$WORK/src.bin
 head -c $((SIZE_MIB << 20)) /dev/urandom >"$SRC"

@@ -34,7 +34,7 @@ func s3Env(t *testing.T, g *s3test.Gateway, bucket string, keep bool) *env {
 
 // curl runs curl over explicit FTPS (AUTH TLS, passive) as alice.
 func (e *env) curl(dir string, args ...string) *exec.Cmd {
-	cmd := exec.Command("curl", append([]string{"-sS", "--ssl-reqd", "-k", "-u", "alice:" + testserver.Password}, args...)...)
+	cmd := exec.Command("curl", append([]string{"-sS", "--max-time", "600", "--ssl-reqd", "-k", "-u", "alice:" + testserver.Password}, args...)...)
 	cmd.Dir = dir
 	return cmd
 }
@@ -112,6 +112,7 @@ func TestS3InterruptedUploadFTPS(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		defer cmd.Process.Kill()
 		wait(t, "a multipart upload in the store", func() bool { return len(g.Incomplete(t, bucket)) > 0 })
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -145,7 +146,7 @@ func TestS3InterruptedUploadFTPS(t *testing.T) {
 
 func wait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(90 * time.Second) // room for a loaded machine
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

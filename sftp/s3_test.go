@@ -1,11 +1,13 @@
 package sftp
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/internal/s3test"
@@ -48,7 +50,7 @@ func TestS3LargeUpload(t *testing.T) {
 	disk := s3test.DirBytes(t, e.Dir+"/data") + s3test.DirBytes(t, e.Home("bob"))
 
 	heap := s3test.WatchHeap()
-	e.mustBatch(local, "bob", "", "put big.bin")
+	e.longBatch(local, "put big.bin")
 	growth := heap.Stop()
 	t.Logf("sftp upload of %d MiB into S3: live heap grew by %.1f MiB (bound %d MiB)", bigSize()>>20, float64(growth)/(1<<20), s3Bound>>20)
 	if growth > s3Bound {
@@ -63,7 +65,7 @@ func TestS3LargeUpload(t *testing.T) {
 	if left := g.Incomplete(t, bucket); len(left) > 0 {
 		t.Errorf("multipart uploads left open: %q", left)
 	}
-	e.mustBatch(local, "bob", "", "get big.bin back.bin")
+	e.longBatch(local, "get big.bin back.bin")
 	if got, _ := s3test.FileSum(t, filepath.Join(local, "back.bin")); got != sum {
 		t.Errorf("download: sha256 %s, want %s", got, sum)
 	}
@@ -93,10 +95,11 @@ func TestS3InterruptedUpload(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "a multipart upload in the store", func() bool { return len(g.Incomplete(t, bucket)) > 0 })
+		defer cmd.Process.Kill()
+		waitLong(t, "a multipart upload in the store", func() bool { return len(g.Incomplete(t, bucket)) > 0 })
 		cmd.Process.Kill()
 		cmd.Wait()
-		waitFor(t, "the session's end", func() bool { return len(g.Incomplete(t, bucket)) == 0 })
+		waitLong(t, "the session's end", func() bool { return len(g.Incomplete(t, bucket)) == 0 })
 		if !keep {
 			if keys := g.Keys(t, bucket); len(keys) > 0 {
 				t.Errorf("discard: objects after an interrupted upload: %q", keys)
@@ -104,7 +107,7 @@ func TestS3InterruptedUpload(t *testing.T) {
 			continue
 		}
 		// The store lists the upload as done a moment before the object shows.
-		waitFor(t, "the kept upload", func() bool { return len(g.Keys(t, bucket)) > 0 })
+		waitLong(t, "the kept upload", func() bool { return len(g.Keys(t, bucket)) > 0 })
 		if _, n := g.Sum(t, bucket, "homes/bob/big.bin"); n == 0 || n >= 96<<20 {
 			t.Fatalf("keep: the interrupted upload holds %d bytes", n)
 		}
@@ -115,5 +118,36 @@ func TestS3InterruptedUpload(t *testing.T) {
 		if left := g.Incomplete(t, bucket); len(left) > 0 {
 			t.Errorf("multipart uploads left open: %q", left)
 		}
+	}
+}
+
+// waitLong is waitFor with room for a loaded machine (the race detector,
+// parallel packages): an upload may take a while to fill its first part.
+func waitLong(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// longBatch runs one sftp command as bob with room for a large file on a
+// loaded machine (batch allows a minute).
+func (e *env) longBatch(dir, command string) {
+	e.t.Helper()
+	bf := filepath.Join(e.t.TempDir(), "batch")
+	if err := os.WriteFile(bf, []byte(command+"\n"), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	args := append(e.keyOpts(), e.sshOpts("-P", strconv.Itoa(e.port), "-b", bf)...)
+	cmd := exec.CommandContext(ctx, "sftp", append(args, "bob@127.0.0.1")...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		e.t.Fatalf("sftp %q: %v\n%s", command, err, out)
 	}
 }
