@@ -42,7 +42,7 @@ type Options struct {
 	Auth   *auth.Authenticator
 	Log    *slog.Logger
 	// OpenFS opens a user's file system at login; nil is the local disk
-	// (vfs.NewLocal on the user's home). Tests give the memory backend,
+	// (vfs.NewLocal on the user's home, with the user's virtual folders). Tests give the memory backend,
 	// and object storage plugs in here.
 	OpenFS func(u store.User) (vfs.FS, error)
 	// Sinks receive every event as a Record (the audit log, metrics).
@@ -98,7 +98,7 @@ func New(o Options) (*Core, error) {
 	}
 	openFS := o.OpenFS
 	if openFS == nil {
-		openFS = func(u store.User) (vfs.FS, error) { return vfs.NewLocal(u.Home, u.ReadOnly) }
+		openFS = openLocal
 	}
 	c := &Core{
 		openFS:  openFS,

@@ -51,12 +51,15 @@ func NewMounts(home FS, mounts []Mounted) (FS, error) {
 }
 
 // IsMounted reports whether the virtual path p lies in a virtual folder
-// of fsys rather than in the home (quotas count only the home).
+// of fsys rather than in the home (quotas count only the home). A wrapper
+// of an FS tells it with a method Mounted(p string) bool.
 func IsMounted(fsys FS, p string) bool {
-	m, ok := fsys.(*mountFS)
-	if !ok {
-		return false
-	}
+	m, ok := fsys.(interface{ Mounted(p string) bool })
+	return ok && m.Mounted(p)
+}
+
+// Mounted reports whether p lies in a virtual folder.
+func (m *mountFS) Mounted(p string) bool {
 	_, i, _ := m.route(p)
 	return i >= 0
 }

@@ -436,7 +436,7 @@ func (s *Server) rename(rq *request, fsys vfs.FS, p string) {
 		rq.fail(http.StatusForbidden, "the home folder cannot be renamed")
 		return
 	}
-	if rq.user.ReadOnly {
+	if fsys.ReadOnly() {
 		rq.fsError(p, vfs.ErrReadOnly)
 		return
 	}
