@@ -13,8 +13,9 @@ import (
 // storage is touched where the answer does not depend on what is there,
 // and logged as a refused event with the right that was missing.
 //
-// Files in a folder without list and download rights are hidden: Stat
-// and Lstat answer fs.ErrNotExist for them, listings of a folder without
+// Files in a folder without list and download rights are not described:
+// Stat and Lstat refuse them (a missing name is still fs.ErrNotExist, so
+// that an upload of a new name goes ahead); listings of a folder without
 // the list right are empty. Directories always answer Stat, so that a
 // client can change into a drop box.
 type permFS struct {
@@ -46,7 +47,7 @@ func (f permFS) ReadOnly() bool {
 
 func (f permFS) stat(p string, fi fs.FileInfo, err error) (fs.FileInfo, error) {
 	if err == nil && !fi.IsDir() && f.rules.At(p)&ReadRights == 0 {
-		return nil, &fs.PathError{Op: "stat", Path: p, Err: fs.ErrNotExist}
+		return nil, f.deny("stat", p, RightList)
 	}
 	return fi, err
 }

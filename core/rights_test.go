@@ -175,8 +175,10 @@ func TestPermFS(t *testing.T) {
 	}
 	l.Close()
 	refused = refused[:0]
-	if _, err := f.Stat("/incoming/new.bin"); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("stat of a drop-box file: %v, want hidden", err)
+	_, err = f.Stat("/incoming/new.bin")
+	denied("stat of a drop-box file", err)
+	if _, err := f.Stat("/incoming/missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stat of a missing name in the drop box: %v", err)
 	}
 	if fi, err := f.Stat("/incoming"); err != nil || !fi.IsDir() {
 		t.Errorf("stat of the drop box itself: %v", err)
