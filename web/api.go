@@ -284,7 +284,7 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 	}
 	_, err := fsys.Lstat(p)
 	existed := err == nil
-	if rq.r.ContentLength > 0 {
+	if rq.r.ContentLength > 0 && !vfs.IsMounted(fsys, p) { // quotas count the home only
 		if err := rq.conn().QuotaFits(rq.r.ContentLength, !existed); err != nil {
 			rq.fsError(p, err) // before any data: 507
 			return
