@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -188,10 +189,15 @@ func (cn *Conn) Begin(u store.User, method string) error {
 
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	if cn.fs != nil && cn.user.Name == u.Name && cn.user.Home == u.Home && cn.user.ReadOnly == u.ReadOnly {
+	if cn.fs != nil && cn.user.Name == u.Name && cn.user.Home == u.Home && cn.user.ReadOnly == u.ReadOnly &&
+		slices.Equal(cn.user.Rules, u.Rules) && slices.Equal(cn.user.Mounts, u.Mounts) {
 		return nil
 	}
-	fsys, err := cn.core.openFS(u)
+	rules, err := NewRules(u)
+	var fsys vfs.FS
+	if err == nil {
+		fsys, err = cn.core.openFS(u)
+	}
 	if err != nil {
 		cn.Log.Error("login failed: home directory", "event", EventLoginFailed, "user", u.Name, "reason", "home", "err", err.Error())
 		r := cn.connRecord(EventLoginFailed)
@@ -210,6 +216,9 @@ func (cn *Conn) Begin(u store.User, method string) error {
 		c.track(cn, u.Name)
 	}
 	c.mu.Unlock()
+	if rules != nil {
+		fsys = permFS{FS: fsys, rules: rules, refuse: cn.Refuse}
+	}
 	cn.quota = cn.core.quotaOf(u.Name)
 	cn.fs, cn.user, cn.method = eventFS{FS: fsys, cn: cn, quota: cn.quota}, u, method
 	cn.Log = cn.core.log.With("session", cn.ID, "service", string(cn.Service), "remote", cn.Remote.String(), "user", u.Name)

@@ -43,8 +43,8 @@ type Options struct {
 	Log    *slog.Logger
 	// OpenFS opens a user's file system at login; nil is what the
 	// configuration says (storage, s3:// homes: object storage) or else
-	// the local disk (vfs.NewLocal on the user's home). Tests give the
-	// memory backend.
+	// the local disk (vfs.NewLocal on the user's home), with the user's
+	// virtual folders mounted in it. Tests give the memory backend.
 	OpenFS func(u store.User) (vfs.FS, error)
 	// Sinks receive every event as a Record (the audit log, metrics).
 	Sinks []Sink

@@ -25,7 +25,7 @@ func (f eventFS) Remove(p string) error {
 	size, isFile := sizeOf(f.FS, p)
 	err := f.FS.Remove(p)
 	if err == nil && isFile {
-		f.quota.add(-size, -1)
+		f.q(p).add(-size, -1)
 	}
 	return f.op(EventDelete, p, "", err)
 }
@@ -34,7 +34,7 @@ func (f eventFS) Rename(oldp, newp string) error {
 	size, replaced := sizeOf(f.FS, newp)
 	err := f.FS.Rename(oldp, newp)
 	if err == nil && replaced {
-		f.quota.add(-size, -1)
+		f.q(newp).add(-size, -1)
 	}
 	return f.op(EventRename, oldp, newp, err)
 }
@@ -42,7 +42,7 @@ func (f eventFS) Rename(oldp, newp string) error {
 // Create, OpenAt and OpenRandom count uploads against the user's quota
 // (quotaUpload); a new file past quota_files is refused before any data.
 func (f eventFS) Create(p string) (vfs.Upload, error) {
-	if f.quota == nil {
+	if f.q(p) == nil {
 		return f.FS.Create(p)
 	}
 	old, exists := sizeOf(f.FS, p)
@@ -61,6 +61,15 @@ func (f eventFS) OpenAt(p string, offset int64) (vfs.Upload, error) {
 	return f.inPlace(p, offset, up, err)
 }
 
+// q is the quota that counts changes at p: nil in a virtual folder, since
+// quotas count the home only.
+func (f eventFS) q(p string) *usage {
+	if f.quota == nil || vfs.IsMounted(f.FS, p) {
+		return nil
+	}
+	return f.quota
+}
+
 func (f eventFS) OpenRandom(p string) (vfs.Upload, error) {
 	up, err := f.FS.OpenRandom(p)
 	return f.inPlace(p, 0, up, err)
@@ -68,7 +77,7 @@ func (f eventFS) OpenRandom(p string) (vfs.Upload, error) {
 
 // inPlace wraps an upload into an existing file; offset -1 is an append.
 func (f eventFS) inPlace(p string, offset int64, up vfs.Upload, err error) (vfs.Upload, error) {
-	if err != nil || f.quota == nil {
+	if err != nil || f.q(p) == nil {
 		return up, err
 	}
 	fi, err := up.Stat()
@@ -103,12 +112,12 @@ func (f eventFS) Chmod(p string, mode fs.FileMode) error {
 
 func (f eventFS) Truncate(p string, size int64) error {
 	old, _ := sizeOf(f.FS, p)
-	if size > old && !f.quota.fits(size-old, 0) {
+	if size > old && !f.q(p).fits(size-old, 0) {
 		return f.op(EventSetstat, p, "", &fs.PathError{Op: "truncate", Path: p, Err: ErrQuota}, "size", size)
 	}
 	err := f.FS.Truncate(p, size)
 	if err == nil {
-		f.quota.add(size-old, 0)
+		f.q(p).add(size-old, 0)
 	}
 	return f.op(EventSetstat, p, "", err, "size", size)
 }
@@ -161,3 +170,6 @@ const FreeOffences = 3
 // StatFS tells the capacity of the session's storage (vfs.StatFS); it
 // changes nothing, so it emits nothing.
 func (f eventFS) StatFS() (vfs.Usage, error) { return vfs.StatFS(f.FS) }
+
+// Mounted tells vfs.IsMounted what the storage says.
+func (f eventFS) Mounted(p string) bool { return vfs.IsMounted(f.FS, p) }

@@ -21,13 +21,14 @@ func storage(c *config.Config) (func(store.User) (vfs.FS, error), error) {
 		}
 		global, _ = s3fs.Parse(c.Storage)
 	}
-	return func(u store.User) (vfs.FS, error) {
+	home := func(u store.User, readOnly bool) (vfs.FS, error) {
 		switch {
 		case s3fs.IsURL(u.Home):
-			return s3fs.OpenURL(u.Home, o, u.ReadOnly)
+			return s3fs.OpenURL(u.Home, o, readOnly)
 		case c.Storage != "":
-			return s3fs.Open(global.Sub(u.Name), o, u.ReadOnly)
+			return s3fs.Open(global.Sub(u.Name), o, readOnly)
 		}
-		return vfs.NewLocal(u.Home, u.ReadOnly)
-	}, nil
+		return vfs.NewLocal(u.Home, readOnly)
+	}
+	return func(u store.User) (vfs.FS, error) { return withMounts(u, home) }, nil
 }

@@ -12,7 +12,7 @@ import (
 // for every command and transfer. Codes are RFC 959's (§4.2): 550 the
 // file is unavailable, 553 the name is not allowed, 452 insufficient
 // storage; 554 is RFC 3659's answer to a REST past the end (§5.5). The
-// first match wins: ErrReadOnly and ErrEscape are also fs.ErrPermission,
+// first match wins: ErrReadOnly, ErrEscape and ErrNotAllowed are also fs.ErrPermission,
 // ErrNoSpace is also ErrIO. No text names a server path.
 var fsReplies = []struct {
 	err  error
@@ -21,7 +21,9 @@ var fsReplies = []struct {
 }{
 	{vfs.ErrReadOnly, 550, "Permission denied: read-only account"},
 	{vfs.ErrEscape, 550, "Permission denied: the path leads outside your home directory"},
+	{vfs.ErrNotAllowed, 550, "Permission denied: not allowed in this folder"},
 	{fs.ErrPermission, 550, "Permission denied"},
+	{vfs.ErrCrossMount, 553, "Cannot move between virtual folders: copy instead"},
 	{fs.ErrNotExist, 550, "No such file or directory"},
 	{fs.ErrExist, 550, "File exists"},
 	{vfs.ErrNotEmpty, 550, "Directory not empty"},

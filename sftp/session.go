@@ -123,7 +123,7 @@ func (s *session) status(id uint32, err error) error {
 // messages (draft-ietf-secsh-filexfer-02 §7). Version 3 has no code for a
 // full disk, a non-empty directory or an existing file: those are
 // SSH_FX_FAILURE with a message that says which. The first match wins:
-// ErrReadOnly and ErrEscape are also fs.ErrPermission, ErrNoSpace is also
+// ErrReadOnly, ErrEscape and ErrNotAllowed are also fs.ErrPermission, ErrNoSpace is also
 // ErrIO. No message names a server path.
 var statuses = []struct {
 	err  error
@@ -133,7 +133,9 @@ var statuses = []struct {
 	{io.EOF, fxEOF, "End of file"},
 	{vfs.ErrReadOnly, fxPermissionDenied, "Permission denied: read-only account"},
 	{vfs.ErrEscape, fxPermissionDenied, "Permission denied: the path leads outside your home directory"},
+	{vfs.ErrNotAllowed, fxPermissionDenied, "Permission denied: not allowed in this folder"},
 	{fs.ErrPermission, fxPermissionDenied, "Permission denied"},
+	{vfs.ErrCrossMount, fxFailure, "Cannot move between virtual folders: copy instead"},
 	{fs.ErrNotExist, fxNoSuchFile, "No such file or directory"},
 	{fs.ErrExist, fxFailure, "File exists"},
 	{vfs.ErrNotEmpty, fxFailure, "Directory not empty"},

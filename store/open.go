@@ -85,19 +85,28 @@ func MakeHome(cfg *config.Config, name, dir string, allowAny bool) (string, erro
 		return "", err
 	}
 	if !allowAny {
-		data, err := filepath.Abs(cfg.DataDir)
-		if err != nil {
+		if err := homeRefused(cfg, dir); err != nil {
 			return "", err
-		}
-		switch rel, err := filepath.Rel(dir, data); {
-		case filepath.Dir(dir) == dir:
-			return "", fmt.Errorf("%w: %s is the root of the file system (--allow-any-home to insist)", ErrHomeRefused, dir)
-		case err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)):
-			return "", fmt.Errorf("%w: %s contains data_dir %s (--allow-any-home to insist)", ErrHomeRefused, dir, data)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("home: %w", err)
 	}
 	return dir, nil
+}
+
+// homeRefused refuses an absolute dir that is the root of the file system
+// or contains data_dir, as a home or a mounted folder.
+func homeRefused(cfg *config.Config, dir string) error {
+	data, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	switch rel, err := filepath.Rel(dir, data); {
+	case filepath.Dir(dir) == dir:
+		return fmt.Errorf("%w: %s is the root of the file system (--allow-any-home to insist)", ErrHomeRefused, dir)
+	case err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)):
+		return fmt.Errorf("%w: %s contains data_dir %s (--allow-any-home to insist)", ErrHomeRefused, dir, data)
+	}
+	return nil
 }

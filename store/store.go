@@ -20,6 +20,8 @@ type User struct {
 	ReadOnly     bool
 	Disabled     bool     // refused at login in every protocol
 	Keys         []string // authorized_keys lines
+	Rules        []Rule   // per-folder rights, by path (SetRule)
+	Mounts       []Mount  // virtual folders, by path (AddMount)
 	Created      time.Time
 }
 
@@ -44,6 +46,12 @@ type Store interface {
 	Revisions(ctx context.Context) (map[string]int64, error)
 	AddKey(ctx context.Context, name, key string) error
 	DeleteKey(ctx context.Context, name, key string) error
+	// Per-folder rights and virtual folders (perms.go); each change
+	// grows the user's revision.
+	SetRule(ctx context.Context, name string, r Rule) error
+	DeleteRule(ctx context.Context, name, path string) error
+	AddMount(ctx context.Context, name string, m Mount) error
+	DeleteMount(ctx context.Context, name, path string) error
 	// Bans of the defender, shared by every process on the store.
 	PutBan(ctx context.Context, b Ban) error
 	Unban(ctx context.Context, prefix string) error
@@ -148,8 +156,10 @@ func (s *DB) Get(ctx context.Context, name string) (User, error) {
 		return User{}, fmt.Errorf("store: get %s: %w", name, err)
 	}
 	u.Created = time.Unix(created, 0)
-	u.Keys, err = s.keys(ctx, name)
-	return u, err
+	if u.Keys, err = s.keys(ctx, name); err != nil {
+		return User{}, err
+	}
+	return u, s.access(ctx, &u)
 }
 
 func (s *DB) keys(ctx context.Context, name string) ([]string, error) {

@@ -99,11 +99,18 @@ type Lister interface {
 // Errors every backend returns (inside an *fs.PathError naming the
 // virtual path) and every protocol maps to its own answer, beside
 // fs.ErrNotExist, fs.ErrExist, fs.ErrPermission and fs.ErrInvalid. Check
-// them with errors.Is; ErrReadOnly and ErrEscape are also
+// them with errors.Is; ErrReadOnly, ErrEscape and ErrNotAllowed are also
 // fs.ErrPermission, ErrNoSpace is also ErrIO.
 var (
-	ErrReadOnly    = fmt.Errorf("read-only account: %w", fs.ErrPermission)
-	ErrEscape      = fmt.Errorf("path leads outside the home: %w", fs.ErrPermission)
+	ErrReadOnly = fmt.Errorf("read-only account: %w", fs.ErrPermission)
+	ErrEscape   = fmt.Errorf("path leads outside the home: %w", fs.ErrPermission)
+	// ErrNotAllowed is an operation the user's rights in a folder do not
+	// grant (the core's folder rules).
+	ErrNotAllowed = fmt.Errorf("not allowed in this folder: %w", fs.ErrPermission)
+	// ErrCrossMount is a rename or link between two virtual folders (or
+	// a virtual folder and the home): they are different storages, as
+	// EXDEV has it; copy instead.
+	ErrCrossMount  = errors.New("cannot move between virtual folders")
 	ErrNotEmpty    = errors.New("directory not empty")
 	ErrIsDir       = errors.New("is a directory")
 	ErrNotDir      = errors.New("not a directory")

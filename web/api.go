@@ -331,8 +331,9 @@ func (s *Server) put(rq *request, fsys vfs.FS, p string) {
 		return
 	}
 	// The size is known: past the quota, 507 before any data (over a
-	// replaced file, only what it grows by counts).
-	if err := rq.conn().Expect(up, rq.r.ContentLength); err != nil {
+	// replaced file, only what it grows by counts). Quotas count the home
+	// only, not virtual folders.
+	if err := rq.expect(fsys, p, up); err != nil {
 		up.Abort()
 		rq.fsError(p, err)
 		return
@@ -468,7 +469,7 @@ func (s *Server) rename(rq *request, fsys vfs.FS, p string) {
 		rq.fail(http.StatusForbidden, "the home folder cannot be renamed")
 		return
 	}
-	if rq.user.ReadOnly {
+	if fsys.ReadOnly() {
 		rq.fsError(p, vfs.ErrReadOnly)
 		return
 	}
@@ -491,4 +492,13 @@ func (s *Server) rename(rq *request, fsys vfs.FS, p string) {
 		return
 	}
 	rq.w.WriteHeader(http.StatusNoContent)
+}
+
+// expect tells the quota the size of an upload whose Content-Length is
+// known; virtual folders are outside the home's quota.
+func (rq *request) expect(fsys vfs.FS, p string, up vfs.Upload) error {
+	if vfs.IsMounted(fsys, p) {
+		return nil
+	}
+	return rq.conn().Expect(up, rq.r.ContentLength)
 }

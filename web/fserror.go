@@ -10,8 +10,9 @@ import (
 )
 
 // fsStatuses is the one table from the errors of storage to HTTP answers
-// (RFC 9110 §15; 507 Insufficient Storage is RFC 4918 §11.5). The first
-// match wins: ErrReadOnly and ErrEscape are also fs.ErrPermission,
+// (RFC 9110 §15; 507 Insufficient Storage is RFC 4918 §11.5; 502 is its
+// answer to a MOVE into another repository, §9.9.4, here a virtual folder). The first
+// match wins: ErrReadOnly, ErrEscape and ErrNotAllowed are also fs.ErrPermission,
 // ErrNoSpace is also ErrIO. No message names a server path.
 var fsStatuses = []struct {
 	err    error
@@ -20,7 +21,9 @@ var fsStatuses = []struct {
 }{
 	{vfs.ErrReadOnly, http.StatusForbidden, "read-only account"},
 	{vfs.ErrEscape, http.StatusForbidden, "permission denied"},
+	{vfs.ErrNotAllowed, http.StatusForbidden, "not allowed in this folder"},
 	{fs.ErrPermission, http.StatusForbidden, "permission denied"},
+	{vfs.ErrCrossMount, http.StatusBadGateway, "cannot move between virtual folders: copy instead"},
 	{fs.ErrNotExist, http.StatusNotFound, "no such file or folder"},
 	{fs.ErrExist, http.StatusConflict, "already exists"},
 	{vfs.ErrNotEmpty, http.StatusConflict, "Directory not empty"},

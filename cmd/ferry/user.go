@@ -35,16 +35,16 @@ var userCommands = map[string]func(args []string) error{
 
 func runUser(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: ferry user add|list|show|set|del|passwd|key ... [--config FILE]")
+		return errors.New("usage: ferry user add|list|show|set|del|passwd|key|perm|mount ... [--config FILE]")
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
-		fmt.Println("usage: ferry user add|list|show|set|del|passwd|key ... [--config FILE]\n\nrun 'ferry user SUBCOMMAND -h' for a subcommand's flags")
+		fmt.Println("usage: ferry user add|list|show|set|del|passwd|key|perm|mount ... [--config FILE]\n\nrun 'ferry user SUBCOMMAND -h' for a subcommand's flags")
 		return nil
 	}
 	run, ok := userCommands[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown subcommand %q: use add, list, show, set, del, passwd or key", args[0])
+		return fmt.Errorf("unknown subcommand %q: use add, list, show, set, del, passwd, key, perm or mount", args[0])
 	}
 	return run(args[1:])
 }
@@ -340,6 +340,12 @@ func userShow(args []string) error {
 	fmt.Printf("name:     %s\nhome:     %s\naccess:   %s\nstate:    %s\npassword: %s\ncreated:  %s\n", u.Name, u.Home, access, state, pw, u.Created.UTC().Format(time.RFC3339))
 	for _, k := range u.Keys {
 		fmt.Printf("key:      %s\n", auth.KeyFingerprint(k))
+	}
+	for _, r := range u.Rules {
+		fmt.Printf("rule:     %s %s\n", r.Path, r.Rights)
+	}
+	for _, m := range u.Mounts {
+		fmt.Printf("mount:    %s %s%s\n", m.Path, m.Dir, map[bool]string{true: " (read-only)"}[m.ReadOnly])
 	}
 	return nil
 }
