@@ -72,6 +72,7 @@ type Core struct {
 	// keepInterrupted is uploads.interrupted = "keep" (KeepInterrupted);
 	// a change needs a restart.
 	keepInterrupted bool
+	twoFA           twoFactor // http.require_2fa and ftp_passwords_for_2fa
 
 	mu       sync.Mutex
 	closing  bool
@@ -119,6 +120,7 @@ func New(o Options) (*Core, error) {
 	lim := o.Config.Limits
 	c.limits.Store(&lim)
 	c.keepInterrupted = o.Config.Uploads.Interrupted == config.InterruptedKeep
+	c.twoFA = twoFactor{required: o.Config.HTTP.Require2FA, ftpPasswords: o.Config.HTTP.FTPPasswordsFor2FA}
 	return c, nil
 }
 

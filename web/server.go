@@ -38,6 +38,8 @@ type Server struct {
 	log      *slog.Logger
 	sessions *sessions
 	tokens   *sessions
+	grants   *sessions // share links unlocked by their password (share.go)
+	pending  *sessions // logins waiting for their second factor (totp.go)
 	https    *http.Server
 	http     *http.Server
 	csrf     *http.CrossOriginProtection
@@ -70,6 +72,8 @@ func New(o Options) (*Server, error) {
 		log:      log,
 		sessions: newSessions(sessionIdle, sessionLifetime),
 		tokens:   newSessions(tokenLifetime, tokenLifetime),
+		grants:   newSessions(shareGrantLife, shareGrantLife),
+		pending:  newSessions(pendingLife, pendingLife),
 		csrf:     http.NewCrossOriginProtection(),
 	}
 	idle := o.Config.Limits.IdleTimeout.Duration
