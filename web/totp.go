@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"html/template"
 	"image/png"
 	"net/http"
 	"strings"
@@ -204,7 +205,7 @@ func (s *Server) enrol(rq *request) {
 			http.Error(rq.w, "two-factor settings unavailable", http.StatusInternalServerError)
 			return
 		}
-		data["Secret"], data["QR"] = key.Secret(), qrDataURL(key)
+		data["Secret"], data["QR"] = key.Secret(), template.URL(qrDataURL(key)) // built here: a PNG data: URL
 		rq.page(http.StatusOK, "enrol.html", data)
 		return
 	}
