@@ -190,9 +190,9 @@ func (v *visit) unlock() {
 // (download links) and the upload form (drop box), as the link allows.
 func (v *visit) show(p string) {
 	page := sharePage{Base: v.base(), Name: path.Base(v.sh.Path), Download: v.sh.Download, Upload: v.sh.Upload && v.dir && p == v.sh.Path, Dir: v.dir}
-	if r := strings.TrimPrefix(p, v.sh.Path); r != "" && r != p {
-		page.Path = r
-		page.Parent = v.base() + "/f" + escapePath(path.Dir(r))
+	if p != v.sh.Path { // a subfolder: its path below the shared folder
+		page.Path = strings.TrimPrefix(p, strings.TrimSuffix(v.sh.Path, "/"))
+		page.Parent = v.base() + "/f" + escapePath(path.Dir(page.Path))
 	}
 	if v.r.URL.Query().Get("sent") != "" {
 		page.Message = "Your files were received."

@@ -167,3 +167,21 @@ func TestShareCurl(t *testing.T) {
 		t.Fatalf("share.used events: %d, want 4 (2 downloads, 2 uploads; the refused overwrite is no use)", n)
 	}
 }
+
+// TestShareWholeHome: a link to the home itself ("/") lists subfolders
+// with working links and still refuses to climb out.
+func TestShareWholeHome(t *testing.T) {
+	ts, _ := shareFixture(t)
+	link, _ := apiShare(t, ts, `{"path":"/","download":true}`)
+	c := ts.client()
+	resp, body := ts.do(c, "GET", link+"/f/out/sub", "", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `/f/out/sub/b.txt"`) {
+		t.Fatalf("subfolder page: %d %q", resp.StatusCode, body)
+	}
+	resp, body = ts.do(c, "GET", link+"/f/out/sub/b.txt", "", nil)
+	expect(t, "download from the whole-home link", resp, body, 200)
+	resp, _ = ts.do(c, "GET", link+"/f/%2e%2e/%2e%2e/etc/passwd", "", nil)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("escape from a whole-home link: %d", resp.StatusCode)
+	}
+}

@@ -27,7 +27,7 @@ func TestRequire2FAConfig(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/2fa" {
 		t.Fatalf("login of a user without a key: %d %s %q", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
-	resp, body = ts.do(c, "GET", "/", "", nil)
+	resp, _ = ts.do(c, "GET", "/", "", nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
 		t.Fatalf("the file browser before enrolment: %d", resp.StatusCode)
 	}
