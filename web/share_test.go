@@ -185,3 +185,27 @@ func TestShareWholeHome(t *testing.T) {
 		t.Fatalf("escape from a whole-home link: %d", resp.StatusCode)
 	}
 }
+
+// TestSharePasswordLockout: guessing a link's password is bounded by the
+// login lockout (5 failures in the test harness): the right password is
+// then refused too, with 429.
+func TestSharePasswordLockout(t *testing.T) {
+	ts, _ := shareFixture(t)
+	link, _ := apiShare(t, ts, `{"path":"/out","download":true,"password":"right one"}`)
+	c := ts.client()
+	try := func(pw string) int {
+		resp, _ := ts.do(c, "POST", link, "", strings.NewReader("password="+pw), "Content-Type", "application/x-www-form-urlencoded")
+		return resp.StatusCode
+	}
+	for i := range 5 {
+		if got := try("guess"); got != http.StatusUnauthorized && got != http.StatusTooManyRequests {
+			t.Fatalf("guess %d: %d", i+1, got)
+		}
+	}
+	if got := try("right+one"); got != http.StatusTooManyRequests {
+		t.Fatalf("right password after 5 guesses: %d, want 429", got)
+	}
+	if n := strings.Count(ts.Logs.String(), "method=share"); n < 5 {
+		t.Fatalf("wrong link passwords logged as login.failed: %d", n)
+	}
+}
