@@ -98,6 +98,12 @@ type HTTP struct {
 	Port          int   `toml:"port"`
 	HTTPSPort     int   `toml:"https_port"`
 	MaxUploadSize int64 `toml:"max_upload_size"`
+	// Require2FA makes every web login need a second factor (TOTP).
+	Require2FA bool `toml:"require_2fa"`
+	// FTPPasswordsFor2FA lets users to whom two-factor applies still log
+	// in with a password over FTP, FTPS and SFTP, which have no second
+	// factor; off, they get in there with SFTP keys only.
+	FTPPasswordsFor2FA bool `toml:"ftp_passwords_for_2fa"`
 }
 
 // TLS names the certificate shared by FTPS and HTTPS.

@@ -91,8 +91,12 @@ func (cn *Conn) Password(ctx context.Context, name, password string) (store.User
 	u, err := cn.core.auth.Password(ctx, cn.IP(), name, password)
 	if err != nil {
 		cn.loginFailed(name, "password", err)
+		return u, err
 	}
-	return u, err
+	if err := cn.secondFactorGate(ctx, u); err != nil {
+		return store.User{}, err
+	}
+	return u, nil
 }
 
 // PublicKey checks an SSH public key offered for name. A key that does not

@@ -81,6 +81,7 @@ type Core struct {
 	// interrupted is the uploads section (KeepInterrupted): the global
 	// uploads.interrupted and each user's; a change needs a restart.
 	interrupted config.Uploads
+	twoFA       twoFactor // http.require_2fa and ftp_passwords_for_2fa
 
 	mu       sync.Mutex
 	closing  bool
@@ -132,6 +133,7 @@ func New(o Options) (*Core, error) {
 	lim := o.Config.Limits
 	c.limits.Store(&lim)
 	c.interrupted = o.Config.Uploads
+	c.twoFA = twoFactor{required: o.Config.HTTP.Require2FA, ftpPasswords: o.Config.HTTP.FTPPasswordsFor2FA}
 	return c, nil
 }
 

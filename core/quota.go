@@ -119,6 +119,23 @@ func (cn *Conn) Expect(up vfs.Upload, size int64) error {
 	return nil
 }
 
+// QuotaFits is the check before data flows of a request that carries new
+// files whose total size is known before any is opened (a drop box's
+// form): ErrQuota, recorded as a refusal, when size bytes and one more
+// file do not fit.
+func (cn *Conn) QuotaFits(size int64) error {
+	cn.mu.Lock()
+	u := cn.quota
+	cn.mu.Unlock()
+	if !u.fits(size, 1) {
+		r := cn.recordOf(EventRefused)
+		r.Reason = ErrQuota.Error()
+		cn.core.record(r)
+		return ErrQuota
+	}
+	return nil
+}
+
 // RefreshQuotas reads again the quota limits of every user with sessions,
 // so that `ferry user set --quota-bytes/--quota-files` (another process)
 // reaches running sessions; the server calls it every few seconds. The

@@ -75,6 +75,21 @@ type Store interface {
 	PruneScores(ctx context.Context, before time.Time) error
 	// TLS session-ticket keys shared by every node.
 	TicketKeys(ctx context.Context, now time.Time, rotate time.Duration, newKey func() string) ([]string, error)
+	// Share links (shares.go).
+	AddShare(ctx context.Context, sh Share) error
+	ShareByToken(ctx context.Context, tokenHash string) (Share, error)
+	Shares(ctx context.Context, user string) ([]Share, error)
+	RevokeShare(ctx context.Context, id, user string) error
+	UseShare(ctx context.Context, id string, now time.Time) error
+	// Second factor of web logins (totp.go).
+	TOTP(ctx context.Context, user string) (TOTP, error)
+	SetRequire2FA(ctx context.Context, user string, required bool) error
+	StartTOTP(ctx context.Context, user, secret string) error
+	EnableTOTP(ctx context.Context, user string, step int64, recoveryHashes []string) error
+	DisableTOTP(ctx context.Context, user string) error
+	UseTOTPStep(ctx context.Context, user string, step int64) (bool, error)
+	UseRecoveryCode(ctx context.Context, user, codeHash string) (bool, error)
+	RecoveryCodesLeft(ctx context.Context, user string) (int, error)
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Engine names the backend: "sqlite" or "postgres".

@@ -41,6 +41,8 @@ type Server struct {
 	log      *slog.Logger
 	sessions *sessions
 	tokens   *sessions
+	grants   *sessions // share links unlocked by their password (share.go)
+	pending  *sessions // logins waiting for their second factor (totp.go)
 	https    *http.Server
 	http     *http.Server
 	csrf     *http.CrossOriginProtection
@@ -73,7 +75,11 @@ func New(o Options) (*Server, error) {
 		log:      log,
 		sessions: newSessions("web", sessionIdle, sessionLifetime, o.Sessions),
 		tokens:   newSessions("token", tokenLifetime, tokenLifetime, o.Sessions),
-		csrf:     http.NewCrossOriginProtection(),
+		// A link's unlock names the link, not a user: it stays on the node
+		// (the balancer keeps a client on one node by its address).
+		grants:  newSessions("grant", shareGrantLife, shareGrantLife, nil),
+		pending: newSessions("pending", pendingLife, pendingLife, o.Sessions),
+		csrf:    http.NewCrossOriginProtection(),
 	}
 	idle := o.Config.Limits.IdleTimeout.Duration
 	head := o.Config.Limits.LoginTimeout.Duration

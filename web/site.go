@@ -88,6 +88,16 @@ func (s *Server) site(secure bool) http.Handler {
 			s.files(rq)
 		case p == "/api/v1/token":
 			s.token(rq)
+		case p == sharesAPI || strings.HasPrefix(p, sharesAPI+"/"):
+			s.sharesAPI(rq)
+		case strings.HasPrefix(p, sharePrefix):
+			s.share(rq)
+		case p == "/shares":
+			s.sharesPage(rq)
+		case p == "/login/2fa":
+			s.login2FA(rq)
+		case p == "/2fa":
+			s.enrol(rq)
 		case p == davPrefix || strings.HasPrefix(p, davPrefix+"/"):
 			s.dav(rq)
 		case strings.HasPrefix(p, "/api/"):
@@ -197,7 +207,11 @@ func (rq *request) authenticate() bool {
 			rq.loginFailed(user, err)
 			return false
 		}
-		if ac != nil {
+		ok, twoFA := rq.basicSecondFactor(u)
+		if !ok {
+			return false
+		}
+		if ac != nil && !twoFA {
 			ac.remember(authz, u.Name)
 		}
 		rq.user, rq.via = u, "basic"
@@ -409,14 +423,30 @@ func (s *Server) login(rq *request) {
 		rq.page(status, "login.html", map[string]any{"Secure": rq.secure, "Error": msg, "User": name})
 		return
 	}
+	if s.secondFactor(rq, u) {
+		return // the code is asked for first (totp.go)
+	}
+	s.startSession(rq, u)
+}
+
+// startSession logs the browser in as u and sends it to the file browser.
+func (s *Server) startSession(rq *request, u store.User) {
+	if s.setSession(rq, u) {
+		http.Redirect(rq.w, rq.r, "/", http.StatusSeeOther)
+	}
+}
+
+// setSession gives the browser a session of u; it writes the error and
+// reports false when u's session cannot begin.
+func (s *Server) setSession(rq *request, u store.User) bool {
 	if c, err := rq.r.Cookie(rq.cookieName()); err == nil {
 		s.sessions.drop(c.Value)
 	}
 	secret, _, err := s.sessions.create(u.Name)
 	if err != nil {
 		s.log.Error("session not created", "user", u.Name, "err", err)
-		rq.page(http.StatusServiceUnavailable, "login.html", map[string]any{"Secure": rq.secure, "Error": "Logins are unavailable right now.", "User": name})
-		return
+		rq.page(http.StatusServiceUnavailable, "login.html", map[string]any{"Secure": rq.secure, "Error": "Logins are unavailable right now.", "User": u.Name})
+		return false
 	}
 	http.SetCookie(rq.w, &http.Cookie{
 		Name:     rq.cookieName(),
@@ -427,10 +457,7 @@ func (s *Server) login(rq *request) {
 		SameSite: http.SameSiteStrictMode,
 	})
 	rq.user, rq.via = u, "form"
-	if !rq.begin() {
-		return
-	}
-	http.Redirect(rq.w, rq.r, "/", http.StatusSeeOther)
+	return rq.begin()
 }
 
 // logout ends the browser session; the form carries the CSRF token.

@@ -273,6 +273,7 @@ func userSet(args []string) error {
 	off := fs.Bool("disabled", false, "refuse every login of the user (live sessions end at once)")
 	on := fs.Bool("enabled", false, "allow the user's logins again")
 	quota := quotaFlags(fs)
+	twoFA := twoFAFlags(fs)
 	name, err := oneUser(fs, args)
 	if err != nil {
 		return err
@@ -302,8 +303,13 @@ func userSet(args []string) error {
 	if *off || *on {
 		ch.Disabled = off
 	}
-	if ch == (store.Change{}) && !quota.given() {
-		return errors.New("nothing to change: give --home, --read-only/--read-write, --disabled/--enabled or --quota-bytes/--quota-files")
+	if ch == (store.Change{}) && !quota.given() && !twoFA.given() {
+		return errors.New("nothing to change: give --home, --read-only/--read-write, --disabled/--enabled, --quota-bytes/--quota-files or --require-2fa/--no-require-2fa/--reset-2fa")
+	}
+	if twoFA.given() {
+		if err := twoFA.apply(st, name); err != nil {
+			return err
+		}
 	}
 	if ch != (store.Change{}) {
 		if err := st.Update(context.Background(), name, ch); err != nil {
