@@ -242,8 +242,19 @@ func (c *Core) refused(svc listen.Service, remote netip.AddrPort, reason string)
 
 // Offend scores a refusal that has no session behind it, such as a data
 // connection to a passive port from an address that no session waits
-// for: like Conn.Offend, against remote, with no free allowance.
+// for: like Conn.Offend, against remote, with no free allowance. From an
+// address with connections of its own it is only logged: that is a
+// client whose command failed before its data connection arrived (FTP
+// clients connect first and send the command next), not a stranger.
 func (c *Core) Offend(svc listen.Service, remote netip.AddrPort, offence, what, reason string) {
+	c.mu.Lock()
+	ours := c.allByIP[remote.Addr()] > 0
+	c.mu.Unlock()
+	if ours {
+		c.warn.log(slog.LevelWarn, "refused."+reason, "refused", "service", string(svc), "remote", remote.String(),
+			"what", what, "reason", reason, "scored", false)
+		return
+	}
 	c.offend(&Record{Kind: EventRefused, Service: svc, Remote: remote, Offence: offence}, what, reason)
 }
 
