@@ -41,4 +41,3 @@ func (r PortRange) String() string {
 	}
 	return fmt.Sprintf("%d-%d", r.Low, r.High)
 }
-
