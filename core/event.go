@@ -22,6 +22,10 @@ const (
 	EventRename      = "rename"
 	EventSetstat     = "setstat"
 	EventRefused     = "refused"
+	// EventBan is the defender's ban of an address: Remote is the
+	// address whose event tipped the score, Reason that event's kind,
+	// Duration the ban's length. It comes through Core.Publish.
+	EventBan = "ban"
 )
 
 // Results of a file event.
