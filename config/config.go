@@ -53,6 +53,7 @@ type Config struct {
 	Bandwidth Bandwidth `toml:"bandwidth"`
 	Metrics   Metrics   `toml:"metrics"`
 	Uploads   Uploads   `toml:"uploads"`
+	Notify    []Notify  `toml:"notify"` // config/notify.go
 }
 
 // FTP configures FTP with explicit FTPS, implicit FTPS and their data
@@ -253,7 +254,7 @@ func Load(path string) (*Config, error) {
 	}
 	c.Source, _ = filepath.Abs(path)
 	dir := filepath.Dir(path)
-	for _, p := range []*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.ACMECAFile} {
+	for _, p := range append([]*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.ACMECAFile}, c.notifyPaths()...) {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -583,7 +584,7 @@ func (c *Config) Validate() error {
 	if !c.FTP.Enabled && !c.SFTP.Enabled && !c.HTTP.Enabled {
 		return errors.New("every protocol is disabled: enable at least one of ftp, sftp, http")
 	}
-	return nil
+	return validateNotify(c.Notify)
 }
 
 // AuditPath is the audit log's file, or "" when it is off.
