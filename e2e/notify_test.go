@@ -211,3 +211,39 @@ func waitUntil(d time.Duration, cond func() bool) bool {
 	}
 	return true
 }
+
+// TestNotifyBan: the defender's ban is an event: a [[notify]] rule on
+// "ban" runs its command with the banned address, and the audit log has
+// a ban line.
+func TestNotifyBan(t *testing.T) {
+	testutil.Need(t, "curl", "python3")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "ban.json")
+	script := filepath.Join(dir, "ban.py")
+	must(t, os.WriteFile(script, []byte(`import os, sys, json
+json.dump({k: os.environ.get(k, "") for k in ("FERRY_EVENT", "FERRY_REMOTE", "FERRY_REASON", "FERRY_USER")}, open(sys.argv[1], "w"))
+`), 0o600))
+	s := newServer(t, func(c *config.Config) {
+		c.Lockout.MaxFailures = 3
+		c.Notify = []config.Notify{{Name: "bans", On: []string{"ban"}, Command: []string{"/usr/bin/python3", script, out}}}
+	})
+	s.addUser("alice", "right-password")
+	s.start()
+	for range 3 {
+		run(t, "", "curl", "-sS", "-k", "-o", "/dev/null", "-u", "alice:wrong", "https://"+s.addr(s.Cfg.HTTP.HTTPSPort)+"/api/v1/files/")
+	}
+	var got map[string]string
+	if !waitUntil(20*time.Second, func() bool {
+		b, err := os.ReadFile(out)
+		return err == nil && json.Unmarshal(b, &got) == nil
+	}) {
+		t.Fatalf("the ban command did not run:\n%s", s.Logs())
+	}
+	if got["FERRY_EVENT"] != "ban" || got["FERRY_REMOTE"] != "127.0.0.1" || got["FERRY_REASON"] != "login.failed" {
+		t.Fatalf("the ban command got %v", got)
+	}
+	audit, _ := os.ReadFile(s.Cfg.AuditPath())
+	if !strings.Contains(string(audit), `"event":"ban"`) {
+		t.Fatalf("no ban in the audit log:\n%s", audit)
+	}
+}
