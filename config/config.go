@@ -59,6 +59,7 @@ type Config struct {
 	S3        S3        `toml:"s3"`
 	// ProxyProtocol: the real client address from a load balancer.
 	ProxyProtocol ProxyProtocol `toml:"proxy_protocol"`
+	Notify        []Notify      `toml:"notify"` // config/notify.go
 }
 
 // FTP configures FTP with explicit FTPS, implicit FTPS and their data
@@ -279,7 +280,7 @@ func Load(path string) (*Config, error) {
 	}
 	c.Source, _ = filepath.Abs(path)
 	dir := filepath.Dir(path)
-	for _, p := range []*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.ACMECAFile} {
+	for _, p := range append([]*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.ACMECAFile}, c.notifyPaths()...) {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -579,7 +580,7 @@ func (c *Config) Validate() error {
 	if !c.FTP.Enabled && !c.SFTP.Enabled && !c.HTTP.Enabled {
 		return errors.New("every protocol is disabled: enable at least one of ftp, sftp, http")
 	}
-	return nil
+	return validateNotify(c.Notify)
 }
 
 // AuditPath is the audit log's file, or "" when it is off.

@@ -23,6 +23,10 @@ const (
 	EventSetstat     = "setstat"
 	EventLink        = "link"
 	EventRefused     = "refused"
+	// EventBan is the defender's ban of an address: Remote is the
+	// address whose event tipped the score, Reason that event's kind,
+	// Duration the ban's length. It comes through Core.Publish.
+	EventBan = "ban"
 )
 
 // Offences: the refusals of a session that the defender scores against

@@ -37,6 +37,10 @@ type Sink interface {
 	Record(r *Record)
 }
 
+// Publish hands the sinks a record made outside any session: the
+// defender's bans (EventBan). The time is set here.
+func (c *Core) Publish(r *Record) { c.record(r) }
+
 // record fills in what every record of a connection carries and hands it
 // to the sinks.
 func (c *Core) record(r *Record) {

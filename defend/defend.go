@@ -41,6 +41,7 @@ type Defender struct {
 	bans   map[netip.Prefix]store.Ban
 	gen    int // bumped by every ban made here, so a refresh read before it does not undo it
 	pruned time.Time
+	onBan  func(*core.Record)
 }
 
 // settings are the lockout section in force, with its lists parsed.
@@ -272,11 +273,24 @@ func (d *Defender) Record(r *core.Record) {
 	}
 	d.bans[key] = b
 	d.gen++
+	onBan := d.onBan
 	d.mu.Unlock()
 	if err := d.st.PutBan(ctx, b); err != nil {
 		d.log.Error("defender: ban not stored (it holds until the server stops)", "prefix", b.Prefix, "err", err.Error())
 	}
 	d.log.Warn("address banned", "prefix", b.Prefix, "until", b.Until.UTC().Format(time.RFC3339), "offences", b.Offences, "score", score, "last", r.Kind)
+	if onBan != nil {
+		onBan(&core.Record{Kind: core.EventBan, Service: r.Service, Remote: r.Remote, User: r.User, Reason: r.Kind, Duration: b.Until.Sub(now)})
+	}
+}
+
+// OnBan makes every ban made here an event of the vocabulary
+// (core.EventBan), handed to f: the server passes Core.Publish, so the
+// sinks (audit log, notifications) see bans beside logins and files.
+func (d *Defender) OnBan(f func(*core.Record)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.onBan = f
 }
 
 // storeTimeout bounds one query of the defender to the store.

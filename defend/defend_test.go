@@ -258,3 +258,23 @@ func TestOffenceWeights(t *testing.T) {
 		t.Fatal("a bad allow list was accepted")
 	}
 }
+
+// TestBanEvent: the failure that tips the score makes one ban event with
+// the address, the tipping event's kind and the ban's length; the
+// failures before it make none.
+func TestBanEvent(t *testing.T) {
+	d := newDefender(t, openStore(t), nil)
+	var got []core.Record
+	d.OnBan(func(r *core.Record) { got = append(got, *r) })
+	for range 2 {
+		d.Record(failed("192.0.2.9:4000"))
+	}
+	if len(got) != 0 {
+		t.Fatalf("ban events before the ban: %+v", got)
+	}
+	d.Record(failed("192.0.2.9:4000"))
+	if len(got) != 1 || got[0].Kind != core.EventBan || got[0].Remote.Addr().String() != "192.0.2.9" ||
+		got[0].Reason != core.EventLoginFailed || got[0].Duration != time.Minute {
+		t.Fatalf("ban events: %+v, want one for 192.0.2.9 of 1m", got)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/ferry-project/ferry/defend"
 	"github.com/ferry-project/ferry/listen"
 	"github.com/ferry-project/ferry/metrics"
+	"github.com/ferry-project/ferry/notify"
 	"github.com/ferry-project/ferry/store"
 )
 
@@ -113,6 +114,14 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		a, _ := netip.AddrFromSlice(ip)
 		return def.Allowed(a)
 	}
+	nt, err := notify.New(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	if nt != nil {
+		defer nt.Close() // after the sessions drained: their last events are queued
+		co.Sinks = append(co.Sinks, nt)
+	}
 	var al *audit.Log
 	if path := cfg.AuditPath(); path != "" {
 		if al, err = openAudit(cfg, path, log); err != nil {
@@ -128,6 +137,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	plan.OnProxyRefused(func(svc listen.Service, port int, from netip.AddrPort, err error) {
 		cr.Warn("proxy.refused", "connection refused by the PROXY protocol check", "service", string(svc), "port", port, "from", from.String(), "err", err.Error())
 	})
+	def.OnBan(cr.Publish) // bans reach the audit log and the notifications
 	e := &env{
 		cfg:       cfg,
 		core:      cr,

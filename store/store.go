@@ -90,6 +90,12 @@ type Store interface {
 	UseTOTPStep(ctx context.Context, user string, step int64) (bool, error)
 	UseRecoveryCode(ctx context.Context, user, codeHash string) (bool, error)
 	RecoveryCodesLeft(ctx context.Context, user string) (int, error)
+	// The notifications' webhook queue (store/notify.go).
+	NotifyPush(ctx context.Context, n Notification, max int) (dropped int, err error)
+	NotifyClaim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Notification, error)
+	NotifyDone(ctx context.Context, id string) error
+	NotifyRetry(ctx context.Context, id string, next time.Time, lastError string) error
+	NotifyPending(ctx context.Context) (int, error)
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Engine names the backend: "sqlite" or "postgres".
