@@ -8,11 +8,12 @@ import (
 	"github.com/ferry-project/ferry/config"
 	"github.com/ferry-project/ferry/core"
 	"github.com/ferry-project/ferry/store"
+	"github.com/ferry-project/ferry/vfs/s3fs"
 )
 
 // healthChecks are what GET /healthz asks before it says ready: the store
-// answers, and the storage (the local data directory the homes live under)
-// is there. Another storage backend adds its own check here.
+// answers, and the storage is there: the local data directory, and the
+// bucket of `storage` when the homes are on object storage.
 func healthChecks(cfg *config.Config, st store.Store) []core.HealthCheck {
 	return []core.HealthCheck{
 		func(ctx context.Context) error {
@@ -21,8 +22,19 @@ func healthChecks(cfg *config.Config, st store.Store) []core.HealthCheck {
 			}
 			return nil
 		},
-		func(context.Context) error {
+		func(ctx context.Context) error {
 			if _, err := os.Stat(cfg.DataDir); err != nil {
+				return fmt.Errorf("storage: %w", err)
+			}
+			if cfg.Storage == "" {
+				return nil
+			}
+			l, err := s3fs.Parse(cfg.Storage)
+			if err != nil {
+				return fmt.Errorf("storage: %w", err)
+			}
+			o := s3fs.Options{AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, PartSize: int64(cfg.S3.PartSizeMB) << 20}
+			if err := s3fs.Ping(ctx, l, o); err != nil {
 				return fmt.Errorf("storage: %w", err)
 			}
 			return nil

@@ -21,7 +21,7 @@ func TestEngineDetails(t *testing.T) {
 			t.Fatal(err)
 		}
 		u, err := s.Get(ctx, "ann")
-		if err != nil || !u.ReadOnly || !u.Disabled || len(u.Keys) != 2 || u.Keys[0] != "k1" {
+		if err != nil || !u.ReadOnly || !u.Disabled || len(u.Keys) != 2 || u.Keys[0] != "k2" {
 			t.Fatalf("get: %+v %v", u, err)
 		}
 		no := false

@@ -156,8 +156,9 @@ func (s *DB) Add(ctx context.Context, u User) error {
 		u.Name, u.PasswordHash, u.Home, flag(u.ReadOnly), flag(u.Disabled), time.Now().Unix()); err != nil {
 		return fmt.Errorf("store: add %s: %w", u.Name, err)
 	}
-	for _, k := range u.Keys {
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO user_keys ("user", key) VALUES (?, ?) ON CONFLICT DO NOTHING`), u.Name, k); err != nil {
+	now := time.Now().UnixNano()
+	for i, k := range u.Keys {
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO user_keys ("user", key, added) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), u.Name, k, now+int64(i)); err != nil {
 			return fmt.Errorf("store: add key for %s: %w", u.Name, err)
 		}
 	}
@@ -184,7 +185,7 @@ func (s *DB) Get(ctx context.Context, name string) (User, error) {
 }
 
 func (s *DB) keys(ctx context.Context, name string) ([]string, error) {
-	rows, err := s.queryContext(ctx, `SELECT key FROM user_keys WHERE "user" = ? ORDER BY key`, name)
+	rows, err := s.queryContext(ctx, `SELECT key FROM user_keys WHERE "user" = ? ORDER BY added, key`, name)
 	if err != nil {
 		return nil, fmt.Errorf("store: keys of %s: %w", name, err)
 	}
@@ -245,7 +246,7 @@ func (s *DB) AddKey(ctx context.Context, name, key string) error {
 	if _, err := s.Get(ctx, name); err != nil {
 		return err
 	}
-	_, err := s.execContext(ctx, `INSERT INTO user_keys ("user", key) VALUES (?, ?) ON CONFLICT DO NOTHING`, name, key)
+	_, err := s.execContext(ctx, `INSERT INTO user_keys ("user", key, added) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, name, key, time.Now().UnixNano())
 	if err != nil {
 		return fmt.Errorf("store: add key for %s: %w", name, err)
 	}

@@ -2,6 +2,7 @@ package s3fs
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -27,4 +28,21 @@ func AbortStale(ctx context.Context, l Location, o Options, before time.Time) (i
 		n++
 	}
 	return n, nil
+}
+
+// Ping reports whether the bucket of l answers and exists, for the load
+// balancer's health check.
+func Ping(ctx context.Context, l Location, o Options) error {
+	s, err := storeFor(l, o)
+	if err != nil {
+		return err
+	}
+	ok, err := s.c.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("bucket %s does not exist", s.bucket)
+	}
+	return nil
 }
