@@ -102,7 +102,7 @@ func New(ctx context.Context, st store.Store, cfg config.Lockout, log *slog.Logg
 }
 
 func (d *Defender) refresh(ctx context.Context) error {
-	now := d.now()
+	now := time.Now() // pruning is about wall time, whatever clock scores use
 	d.mu.Lock()
 	gen := d.gen
 	prune := now.Sub(d.pruned) >= pruneEvery

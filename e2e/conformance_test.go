@@ -435,12 +435,9 @@ func confResumeUpload(t *testing.T, e *confEnv, p confProto, dir string) {
 	if got, _ := os.ReadFile(onDisk(e.home, f)); !bytes.Equal(got, data) {
 		t.Fatalf("resumed upload differs on the server: %d bytes, want %d", len(got), len(data))
 	}
-	// The REST API stores uploads atomically: over HTTPS the client sends
-	// the file again in full (docs/client.md); the result is the same.
+	// Every protocol continues where the server's copy ends: over HTTPS
+	// with a partial PUT (Content-Range).
 	from := int64(cut)
-	if p.scheme == "https" {
-		from = 0
-	}
 	if len(x.Files) != 1 || x.Files[0].ResumedFrom != from || x.Files[0].Transferred != int64(len(data))-from {
 		t.Fatalf("resumed upload: %+v, want it to continue at %d", x.Files, from)
 	}
