@@ -26,22 +26,7 @@ for p in curl python3 haproxy sftp sshpass; do
 done
 
 WORK=$(mktemp -d /dev/shm/ferry-bench-cluster.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "bench/cluster.sh: nothing listens on $1:$2" >&2; exit 1
-}
+. bench/lib.sh
 
 echo "building ferry..."
 go build -o "$WORK/ferry" ./cmd/ferry
@@ -67,7 +52,7 @@ TOML
 echo "$PASS" | "$WORK/ferry" user add bench --password-stdin --config "$WORK/ferry.toml" >/dev/null
 "$WORK/ferry" serve --config "$WORK/ferry.toml" >"$WORK/ferry.log" 2>&1 &
 PIDS+=($!)
-wait_port 127.0.0.1 "$HTTPS"
+wait_port "$HTTPS"
 
 cat >"$WORK/haproxy.cfg" <<CFG
 global
@@ -90,7 +75,7 @@ backend sftp
 CFG
 haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
 PIDS+=($!)
-wait_port 127.0.0.2 "$HTTPS"
+wait_port "$HTTPS" 127.0.0.2
 
 mbps() { awk -v b=$((SIZE_MIB << 20)) -v s="$1" 'BEGIN { printf "%.0f\n", b / s / 1e6 }'; }
 # measure HOST PROTO DIRECTION: MB/s of one run. Direct clients come from
@@ -111,7 +96,6 @@ measure() {
   t1=$(date +%s.%N)
   mbps "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
 }
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 printf '\n%d MiB file, %d runs each, median MB/s\n\n' "$SIZE_MIB" "$RUNS"
 printf '%-12s %10s %10s %10s\n' "row" "direct" "haproxy" "lb/direct"

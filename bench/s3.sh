@@ -27,22 +27,7 @@ for p in curl python3 versitygw; do
 done
 
 WORK=$(mktemp -d /dev/shm/ferry-bench-s3.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "bench/s3.sh: nothing listens on port $1" >&2; exit 1
-}
+. bench/lib.sh
 
 echo "building ferry..."
 go build -o "$WORK/ferry" ./cmd/ferry
@@ -96,7 +81,6 @@ measure() {
   awk -v s="$speed" 'BEGIN { printf "%.0f\n", s / 1e6 }'
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 printf '\n%d MiB file, %d runs each, median MB/s over plain FTP (curl)\n\n' "$SIZE_MIB" "$RUNS"
 printf '%-22s %10s %10s %8s\n' "row" "disk" "s3" "s3/disk"
