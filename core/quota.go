@@ -111,10 +111,7 @@ func (cn *Conn) Expect(up vfs.Upload, size int64) error {
 		final = max(final, q.end, q.old)
 	}
 	if !q.u.fits(final-q.old, 0) {
-		r := cn.recordOf(EventRefused)
-		r.Reason = ErrQuota.Error()
-		cn.core.record(r)
-		return ErrQuota
+		return cn.overQuota()
 	}
 	return nil
 }
@@ -128,12 +125,18 @@ func (cn *Conn) QuotaFits(size int64) error {
 	u := cn.quota
 	cn.mu.Unlock()
 	if !u.fits(size, 1) {
-		r := cn.recordOf(EventRefused)
-		r.Reason = ErrQuota.Error()
-		cn.core.record(r)
-		return ErrQuota
+		return cn.overQuota()
 	}
 	return nil
+}
+
+// overQuota records the refusal of a check before data flows and returns
+// ErrQuota.
+func (cn *Conn) overQuota() error {
+	r := cn.recordOf(EventRefused)
+	r.Reason = ErrQuota.Error()
+	cn.core.record(r)
+	return ErrQuota
 }
 
 // RefreshQuotas reads again the quota limits of every user with sessions,

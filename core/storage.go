@@ -13,7 +13,7 @@ import (
 // user's home on the disk. A storage URL that cannot be used fails here,
 // at start-up.
 func storage(c *config.Config) (func(store.User) (vfs.FS, error), error) {
-	o := s3fs.Options{AccessKey: c.S3.AccessKey, SecretKey: c.S3.SecretKey, PartSize: int64(c.S3.PartSizeMB) << 20}
+	o := S3Options(c)
 	var global s3fs.Location
 	if c.Storage != "" {
 		if err := s3fs.Check(c.Storage, o); err != nil {
@@ -31,4 +31,11 @@ func storage(c *config.Config) (func(store.User) (vfs.FS, error), error) {
 		return vfs.NewLocal(u.Home, readOnly)
 	}
 	return func(u store.User) (vfs.FS, error) { return withMounts(u, home) }, nil
+}
+
+// S3Options are the credentials and part size of the [s3] section, for
+// everything that opens object storage (homes, the start-up clean-up,
+// the health check).
+func S3Options(c *config.Config) s3fs.Options {
+	return s3fs.Options{AccessKey: c.S3.AccessKey, SecretKey: c.S3.SecretKey, PartSize: int64(c.S3.PartSizeMB) << 20}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-project/ferry/config"
+	"github.com/ferry-project/ferry/core"
 
 	"github.com/ferry-project/ferry/store"
 	"github.com/ferry-project/ferry/vfs"
@@ -60,7 +61,7 @@ func abortStale(ctx context.Context, cfg *config.Config, url string, start time.
 		log.Warn("cannot remove interrupted uploads", "storage", redact(url), "err", err)
 		return
 	}
-	o := s3fs.Options{AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, PartSize: int64(cfg.S3.PartSizeMB) << 20}
+	o := core.S3Options(cfg)
 	n, err := s3fs.AbortStale(ctx, l, o, start)
 	if err != nil {
 		log.Warn("cannot remove interrupted uploads", "storage", redact(url), "err", err)

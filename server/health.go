@@ -33,7 +33,7 @@ func healthChecks(cfg *config.Config, st store.Store) []core.HealthCheck {
 			if err != nil {
 				return fmt.Errorf("storage: %w", err)
 			}
-			o := s3fs.Options{AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, PartSize: int64(cfg.S3.PartSizeMB) << 20}
+			o := core.S3Options(cfg)
 			if err := s3fs.Ping(ctx, l, o); err != nil {
 				return fmt.Errorf("storage: %w", err)
 			}
