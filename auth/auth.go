@@ -162,7 +162,7 @@ func (a *Authenticator) Password(ctx context.Context, ip net.IP, name, password 
 	}
 	hash := u.PasswordHash
 	if err != nil || hash == "" {
-		hash = dummyHash
+		hash = dummyHash()
 	}
 	release, berr := a.acquire(ctx)
 	if berr != nil {

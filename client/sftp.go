@@ -22,24 +22,31 @@ import (
 
 // sftpConn is a Conn over SFTP.
 type sftpConn struct {
-	ssh    *ssh.Client
+	ssh    *ssh.Client // link.c
+	link   *sshLink
+	fam    *sftpFamily
 	c      *sftp.Client
 	t      Target
 	o      *Options
 	limits sftpLimits
 	dialRT time.Duration
+	closed atomic.Bool
 	// hashCmd is the index in sftpHashCommands of the command the
 	// server runs (-1: not tried yet).
 	hashCmd atomic.Int32
 }
 
 func dialSFTP(t Target, o *Options) (Conn, error) {
-	return dialSFTPWith(t, o, nil)
+	s, err := dialSFTPWith(t, o, nil, &sftpFamily{})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-// dialSFTPWith dials; known are the limits a first connection learnt, so
-// that its clones need not ask again.
-func dialSFTPWith(t Target, o *Options, known *sftpLimits) (Conn, error) {
+// dialSFTPWith dials a new link of fam; known are the limits a first
+// connection learnt, so that its clones need not ask again.
+func dialSFTPWith(t Target, o *Options, known *sftpLimits, fam *sftpFamily) (*sftpConn, error) {
 	name := t.User
 	if o.User != "" {
 		name = o.User
@@ -65,7 +72,9 @@ func dialSFTPWith(t Target, o *Options, known *sftpLimits) (Conn, error) {
 		HostKeyAlgorithms: algos,
 		Timeout:           o.timeout(),
 	}
+	l := fam.pending()
 	sc, rt, err := sshDial(t.Addr(), cfg)
+	fam.up(l, sc, rt)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrTrust), errors.Is(err, ErrAuth):
@@ -77,12 +86,34 @@ func dialSFTPWith(t Target, o *Options, known *sftpLimits) (Conn, error) {
 	}
 	c, lim, err := startSFTP(sc, known, o.timeout())
 	if err != nil {
-		sc.Close()
+		fam.release(l)
 		return nil, withKind(ErrConnect, fmt.Errorf("sftp: starting the sftp subsystem on %s: %w", t.Addr(), err))
 	}
-	sc2 := &sftpConn{ssh: sc, c: c, t: t, o: o, limits: lim, dialRT: rt}
-	sc2.hashCmd.Store(-1)
-	return sc2, nil
+	return newSFTPConn(l, fam, c, t, o, lim), nil
+}
+
+func newSFTPConn(l *sshLink, fam *sftpFamily, c *sftp.Client, t Target, o *Options, lim sftpLimits) *sftpConn {
+	s := &sftpConn{ssh: l.c, link: l, fam: fam, c: c, t: t, o: o, limits: lim, dialRT: l.rt}
+	s.hashCmd.Store(-1)
+	return s
+}
+
+// clone opens another SFTP session: on a channel of a link with room
+// (one round trip, no login), else on a new connection.
+func (s *sftpConn) clone() (Conn, error) {
+	lim := s.limits
+	if l := s.fam.reserve(); l != nil {
+		c, _, err := startSFTP(l.c, &lim, s.o.timeout())
+		if err == nil {
+			return newSFTPConn(l, s.fam, c, s.t, s.o, lim), nil
+		}
+		s.fam.release(l)
+	}
+	c, err := dialSFTPWith(s.t, s.o, &lim, s.fam)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // sshDial connects and completes the SSH handshake within cfg.Timeout;

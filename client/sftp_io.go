@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"sync"
 	"time"
@@ -119,16 +118,14 @@ func (s *sftpConn) replace(from, to string) error {
 }
 
 func (s *sftpConn) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
 	err := s.c.Close()
-	if e := s.ssh.Close(); err == nil && e != nil && !errors.Is(e, net.ErrClosed) {
+	if e := s.fam.release(s.link); err == nil {
 		err = e
 	}
 	return err
-}
-
-func (s *sftpConn) clone() (Conn, error) {
-	lim := s.limits
-	return dialSFTPWith(s.t, s.o, &lim)
 }
 
 func (s *sftpConn) rtt() time.Duration { return s.dialRT }

@@ -43,58 +43,69 @@ func limitsFor(chunk, handles int) sftpLimits {
 	return sftpLimits{chunk: chunk, depth: max(4, (pipeTarget+chunk-1)/chunk), handles: handles}
 }
 
-// startSFTP starts the sftp subsystem on sc and returns a client sized by
-// the server's limits@openssh.com. It speaks the INIT/VERSION exchange
-// itself so as to ask for the limits on the same channel before pkg/sftp
-// takes it over (a replayed VERSION answers pkg/sftp's own INIT), which
-// costs one round trip, and none when known (from an earlier session)
-// already holds them.
+// startSFTP opens a session channel on sc, starts the sftp subsystem and
+// returns a client sized by the server's limits@openssh.com. It speaks
+// the INIT/VERSION exchange itself so as to ask for the limits on the same
+// channel before pkg/sftp takes it over (a replayed VERSION answers
+// pkg/sftp's own INIT). The limits request follows INIT at once, and with
+// known limits (a clone: the first session proved the subsystem there)
+// the subsystem request wants no reply and INIT follows it: a clone's
+// session is ready one round trip after the channel opens.
 func startSFTP(sc *ssh.Client, known *sftpLimits, timeout time.Duration) (*sftp.Client, sftpLimits, error) {
-	s, err := sc.NewSession()
+	ch, reqs, err := sc.OpenChannel("session", nil)
 	if err != nil {
 		return nil, sftpLimits{}, err
 	}
-	if err := s.RequestSubsystem("sftp"); err != nil {
-		s.Close()
-		return nil, sftpLimits{}, err
+	go ssh.DiscardRequests(reqs)
+	// What the server says on standard error is not read by anyone; it
+	// must not hold up the channel's window.
+	go io.Copy(io.Discard, ch.Stderr())
+	ok, err := ch.SendRequest("subsystem", known == nil, ssh.Marshal(struct{ Name string }{"sftp"}))
+	if err == nil && known == nil && !ok {
+		err = errors.New("the server refused the sftp subsystem")
 	}
-	w, err := s.StdinPipe()
 	if err != nil {
-		s.Close()
+		ch.Close()
 		return nil, sftpLimits{}, err
 	}
-	r, err := s.StdoutPipe()
-	if err != nil {
-		s.Close()
-		return nil, sftpLimits{}, err
-	}
-	timer := time.AfterFunc(timeout, func() { s.Close() })
-	version, lim, err := handshake(r, w, known)
+	timer := time.AfterFunc(timeout, func() { ch.Close() })
+	version, lim, err := handshake(ch, ch, known)
 	if !timer.Stop() && err == nil {
 		err = errors.New("timed out")
 	}
 	if err != nil {
-		s.Close()
+		ch.Close()
 		return nil, sftpLimits{}, err
 	}
-	rd := io.MultiReader(bytes.NewReader(version), r)
-	c, err := sftp.NewClientPipe(rd, &dropFirstPacket{w: w},
+	rd := io.MultiReader(bytes.NewReader(version), ch)
+	c, err := sftp.NewClientPipe(rd, &dropFirstPacket{w: ch},
 		sftp.MaxPacketUnchecked(lim.chunk),
 		sftp.MaxConcurrentRequestsPerFile(lim.depth),
 		sftp.UseConcurrentWrites(true), sftp.UseConcurrentReads(true))
 	if err != nil {
-		s.Close()
+		ch.Close()
 		return nil, sftpLimits{}, err
 	}
-	go func() { c.Wait(); s.Close() }()
+	go func() { c.Wait(); ch.Close() }()
 	return c, lim, nil
 }
 
-// handshake sends INIT, reads VERSION and, when the server lists
-// limits@openssh.com and known is nil, asks for the limits. It returns the
+// handshake sends INIT and, when known is nil, the limits@openssh.com
+// request right behind it, then reads VERSION and the answer (the limits,
+// or the status of a server that has no such extension: every request
+// gets an answer, draft-ietf-secsh-filexfer-02 section 8). It returns the
 // VERSION packet to replay.
 func handshake(r io.Reader, w io.Writer, known *sftpLimits) ([]byte, sftpLimits, error) {
-	if _, err := w.Write([]byte{0, 0, 0, 5, fxpInit, 0, 0, 0, sftpVersion}); err != nil {
+	req := []byte{0, 0, 0, 5, fxpInit, 0, 0, 0, sftpVersion}
+	const name = "limits@openssh.com"
+	if known == nil {
+		req = binary.BigEndian.AppendUint32(req, uint32(1+4+4+len(name)))
+		req = append(req, fxpExtended)
+		req = binary.BigEndian.AppendUint32(req, 1)
+		req = binary.BigEndian.AppendUint32(req, uint32(len(name)))
+		req = append(req, name...)
+	}
+	if _, err := w.Write(req); err != nil {
 		return nil, sftpLimits{}, err
 	}
 	version, err := readPacket(r)
@@ -108,25 +119,13 @@ func handshake(r io.Reader, w io.Writer, known *sftpLimits) ([]byte, sftpLimits,
 		return version, *known, nil
 	}
 	lim := limitsFor(safeChunk, 0)
-	if !hasExtension(version[9:], "limits@openssh.com") {
-		return version, lim, nil
-	}
-	const name = "limits@openssh.com"
-	req := binary.BigEndian.AppendUint32(nil, uint32(1+4+4+len(name)))
-	req = append(req, fxpExtended)
-	req = binary.BigEndian.AppendUint32(req, 1)
-	req = binary.BigEndian.AppendUint32(req, uint32(len(name)))
-	req = append(req, name...)
-	if _, err := w.Write(req); err != nil {
-		return nil, sftpLimits{}, err
-	}
 	rep, err := readPacket(r)
 	if err != nil {
 		return nil, sftpLimits{}, err
 	}
 	// uint32 length, byte type, uint32 id, then four uint64: packet, read,
 	// write and open-handles limits.
-	if len(rep) < 9+32 || rep[4] != fxpExtReply {
+	if !hasExtension(version[9:], name) || len(rep) < 9+32 || rep[4] != fxpExtReply {
 		return version, lim, nil // a status: the server would not say
 	}
 	u := func(i int) uint64 { return binary.BigEndian.Uint64(rep[9+8*i:]) }
