@@ -102,14 +102,41 @@ func (p *Pool) RTT() time.Duration {
 // share of one that carries several transfers at once (SFTP, HTTP), or
 // the next one returned.
 func (p *Pool) Get() (Conn, error) {
-	return p.get(true, true)
+	return p.get(true, true, false)
+}
+
+// getNear lends a connection for a few small requests (a folder
+// listing): it shares one already open before it dials, as many requests
+// travel at once on an SFTP session and a dial costs ten round trips.
+func (p *Pool) getNear() (Conn, error) {
+	return p.get(true, true, true)
 }
 
 // tryGet lends a connection of its own (not shared: a segment wants
 // another stream) only if one is idle or can be dialled now.
 func (p *Pool) tryGet() (Conn, bool) {
-	c, err := p.get(false, false)
+	c, err := p.get(false, false, false)
 	return c, err == nil && c != nil
+}
+
+// warm dials, in the background, the connections that n transfers at
+// once will want (a tree: while it is walked), so that the logins' round
+// trips overlap the walk's rather than follow them.
+func (p *Pool) warm(n int) {
+	p.mu.Lock()
+	_, sharing := p.first.(sharer)
+	if sharing {
+		n = min(n, maxSharedConns)
+	}
+	n = min(n, p.max) - p.open
+	p.mu.Unlock()
+	for range n {
+		go func() {
+			if c, ok := p.tryGet(); ok {
+				p.Put(c)
+			}
+		}()
+	}
 }
 
 // sharer is a connection that carries several transfers at once: SFTP
@@ -125,7 +152,7 @@ type sharer interface {
 // own, which is what fills a long path.
 const maxSharedConns = 8
 
-func (p *Pool) get(wait, share bool) (Conn, error) {
+func (p *Pool) get(wait, share, near bool) (Conn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
@@ -139,6 +166,12 @@ func (p *Pool) get(wait, share bool) (Conn, error) {
 			return c, nil
 		}
 		_, sharing := p.first.(sharer)
+		if near && sharing {
+			if c := p.leastShared(); c != nil {
+				p.lent[c]++
+				return c, nil
+			}
+		}
 		if p.open < p.max && (!share || !sharing || p.open < maxSharedConns) {
 			p.open++
 			p.mu.Unlock()

@@ -181,6 +181,7 @@ func (x *Transfer) Get(remote, local string) error {
 	if !x.Recursive {
 		return withKind(ErrUsage, fmt.Errorf("%s is a folder: use -r to download it", remote))
 	}
+	pool.warm(x.parallel(pool))
 	t, err := x.walkRemote(pool, remote, true)
 	if err != nil {
 		return err
@@ -239,6 +240,7 @@ func (x *Transfer) Put(local, remote string) error {
 	if !x.Recursive {
 		return withKind(ErrUsage, fmt.Errorf("%s is a folder: use -r to upload it", local))
 	}
+	pool.warm(x.parallel(pool))
 	t, err := x.walkLocal(local, true)
 	if err != nil {
 		return err
@@ -273,11 +275,7 @@ func (x *Transfer) run(jobs []job) error {
 		}
 		x.Progress.Plan(len(jobs), total)
 	}
-	par := x.Parallel
-	if par <= 0 {
-		par = AutoParallel(pool.RTT())
-	}
-	workers := max(1, min(par, len(jobs), pool.Shares()))
+	workers := max(1, min(x.parallel(pool), len(jobs), pool.Shares()))
 	var (
 		mu     sync.Mutex
 		first  error
@@ -327,6 +325,15 @@ func (x *Transfer) run(jobs []job) error {
 	return first
 }
 
+// parallel is how many files move at once: Parallel, or from the round
+// trip.
+func (x *Transfer) parallel(pool *Pool) int {
+	if x.Parallel > 0 {
+		return x.Parallel
+	}
+	return AutoParallel(pool.RTT())
+}
+
 // one moves one file over a pooled connection.
 func (x *Transfer) one(pool *Pool, j job) error {
 	c, err := pool.Get()
@@ -372,7 +379,7 @@ func (x *Transfer) mkdirs(pool *Pool, dirs []string) error {
 }
 
 func mkdirOne(pool *Pool, d string) error {
-	c, err := pool.Get()
+	c, err := pool.getNear()
 	if err != nil {
 		return err
 	}

@@ -120,7 +120,7 @@ func (x *Transfer) walkRemote(pool *Pool, root string, follow bool) (*tree, erro
 // listNode lists one folder and sorts its entries into folders to walk and
 // files; walked is false when the folder turns out to be a loop.
 func (x *Transfer) listNode(pool *Pool, n *rnode, follow bool) (kids []*rnode, files []item, walked bool, err error) {
-	c, err := pool.Get()
+	c, err := pool.getNear()
 	if err != nil {
 		return nil, nil, false, err
 	}

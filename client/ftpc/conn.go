@@ -61,6 +61,7 @@ type Conn struct {
 	tls     bool
 	feat    map[string]string
 	noEPSV  bool
+	epsvOK  bool // EPSV has worked: it goes out with the transfer command
 	noEPRT  bool
 	busy    bool // a data transfer is open
 	resumed bool // the last TLS data connection resumed the session
@@ -252,15 +253,21 @@ func (c *Conn) trace(dir, line string) {
 }
 
 // send writes one command line.
-func (c *Conn) send(line string) error {
-	if strings.ContainsAny(line, "\r\n\x00") {
-		return fmt.Errorf("ftp: control character in command %q", strings.SplitN(line, " ", 2)[0])
+func (c *Conn) send(line string) error { return c.sendLines(line) }
+
+// sendLines sends several commands in one write (pipelined).
+func (c *Conn) sendLines(lines ...string) error {
+	var b strings.Builder
+	for _, line := range lines {
+		if strings.ContainsAny(line, "\r\n\x00") {
+			return fmt.Errorf("ftp: control character in command %q", strings.SplitN(line, " ", 2)[0])
+		}
+		c.trace(">", line)
+		b.WriteString(line + "\r\n")
 	}
-	c.trace(">", line)
 	c.ctrl.SetWriteDeadline(time.Now().Add(c.cfg.Timeout))
-	_, err := io.WriteString(c.ctrl, line+"\r\n")
-	if err != nil {
-		return fmt.Errorf("ftp: sending %s: %w", verb(line), err)
+	if _, err := io.WriteString(c.ctrl, b.String()); err != nil {
+		return fmt.Errorf("ftp: sending %s: %w", verb(lines[len(lines)-1]), err)
 	}
 	return nil
 }

@@ -52,11 +52,7 @@ func (c *Conn) passiveAddr() (string, error) {
 			return "", err
 		}
 		if rep.Code == 229 {
-			port, err := wire.ParseEPSV(rep.Text())
-			if err != nil {
-				return "", fmt.Errorf("ftp: EPSV: %w", err)
-			}
-			return net.JoinHostPort(c.peerIP().String(), strconv.Itoa(int(port))), nil
+			return c.epsvAddr(rep)
 		}
 		if rep.Code < 500 {
 			return "", &Error{Cmd: "EPSV", Reply: rep}
@@ -74,8 +70,59 @@ func (c *Conn) passiveAddr() (string, error) {
 	return net.JoinHostPort(c.peerIP().String(), strconv.Itoa(int(ap.Port()))), nil
 }
 
+func (c *Conn) epsvAddr(rep wire.Reply) (string, error) {
+	port, err := wire.ParseEPSV(rep.Text())
+	if err != nil {
+		return "", fmt.Errorf("ftp: EPSV: %w", err)
+	}
+	c.epsvOK = true
+	return net.JoinHostPort(c.peerIP().String(), strconv.Itoa(int(port))), nil
+}
+
+// pipelinedPassive sends EPSV and the transfer command together, once
+// EPSV has worked on this connection: the server answers them in order
+// (RFC 959 section 4.2 lets a client send commands before the replies to
+// earlier ones; servers read them one line at a time), and the command's
+// mark comes a round trip sooner. When EPSV fails after all, the command's
+// own (refusal) reply is read too, so that the next reply is in step.
+func (c *Conn) pipelinedPassive(command string) (string, error) {
+	if err := c.sendLines("EPSV", command); err != nil {
+		return "", err
+	}
+	rep, err := c.read()
+	if err != nil {
+		return "", err
+	}
+	if rep.Code == 229 {
+		addr, err := c.epsvAddr(rep)
+		if err != nil {
+			c.readFinal()
+		}
+		return addr, err
+	}
+	c.readFinal()
+	return "", &Error{Cmd: "EPSV", Reply: rep}
+}
+
+// readFinal reads replies up to a final one (>= 200).
+func (c *Conn) readFinal() (wire.Reply, error) {
+	for {
+		rep, err := c.read()
+		if err != nil || rep.Code >= 200 {
+			return rep, err
+		}
+	}
+}
+
 func (c *Conn) openPassive(command string) (net.Conn, error) {
-	addr, err := c.passiveAddr()
+	pipelined := c.epsvOK && !c.noEPSV
+	var addr string
+	var err error
+	if pipelined {
+		addr, err = c.pipelinedPassive(command)
+	} else {
+		addr, err = c.passiveAddr()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +147,12 @@ func (c *Conn) openPassive(command string) (net.Conn, error) {
 		tc, err := c.handshake(dc)
 		ch <- data{tc, err}
 	}()
-	if err := c.startTransfer(command); err != nil {
+	if pipelined {
+		err = c.awaitMark(command)
+	} else {
+		err = c.startTransfer(command)
+	}
+	if err != nil {
 		// Refused: the server will not take the connection, whose
 		// handshake would wait for the timeout.
 		go func() {
@@ -124,6 +176,11 @@ func (c *Conn) startTransfer(command string) error {
 	if err := c.send(command); err != nil {
 		return err
 	}
+	return c.awaitMark(command)
+}
+
+// awaitMark reads the reply to a transfer command sent: its 1xx mark.
+func (c *Conn) awaitMark(command string) error {
 	rep, err := c.read()
 	if err != nil {
 		return err
