@@ -5,6 +5,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -86,7 +87,38 @@ func TestSharedSFTP(t *testing.T) {
 	pool.mu.Lock()
 	open := pool.open
 	pool.mu.Unlock()
-	if open > 2 {
-		t.Fatalf("the pool opened %d connections, its size is 2", open)
+	if open != 2 {
+		t.Fatalf("the pool opened %d connections, want its size, 2", open)
 	}
+	// The second session is a channel on the first's SSH connection: one
+	// TCP stream, one login.
+	fam := pool.first.(*sftpConn).fam
+	fam.mu.Lock()
+	links := len(fam.links)
+	fam.mu.Unlock()
+	if links != 1 {
+		t.Fatalf("2 sessions on %d SSH connections, want 1", links)
+	}
+	if n := sshdConnections(t, s.Port); n != 1 {
+		t.Fatalf("sshd sees %d TCP connections from the pool, want 1", n)
+	}
+}
+
+// sshdConnections counts the established TCP connections to port on
+// this machine's loopback (/proc/net/tcp, state 01).
+func sshdConnections(t *testing.T, port int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Skipf("no /proc/net/tcp: %v", err)
+	}
+	want := fmt.Sprintf(":%04X", port)
+	n := 0
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 3 && strings.HasSuffix(f[2], want) && f[3] == "01" {
+			n++
+		}
+	}
+	return n
 }
