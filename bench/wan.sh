@@ -12,7 +12,8 @@
 #   OpenSSH sftp (-b; aes128-gcm@openssh.com)
 #   curl (HTTPS, one stream)
 # and prints MB/s (10^6 bytes/s), the ratio to the peer of the same
-# protocol and to the link's 125 MB/s. Client and server share the
+# protocol, to the link's 125 MB/s and to what plain TCP gets across it
+# (bench/tcpfill, 4 streams: the path's limit with this kernel's buffers). Client and server share the
 # machine's cores with tundelay (which copies every packet): the load
 # average and the idle CPU during the run are printed with the numbers.
 #
@@ -54,7 +55,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building ferry and tundelay..."
-(cd "$repo" && go build -o "$work/ferry" ./cmd/ferry)
+(cd "$repo" && go build -o "$work/ferry" ./cmd/ferry && go build -o "$work/tcpfill" ./bench/tcpfill)
 (cd "$tundelay_src" && go build -o "$work/tundelay" .)
 
 ip netns add "$cli"
@@ -123,6 +124,13 @@ row() { # KEY BYTES SECONDS LABEL
 	printf "  %-44s %7.2f s %8s MB/s\n" "$4" "$3" "${mb[$1]}"
 }
 big=$((SIZE_MIB << 20))
+# What the path carries: plain TCP, 1 and 4 streams, 5 s each (the
+# kernel's default buffers cap one stream below the link's rate).
+ip netns exec "$srv" "$work/tcpfill" -listen "$SRV:5999" &
+sleep 0.3
+path1=$(C "$work/tcpfill" -connect "$SRV:5999" -n 1 -d 5s)
+path4=$(C "$work/tcpfill" -connect "$SRV:5999" -n 4 -d 5s)
+echo "path: plain TCP, 1 stream $path1 MB/s, 4 streams $path4 MB/s (link 125 MB/s)"
 read -r idle0 total0 < <(cpu_idle)
 echo "ferry $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo dev); RTT $(C ping -c1 -W1 $SRV 2>/dev/null | grep -o 'time=[0-9.]* ms' || echo "2x$DELAY"); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -207,7 +215,7 @@ fi
 
 read -r idle1 total1 < <(cpu_idle)
 ratio() { [ -n "${mb[$1]:-}" ] && [ -n "${mb[$2]:-}" ] && printf "  %-44s %6sx\n" "$3" "$(awk -v a="${mb[$1]}" -v b="${mb[$2]}" 'BEGIN {printf "%.2f", a / b}')"; return 0; }
-link() { [ -n "${mb[$1]:-}" ] && printf "  %-44s %5s%%\n" "$2" "$(awk -v a="${mb[$1]}" 'BEGIN {printf "%.0f", a / 125 * 100}')"; return 0; }
+link() { [ -n "${mb[$1]:-}" ] && printf "  %-44s %5s%% %5s%%\n" "$2" "$(awk -v a="${mb[$1]}" 'BEGIN {printf "%.0f", a / 125 * 100}')" "$(awk -v a="${mb[$1]}" -v p="$path4" 'BEGIN {printf "%.0f", a / p * 100}')"; return 0; }
 echo "ratios:"
 ratio sftp_get_ferry sftp_get_ossh "SFTP get, ferry / OpenSSH sftp (goal >= 3)"
 ratio sftp_put_ferry sftp_put_ossh "SFTP put, ferry / OpenSSH sftp"
@@ -218,7 +226,7 @@ ratio https_put_ferry https_put_curl "HTTPS put, ferry / curl"
 ratio tree_get_ferry_ftps tree_get_lftp "tree get, ferry ftps / lftp mirror"
 ratio tree_put_ferry_ftps tree_put_lftp "tree put, ferry ftps / lftp mirror -R"
 ratio tree_get_ferry_sftp tree_get_ossh "tree get, ferry sftp / OpenSSH sftp"
-echo "of the link (125 MB/s):"
+echo "of the link (125 MB/s) and of the path (plain TCP, 4 streams, $path4 MB/s):"
 for k in sftp_get_ferry ftps_get_ferry https_get_ferry tree_get_ferry_sftp tree_get_ferry_sftp16 tree_get_ferry_ftps tree_get_ferry_https tree_put_ferry_sftp tree_put_ferry_ftps tree_put_ferry_https; do
 	link "$k" "$k"
 done
