@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,12 +174,11 @@ func wanPeerTree(t *testing.T, root string) {
 // copyTree copies a tree of plain files and folders.
 func copyTree(t *testing.T, from, to string) {
 	t.Helper()
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := exec.Command("cp", "-a", from+"/.", to+"/").CombinedOutput(); err != nil {
-		// cp -a into a missing folder: make it and try once more
-		os.MkdirAll(to, 0o755)
-		if out, err = exec.Command("cp", "-a", from+"/.", to+"/").CombinedOutput(); err != nil {
-			t.Fatalf("cp -a %s %s: %v: %s", from, to, err, out)
-		}
+		t.Fatalf("cp -a %s %s: %v: %s", from, to, err, out)
 	}
 }
 
@@ -203,15 +203,25 @@ func (lab *wanPeerLab) sameTree(t *testing.T, got string) {
 // minutes. It returns the combined output.
 func (lab *wanPeerLab) in(t *testing.T, stdin, name string, args ...string) string {
 	t.Helper()
+	out, err := lab.inErr(stdin, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// inErr is in for any goroutine: the error names the command and holds
+// its output.
+func (lab *wanPeerLab) inErr(stdin, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", lab.w.client, name}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		return string(out), fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
-	return string(out)
+	return string(out), nil
 }
 
 // timed runs f and logs how long it took and the rate for n bytes.
@@ -220,16 +230,61 @@ func timed(t *testing.T, what string, n int64, f func()) {
 	start := time.Now()
 	f()
 	d := time.Since(start).Seconds()
-	t.Logf("%-40s %6.2fs %7.1f MB/s", what, d, float64(n)/d/1e6)
+	t.Logf("%-44s %6.2fs %7.1f MB/s", what, d, float64(n)/d/1e6)
+}
+
+// job is one timed step of sideBySide.
+type job struct {
+	what string
+	n    int64
+	run  func() error
+}
+
+// sideBySide runs jobs at once (steps that wait on round trips, not on the
+// link's bandwidth, such as lftp's mirrors of small files) and fails when
+// any failed, once all have ended.
+func sideBySide(t *testing.T, jobs ...job) {
+	t.Helper()
+	errs := make([]error, len(jobs))
+	took := make([]time.Duration, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Go(func() {
+			start := time.Now()
+			errs[i] = j.run()
+			took[i] = time.Since(start)
+		})
+	}
+	wg.Wait()
+	for i, j := range jobs {
+		t.Logf("%-44s %6.2fs %7.1f MB/s (side by side)", j.what, took[i].Seconds(), float64(j.n)/took[i].Seconds()/1e6)
+	}
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
 }
 
 // lftp runs an lftp script against an FTP server with explicit TLS for
 // login and data (PROT P).
 func (lab *wanPeerLab) lftp(t *testing.T, user, password string, port int, script string) {
 	t.Helper()
+	if err := lab.lftpErr(user, password, port, script); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lftpErr is lftp for any goroutine. Commands go out without waiting for
+// each reply (ftp:sync-mode off), as lftp does with servers it knows.
+func (lab *wanPeerLab) lftpErr(user, password string, port int, script string) error {
 	set := "set ssl:verify-certificate no; set ftp:ssl-force yes; set ftp:ssl-protect-data yes; " +
 		"set net:max-retries 2; set net:timeout 30; set xfer:clobber yes; set cmd:fail-exit yes; set ftp:sync-mode off; "
-	lab.in(t, "", "lftp", "-c", fmt.Sprintf("%sopen -u %s,%s ftp://%s:%d; %s", set, user, password, wanServerAddr, port, script))
+	_, err := lab.inErr("", "lftp", "-c", fmt.Sprintf("%sopen -u %s,%s ftp://%s:%d; %s", set, user, password, wanServerAddr, port, script))
+	return err
 }
 
 // sftpBatch runs OpenSSH sftp -b with key authentication.
@@ -400,13 +455,12 @@ func (lab *wanPeerLab) vsftpd(t *testing.T) {
 	})
 	sameFile(t, filepath.Join(dst, "big.bin"), lab.big)
 	os.Remove(filepath.Join(dst, "big.bin"))
-	timed(t, "lftp mirror --parallel=4", lab.treeSize, func() {
-		lab.lftp(t, lab.user, lab.password, wanVsftpdPort, "mirror --no-perms --parallel=4 tree "+filepath.Join(dst, "lftp-tree"))
-	})
+	sideBySide(t, job{"lftp mirror --parallel=4", lab.treeSize, func() error {
+		return lab.lftpErr(lab.user, lab.password, wanVsftpdPort, "mirror --no-perms --parallel=4 tree "+filepath.Join(dst, "lftp-tree"))
+	}}, job{"lftp mirror -R --parallel=4", lab.treeSize, func() error {
+		return lab.lftpErr(lab.user, lab.password, wanVsftpdPort, "mirror -R --no-perms --parallel=4 "+lab.tree+" lftp-tree")
+	}})
 	lab.sameTree(t, filepath.Join(dst, "lftp-tree"))
-	timed(t, "lftp mirror -R --parallel=4", lab.treeSize, func() {
-		lab.lftp(t, lab.user, lab.password, wanVsftpdPort, "mirror -R --no-perms --parallel=4 "+lab.tree+" lftp-tree")
-	})
 	lab.sameTree(t, filepath.Join(lab.root, "lftp-tree"))
 }
 
@@ -469,13 +523,12 @@ func (lab *wanPeerLab) ferryServe(t *testing.T, s *server) {
 	})
 	sameFile(t, filepath.Join(dst, "big.bin"), lab.big)
 	os.Remove(filepath.Join(dst, "big.bin"))
-	timed(t, "lftp mirror --parallel=4 (ferry serve)", lab.treeSize, func() {
-		lab.lftp(t, name, lab.password, s.Cfg.FTP.Port, "mirror --no-perms --parallel=4 tree "+filepath.Join(dst, "lftp-tree"))
-	})
+	sideBySide(t, job{"lftp mirror --parallel=4 (ferry serve)", lab.treeSize, func() error {
+		return lab.lftpErr(name, lab.password, s.Cfg.FTP.Port, "mirror --no-perms --parallel=4 tree "+filepath.Join(dst, "lftp-tree"))
+	}}, job{"lftp mirror -R --parallel=4 (ferry serve)", lab.treeSize, func() error {
+		return lab.lftpErr(name, lab.password, s.Cfg.FTP.Port, "mirror -R --no-perms --parallel=4 "+lab.tree+" lftp-tree")
+	}})
 	lab.sameTree(t, filepath.Join(dst, "lftp-tree"))
-	timed(t, "lftp mirror -R --parallel=4 (ferry serve)", lab.treeSize, func() {
-		lab.lftp(t, name, lab.password, s.Cfg.FTP.Port, "mirror -R --no-perms --parallel=4 "+lab.tree+" lftp-tree")
-	})
 	lab.sameTree(t, filepath.Join(home, "lftp-tree"))
 
 	timed(t, "OpenSSH sftp get (ferry serve)", n, func() {
