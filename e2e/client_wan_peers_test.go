@@ -75,6 +75,7 @@ func TestClientWANPeers(t *testing.T) {
 	lab.startVsftpd(t)
 	lab.startSSHD(t, sshd)
 	s := lab.w.serve(nil)
+	s.logTail(200) // a line per file of 1000: only the end when it fails
 	t.Logf("daemons up in %.1fs", time.Since(started).Seconds())
 
 	// Side by side: most steps wait on round trips, not on the 2 cores or
@@ -203,7 +204,7 @@ func (lab *wanPeerLab) sameTree(t *testing.T, got string) {
 	t.Fatalf("%s: %d entries, want %d", got, len(b), len(a))
 }
 
-// in runs a command in the client namespace; it must succeed within 3
+// in runs a command in the client namespace; it must succeed within 5
 // minutes. It returns the combined output.
 func (lab *wanPeerLab) in(t *testing.T, stdin, name string, args ...string) string {
 	t.Helper()
@@ -217,7 +218,7 @@ func (lab *wanPeerLab) in(t *testing.T, stdin, name string, args ...string) stri
 // inErr is in for any goroutine: the error names the command and holds
 // its output.
 func (lab *wanPeerLab) inErr(stdin, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", lab.w.client, name}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
@@ -439,6 +440,7 @@ func (lab *wanPeerLab) vsftpd(t *testing.T) {
 
 	timed(t, "ferry get (ftpes, auto segments)", n, func() {
 		sum := c.summary("get", base+"/big.bin", filepath.Join(dst, "big.bin"))
+		t.Logf("%d segments", sum.Files[0].Segments)
 		if sum.Files[0].Segments < 2 {
 			t.Errorf("a 256 MiB download from vsftpd at 50 ms went in %d segments", sum.Files[0].Segments)
 		}
@@ -480,6 +482,7 @@ func (lab *wanPeerLab) openssh(t *testing.T) {
 
 	timed(t, "ferry get (sftp, auto segments)", n, func() {
 		sum := c.summary("get", base+"/big.bin", filepath.Join(dst, "big.bin"))
+		t.Logf("%d segments", sum.Files[0].Segments)
 		if sum.Files[0].Segments < 2 {
 			t.Errorf("a 256 MiB download from sshd at 50 ms went in %d segments", sum.Files[0].Segments)
 		}
@@ -488,6 +491,7 @@ func (lab *wanPeerLab) openssh(t *testing.T) {
 	os.Remove(filepath.Join(dst, "big.bin"))
 	timed(t, "ferry put (sftp, auto segments)", n, func() {
 		sum := c.summary("put", lab.bigFile, base+"/ferry-up.bin")
+		t.Logf("%d segments", sum.Files[0].Segments)
 		if sum.Files[0].Segments < 2 {
 			t.Errorf("a 256 MiB upload to sshd at 50 ms went in %d segments", sum.Files[0].Segments)
 		}
