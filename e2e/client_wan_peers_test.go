@@ -158,7 +158,7 @@ func newWANPeerLab(t *testing.T) *wanPeerLab {
 		}
 		return err
 	})
-	copyTree(t, lab.tree, filepath.Join(lab.root, "tree"))
+	peerCopyTree(t, lab.tree, filepath.Join(lab.root, "tree"))
 
 	if out, err := exec.Command("chown", "-R", lab.user+":", lab.root).CombinedOutput(); err != nil {
 		t.Fatalf("chown: %v: %s", err, out)
@@ -176,8 +176,8 @@ func wanPeerTree(t *testing.T, root string) {
 	}
 }
 
-// copyTree copies a tree of plain files and folders.
-func copyTree(t *testing.T, from, to string) {
+// peerCopyTree copies a tree of plain files and folders.
+func peerCopyTree(t *testing.T, from, to string) {
 	t.Helper()
 	if err := os.MkdirAll(to, 0o755); err != nil {
 		t.Fatal(err)
@@ -229,8 +229,8 @@ func (lab *wanPeerLab) inErr(stdin, name string, args ...string) (string, error)
 	return string(out), nil
 }
 
-// timed runs f and logs how long it took and the rate for n bytes.
-func timed(t *testing.T, what string, n int64, f func()) {
+// peerTimed runs f and logs how long it took and the rate for n bytes.
+func peerTimed(t *testing.T, what string, n int64, f func()) {
 	t.Helper()
 	start := time.Now()
 	f()
@@ -238,17 +238,17 @@ func timed(t *testing.T, what string, n int64, f func()) {
 	t.Logf("%-44s %6.2fs %7.1f MB/s", what, d, float64(n)/d/1e6)
 }
 
-// job is one timed step of sideBySide.
-type job struct {
+// peerJob is one timed step of peerSideBySide.
+type peerJob struct {
 	what string
 	n    int64
 	run  func() error
 }
 
-// sideBySide runs jobs at once (steps that wait on round trips, not on the
+// peerSideBySide runs jobs at once (steps that wait on round trips, not on the
 // link's bandwidth, such as lftp's mirrors of small files) and fails when
 // any failed, once all have ended.
-func sideBySide(t *testing.T, jobs ...job) {
+func peerSideBySide(t *testing.T, jobs ...peerJob) {
 	t.Helper()
 	errs := make([]error, len(jobs))
 	took := make([]time.Duration, len(jobs))
@@ -301,11 +301,11 @@ func (lab *wanPeerLab) sftpBatch(t *testing.T, user string, port int, cmds ...st
 		"-P", strconv.Itoa(port), "-b", "-", user+"@"+wanServerAddr)
 }
 
-// connectFrom tries a TCP connection from inside namespace ns. (Not with
+// peerConnect tries a TCP connection from inside namespace ns. (Not with
 // setns in this process: a goroutine locked to the main thread would leave
 // the test itself in the namespace, and the link's teardown kills what is
 // in it.) bash without start-up files: nothing of root's set-up runs.
-func connectFrom(ns, host string, port int) error {
+func peerConnect(ns, host string, port int) error {
 	script := fmt.Sprintf("exec 3<>/dev/tcp/%s/%d", host, port)
 	out, err := exec.Command("ip", "netns", "exec", ns, "timeout", "5", "bash", "--norc", "--noprofile", "-c", script).CombinedOutput()
 	if err != nil {
@@ -336,7 +336,7 @@ func (lab *wanPeerLab) daemon(t *testing.T, port int, name string, args ...strin
 	addr := net.JoinHostPort(wanServerAddr, strconv.Itoa(port))
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		err := connectFrom(lab.w.client, wanServerAddr, port)
+		err := peerConnect(lab.w.client, wanServerAddr, port)
 		if err == nil {
 			return logs
 		}
@@ -358,7 +358,7 @@ func (lab *wanPeerLab) daemon(t *testing.T, port int, name string, args ...strin
 func (lab *wanPeerLab) startVsftpd(t *testing.T) {
 	t.Helper()
 	dir := t.TempDir()
-	cert, key := selfSigned(t, dir)
+	cert, key := peerSelfSigned(t, dir)
 	os.MkdirAll("/var/run/vsftpd/empty", 0o755)
 	conf := filepath.Join(dir, "vsftpd.conf")
 	writeFile(t, conf, []byte(strings.Join([]string{
@@ -373,8 +373,8 @@ func (lab *wanPeerLab) startVsftpd(t *testing.T) {
 	lab.daemon(t, wanVsftpdPort, "vsftpd", conf)
 }
 
-// selfSigned writes a certificate and key for the server's address.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+// peerSelfSigned writes a certificate and key for the server's address.
+func peerSelfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -438,7 +438,7 @@ func (lab *wanPeerLab) vsftpd(t *testing.T) {
 	dst := t.TempDir()
 	n := int64(len(lab.big))
 
-	timed(t, "ferry get (ftpes, auto segments)", n, func() {
+	peerTimed(t, "ferry get (ftpes, auto segments)", n, func() {
 		sum := c.summary("get", base+"/big.bin", filepath.Join(dst, "big.bin"))
 		t.Logf("%d segments", sum.Files[0].Segments)
 		if sum.Files[0].Segments < 2 {
@@ -447,23 +447,23 @@ func (lab *wanPeerLab) vsftpd(t *testing.T) {
 	})
 	sameFile(t, filepath.Join(dst, "big.bin"), lab.big)
 	os.Remove(filepath.Join(dst, "big.bin"))
-	timed(t, "ferry put (ftpes)", n, func() { c.summary("put", lab.bigFile, base+"/ferry-up.bin") })
+	peerTimed(t, "ferry put (ftpes)", n, func() { c.summary("put", lab.bigFile, base+"/ferry-up.bin") })
 	sameFile(t, filepath.Join(lab.root, "ferry-up.bin"), lab.big)
 	os.Remove(filepath.Join(lab.root, "ferry-up.bin"))
 
-	timed(t, "ferry get -r (ftpes, 500 files)", lab.treeSize, func() { c.ok("get", "-r", base+"/tree", filepath.Join(dst, "ferry-tree")) })
+	peerTimed(t, "ferry get -r (ftpes, 500 files)", lab.treeSize, func() { c.ok("get", "-r", base+"/tree", filepath.Join(dst, "ferry-tree")) })
 	lab.sameTree(t, filepath.Join(dst, "ferry-tree"))
-	timed(t, "ferry put -r (ftpes, 500 files)", lab.treeSize, func() { c.ok("put", "-r", lab.tree, base+"/ferry-tree") })
+	peerTimed(t, "ferry put -r (ftpes, 500 files)", lab.treeSize, func() { c.ok("put", "-r", lab.tree, base+"/ferry-tree") })
 	lab.sameTree(t, filepath.Join(lab.root, "ferry-tree"))
 
-	timed(t, "lftp pget -n 4", n, func() {
+	peerTimed(t, "lftp pget -n 4", n, func() {
 		lab.lftp(t, lab.user, lab.password, wanVsftpdPort, "pget -n 4 -O "+dst+" big.bin")
 	})
 	sameFile(t, filepath.Join(dst, "big.bin"), lab.big)
 	os.Remove(filepath.Join(dst, "big.bin"))
-	sideBySide(t, job{"lftp mirror --parallel=4", lab.treeSize, func() error {
+	peerSideBySide(t, peerJob{"lftp mirror --parallel=4", lab.treeSize, func() error {
 		return lab.lftpErr(lab.user, lab.password, wanVsftpdPort, "mirror --no-perms --parallel=4 tree "+filepath.Join(dst, "lftp-tree"))
-	}}, job{"lftp mirror -R --parallel=4", lab.treeSize, func() error {
+	}}, peerJob{"lftp mirror -R --parallel=4", lab.treeSize, func() error {
 		return lab.lftpErr(lab.user, lab.password, wanVsftpdPort, "mirror -R --no-perms --parallel=4 "+lab.tree+" lftp-tree")
 	}})
 	lab.sameTree(t, filepath.Join(dst, "lftp-tree"))
@@ -480,7 +480,7 @@ func (lab *wanPeerLab) openssh(t *testing.T) {
 	dst := t.TempDir()
 	n := int64(len(lab.big))
 
-	timed(t, "ferry get (sftp, auto segments)", n, func() {
+	peerTimed(t, "ferry get (sftp, auto segments)", n, func() {
 		sum := c.summary("get", base+"/big.bin", filepath.Join(dst, "big.bin"))
 		t.Logf("%d segments", sum.Files[0].Segments)
 		if sum.Files[0].Segments < 2 {
@@ -489,7 +489,7 @@ func (lab *wanPeerLab) openssh(t *testing.T) {
 	})
 	sameFile(t, filepath.Join(dst, "big.bin"), lab.big)
 	os.Remove(filepath.Join(dst, "big.bin"))
-	timed(t, "ferry put (sftp, auto segments)", n, func() {
+	peerTimed(t, "ferry put (sftp, auto segments)", n, func() {
 		sum := c.summary("put", lab.bigFile, base+"/ferry-up.bin")
 		t.Logf("%d segments", sum.Files[0].Segments)
 		if sum.Files[0].Segments < 2 {
@@ -499,17 +499,17 @@ func (lab *wanPeerLab) openssh(t *testing.T) {
 	sameFile(t, filepath.Join(lab.root, "ferry-up.bin"), lab.big)
 	os.Remove(filepath.Join(lab.root, "ferry-up.bin"))
 
-	timed(t, "ferry get -r (sftp, 500 files)", lab.treeSize, func() { c.ok("get", "-r", base+"/tree", filepath.Join(dst, "ferry-tree")) })
+	peerTimed(t, "ferry get -r (sftp, 500 files)", lab.treeSize, func() { c.ok("get", "-r", base+"/tree", filepath.Join(dst, "ferry-tree")) })
 	lab.sameTree(t, filepath.Join(dst, "ferry-tree"))
-	timed(t, "ferry put -r (sftp, 500 files)", lab.treeSize, func() { c.ok("put", "-r", lab.tree, base+"/ferry-sftp-tree") })
+	peerTimed(t, "ferry put -r (sftp, 500 files)", lab.treeSize, func() { c.ok("put", "-r", lab.tree, base+"/ferry-sftp-tree") })
 	lab.sameTree(t, filepath.Join(lab.root, "ferry-sftp-tree"))
 
-	timed(t, "OpenSSH sftp get", n, func() {
+	peerTimed(t, "OpenSSH sftp get", n, func() {
 		lab.sftpBatch(t, lab.user, wanSSHDPort, "get "+lab.root+"/big.bin "+filepath.Join(dst, "ossh.bin"))
 	})
 	sameFile(t, filepath.Join(dst, "ossh.bin"), lab.big)
 	os.Remove(filepath.Join(dst, "ossh.bin"))
-	timed(t, "OpenSSH sftp put", n, func() {
+	peerTimed(t, "OpenSSH sftp put", n, func() {
 		lab.sftpBatch(t, lab.user, wanSSHDPort, "put "+lab.bigFile+" "+lab.root+"/ossh-up.bin")
 	})
 	sameFile(t, filepath.Join(lab.root, "ossh-up.bin"), lab.big)
@@ -522,36 +522,36 @@ func (lab *wanPeerLab) ferryServe(t *testing.T, s *server) {
 	const name = "peers"
 	home := s.addUser(name, lab.password, "--key", lab.pub)
 	writeFile(t, filepath.Join(home, "big.bin"), lab.big)
-	copyTree(t, lab.tree, filepath.Join(home, "tree"))
+	peerCopyTree(t, lab.tree, filepath.Join(home, "tree"))
 	dst := t.TempDir()
 	n := int64(len(lab.big))
 
-	timed(t, "lftp pget -n 4 (ferry serve)", n, func() {
+	peerTimed(t, "lftp pget -n 4 (ferry serve)", n, func() {
 		lab.lftp(t, name, lab.password, s.Cfg.FTP.Port, "pget -n 4 -O "+dst+" big.bin")
 	})
 	sameFile(t, filepath.Join(dst, "big.bin"), lab.big)
 	os.Remove(filepath.Join(dst, "big.bin"))
-	sideBySide(t, job{"lftp mirror --parallel=4 (ferry serve)", lab.treeSize, func() error {
+	peerSideBySide(t, peerJob{"lftp mirror --parallel=4 (ferry serve)", lab.treeSize, func() error {
 		return lab.lftpErr(name, lab.password, s.Cfg.FTP.Port, "mirror --no-perms --parallel=4 tree "+filepath.Join(dst, "lftp-tree"))
-	}}, job{"lftp mirror -R --parallel=4 (ferry serve)", lab.treeSize, func() error {
+	}}, peerJob{"lftp mirror -R --parallel=4 (ferry serve)", lab.treeSize, func() error {
 		return lab.lftpErr(name, lab.password, s.Cfg.FTP.Port, "mirror -R --no-perms --parallel=4 "+lab.tree+" lftp-tree")
 	}})
 	lab.sameTree(t, filepath.Join(dst, "lftp-tree"))
 	lab.sameTree(t, filepath.Join(home, "lftp-tree"))
 
-	timed(t, "OpenSSH sftp get (ferry serve)", n, func() {
+	peerTimed(t, "OpenSSH sftp get (ferry serve)", n, func() {
 		lab.sftpBatch(t, name, s.Cfg.SFTP.Port, "get big.bin "+filepath.Join(dst, "ossh.bin"))
 	})
 	sameFile(t, filepath.Join(dst, "ossh.bin"), lab.big)
 	os.Remove(filepath.Join(dst, "ossh.bin"))
 
 	api := fmt.Sprintf("https://%s:%d/api/v1/files/", wanServerAddr, s.Cfg.HTTP.HTTPSPort)
-	timed(t, "curl get (ferry serve)", n, func() {
+	peerTimed(t, "curl get (ferry serve)", n, func() {
 		lab.in(t, "", "curl", "-sSfk", "-u", name+":"+lab.password, "-o", filepath.Join(dst, "curl.bin"), api+"big.bin")
 	})
 	sameFile(t, filepath.Join(dst, "curl.bin"), lab.big)
 	os.Remove(filepath.Join(dst, "curl.bin"))
-	timed(t, "curl put (ferry serve)", n, func() {
+	peerTimed(t, "curl put (ferry serve)", n, func() {
 		lab.in(t, "", "curl", "-sSfk", "-u", name+":"+lab.password, "-T", lab.bigFile, api+"curl-up.bin")
 	})
 	sameFile(t, filepath.Join(home, "curl-up.bin"), lab.big)
