@@ -157,6 +157,10 @@ func TestVsftpd(t *testing.T) {
 			if !tc.active && !strings.Contains(trace.String(), "> EPSV\n> ") {
 				t.Fatalf("no pipelined EPSV in the dialogue:\n%s", trace.String())
 			}
+			// vsftpd has no MLST: a stat is SIZE and MDTM, sent together.
+			if !regexp.MustCompile(`> SIZE [^\n]*\n> MDTM `).MatchString(trace.String()) {
+				t.Fatalf("SIZE and MDTM not sent together:\n%s", trace.String())
+			}
 			if !dataResumed(t, c) {
 				t.Fatal("the data connection did not resume the control connection's TLS session")
 			}

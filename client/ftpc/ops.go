@@ -190,17 +190,31 @@ func (c *Conn) Stat(p string) (Entry, error) {
 		}
 		return Entry{}, fmt.Errorf("ftp: MLST %s: unreadable reply %q", p, rep.Text())
 	}
-	size, serr := c.Size(p)
-	if serr == nil {
+	// SIZE and MDTM go out together (RFC 959 section 4.2: replies come
+	// in order), one round trip for both.
+	if err := c.sendLines("SIZE "+p, "MDTM "+p); err != nil {
+		return Entry{}, err
+	}
+	srep, err := c.readFinal()
+	if err != nil {
+		return Entry{}, err
+	}
+	mrep, err := c.readFinal()
+	if err != nil {
+		return Entry{}, err
+	}
+	if srep.Code == 213 {
+		size, err := strconv.ParseInt(strings.TrimSpace(srep.Text()), 10, 64)
+		if err != nil {
+			return Entry{}, fmt.Errorf("ftp: SIZE %s: %q is not a size", p, srep.Text())
+		}
 		e := Entry{Name: path.Base(p), Size: size}
-		if rep, err := c.cmd("MDTM " + p); err == nil && rep.Code == 213 {
-			e.ModTime, _ = parseMDTM(rep.Text())
+		if mrep.Code == 213 {
+			e.ModTime, _ = parseMDTM(mrep.Text())
 		}
 		return e, nil
 	}
-	if Code(serr) == 0 {
-		return Entry{}, serr
-	}
+	serr := &Error{Cmd: "SIZE", Reply: srep}
 	rep, err := c.expect("PWD", 257)
 	if err != nil {
 		return Entry{}, err
