@@ -121,7 +121,8 @@ func newClientFlags(c clientCmd) (*flag.FlagSet, *clientFlags) {
 		for _, e := range c.examples {
 			fmt.Fprintln(w, "  "+e)
 		}
-		fmt.Fprintln(w, "\nURL: ftp:// ftpes:// (explicit TLS) ftps:// (implicit TLS) sftp:// https:// http://;\n"+
+		fmt.Fprintln(w, "\nURL: ftp:// ftpes:// (explicit TLS) ftps:// (implicit TLS) sftp:// https:// http://\n"+
+			"(ferry's API) davs:// dav:// (WebDAV: nginx, Apache, ferry's /dav);\n"+
 			"the password comes from the URL, $FERRY_PASSWORD or a prompt. See docs/client.md.\n\nflags:")
 		fs.PrintDefaults()
 	}
