@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -364,25 +365,47 @@ func (u *davUpload) ReadFrom(r io.Reader) (int64, error) {
 	}
 	u.started = true
 	size := s.Size()
-	cr := &countingReader{r: io.LimitReader(r, size)}
-	u.err = u.put(cr, size)
-	if u.err != nil && cr.n < size {
-		return cr.n, u.err
+	body := &guardedReader{r: io.LimitReader(r, size)}
+	u.err = u.put(body, size)
+	n := body.stop()
+	// A refusal (a status) is Close's to report, however much of the body
+	// went out before it: nothing was stored. A connection lost midway is
+	// the copy's failure.
+	if u.err != nil && n < size && !errors.Is(u.err, ErrRemote) && !errors.Is(u.err, ErrAuth) {
+		return n, u.err
 	}
-	return cr.n, nil
+	return n, nil
 }
 
 type writerOnly struct{ io.Writer }
 
-type countingReader struct {
-	r io.Reader
-	n int64
+// guardedReader is a request body that the transport may still read after
+// Do returned (net/http allows that); stop ends the reading, waiting for a
+// Read in progress, so the caller's file is no longer touched.
+type guardedReader struct {
+	mu      sync.Mutex
+	r       io.Reader
+	n       int64
+	stopped bool
 }
 
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
+func (g *guardedReader) Read(b []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped {
+		return 0, io.ErrClosedPipe
+	}
+	n, err := g.r.Read(b)
+	g.n += int64(n)
 	return n, err
+}
+
+// stop ends the reading and returns how many bytes were read.
+func (g *guardedReader) stop() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stopped = true
+	return g.n
 }
 
 func (u *davUpload) Write(b []byte) (int, error) {

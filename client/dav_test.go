@@ -174,6 +174,7 @@ func TestClientDAVFerry(t *testing.T) {
 	davSuite(t, d, testserver.Password)
 	t.Run("resume", func(t *testing.T) {
 		p := peer{url: d.url + "/", o: d.options(t, testserver.Password), onDisk: d.disk}
+		os.MkdirAll(d.disk("/dav/seg"), 0o755)
 		segmentsAndResume(t, p, "/dav/seg")
 	})
 }
