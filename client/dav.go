@@ -83,9 +83,13 @@ func dialDAV(t Target, o *Options) (Conn, error) {
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, maxMultistatus))
 	resp.Body.Close()
-	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusProxyAuthRequired {
+	switch code := resp.StatusCode; {
+	case code == http.StatusUnauthorized || code == http.StatusProxyAuthRequired:
 		c.Close()
-		return nil, withKind(ErrAuth, fmt.Errorf("dav: login as %s refused (%d)", user, resp.StatusCode))
+		return nil, withKind(ErrAuth, fmt.Errorf("dav: login as %s refused (%d)", user, code))
+	case notDAV(code):
+		c.Close()
+		return nil, withKind(ErrRemote, fmt.Errorf("dav: %s%s does not offer WebDAV (PROPFIND answered %d)", t.Addr(), t.Path, code))
 	}
 	return c, nil
 }
@@ -179,8 +183,8 @@ func (c *davConn) propfind(p string, depth string, dir bool) ([]davEntry, error)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusMultiStatus {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		if resp.StatusCode < 300 {
-			return nil, withKind(ErrRemote, fmt.Errorf("dav: PROPFIND %s: status %d, want 207 (is this a WebDAV URL?)", p, resp.StatusCode))
+		if notDAV(resp.StatusCode) {
+			return nil, withKind(ErrRemote, fmt.Errorf("dav: PROPFIND %s: status %d: the server does not offer WebDAV there", p, resp.StatusCode))
 		}
 		return nil, davStatusErr("PROPFIND", p, resp.StatusCode)
 	}
@@ -189,6 +193,12 @@ func (c *davConn) propfind(p string, depth string, dir bool) ([]davEntry, error)
 		return nil, withKind(ErrRemote, fmt.Errorf("dav: PROPFIND %s: %w", p, err))
 	}
 	return es, nil
+}
+
+// notDAV tells the answers to PROPFIND of a server (or a place on it)
+// that does not speak WebDAV: a plain page, or the method refused.
+func notDAV(code int) bool {
+	return code < 300 && code != http.StatusMultiStatus || code == http.StatusMethodNotAllowed || code == http.StatusNotImplemented
 }
 
 // self is the entry that describes p itself in a multistatus.

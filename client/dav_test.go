@@ -172,6 +172,18 @@ func TestClientDAVNginx(t *testing.T) {
 func TestClientDAVFerry(t *testing.T) {
 	d := startFerryDAV(t)
 	davSuite(t, d, testserver.Password)
+	t.Run("not WebDAV", func(t *testing.T) {
+		// ferry's site outside /dav is no WebDAV: said at once, not as a
+		// missing file later.
+		target, err := ParseURL(strings.TrimSuffix(d.url, "/dav") + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Dial(target, d.options(t, testserver.Password))
+		if ExitCode(err) != ExitRemote || !strings.Contains(err.Error(), "WebDAV") {
+			t.Fatalf("dial of a URL that is not WebDAV: %v (exit %d)", err, ExitCode(err))
+		}
+	})
 	t.Run("resume", func(t *testing.T) {
 		p := peer{url: d.url + "/", o: d.options(t, testserver.Password), onDisk: d.disk}
 		os.MkdirAll(d.disk("/dav/seg"), 0o755)
@@ -382,6 +394,33 @@ func davSuite(t *testing.T, d davServer, pass string) {
 		}
 		if b, _ := os.ReadFile(d.disk(base + "/three #?.txt")); string(b) != "one" {
 			t.Fatalf("mv: %q", b)
+		}
+	})
+	t.Run("stdio", func(t *testing.T) {
+		pool := d.pool(t, pass, 2)
+		data := testutil.RandomBytes(300<<10+1, 5)
+		x := &Transfer{Pool: pool}
+		if err := x.PutFrom(bytes.NewReader(data), base+"/stdin #1.bin"); err != nil {
+			t.Fatalf("put from standard input (chunked): %v", err)
+		}
+		sameBytes(t, d.disk(base+"/stdin #1.bin"), data)
+		var out bytes.Buffer
+		if err := x.GetTo(base+"/stdin #1.bin", &out); err != nil || !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("get to standard output: %v, %d bytes", err, out.Len())
+		}
+		// A folder moves with its content; the old name is gone.
+		c := mustConn(t, x)
+		if err := MkdirAll(c, base+"/mvdir/in"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Rename(base+"/mvdir", base+"/moved dir"); err != nil {
+			t.Fatalf("mv of a folder: %v", err)
+		}
+		if e, err := c.Stat(base + "/moved dir/in"); err != nil || !e.Dir {
+			t.Fatalf("after mv of a folder: %+v %v", e, err)
+		}
+		if _, err := c.Stat(base + "/mvdir"); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("the old name of a moved folder: %v", err)
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {

@@ -214,5 +214,8 @@ func TestClientDAVWAN(t *testing.T) {
 	if names["curl-up.bin"] != 256<<20 || names["big.bin"] != 256<<20 {
 		t.Fatalf("ls over davs: %v", names)
 	}
+	if errOut := w.clientIn(t, "not-the-password").fails(4, "ls", base+"/"); !strings.Contains(errOut, "refused") {
+		t.Fatalf("wrong password over davs: %q", errOut)
+	}
 	t.Logf("TestClientDAVWAN: %v in all", time.Since(start).Round(time.Millisecond))
 }
