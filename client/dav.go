@@ -115,8 +115,10 @@ func (c *davConn) abort() {
 	c.hc.CloseIdleConnections()
 }
 
+// Close drops the idle connection; WebDAV has no session to end.
 func (c *davConn) Close() error {
 	c.hc.CloseIdleConnections()
+	c.cancel()
 	return nil
 }
 
@@ -130,7 +132,7 @@ func (c *davConn) request(ctx context.Context, method, p string, dir bool, body 
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	if body != nil && hdrHas(hdr, "Depth") {
+	if method == "PROPFIND" {
 		req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
 	}
 	req.SetBasicAuth(c.user, c.pass)
@@ -142,15 +144,6 @@ func (c *davConn) request(ctx context.Context, method, p string, dir bool, body 
 		return nil, withKind(ErrConnect, fmt.Errorf("dav: %s %s: %w", method, p, err))
 	}
 	return resp, nil
-}
-
-func hdrHas(hdr []string, name string) bool {
-	for i := 0; i < len(hdr); i += 2 {
-		if hdr[i] == name {
-			return true
-		}
-	}
-	return false
 }
 
 // do sends a request and turns a status of 300 or more into an error
@@ -274,8 +267,8 @@ func (c *davConn) openSection(p string, off, n int64) (io.ReadCloser, error) {
 	return c.ranged(p, off, n)
 }
 
-// ranges reports whether segments are worth it: not once the server was
-// seen to ignore Range.
+// noRanges reports that segments are not worth it: the server was seen to
+// ignore Range.
 func (c *davConn) noRanges() bool { return c.ranges.Load() < 0 }
 
 // ranged asks for n bytes (-1: to the end) from off and requires a 206

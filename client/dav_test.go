@@ -449,6 +449,17 @@ func mustConn(t *testing.T, x *Transfer) Conn {
 }
 
 func TestDAVEscape(t *testing.T) {
+	for raw, want := range map[string]Target{
+		"davs://a@h/dav/x%23y%3F%25 z": {Scheme: "davs", Host: "h", Port: 443, User: "a", Path: "/dav/x#y?% z"},
+		"dav://h:8080":                  {Scheme: "dav", Host: "h", Port: 8080, Path: "/"},
+	} {
+		if got, err := ParseURL(raw); err != nil || got != want {
+			t.Errorf("ParseURL(%q) = %+v, %v; want %+v", raw, got, err, want)
+		}
+	}
+	if _, err := ParseURL("davs://h/a#b"); ExitCode(err) != ExitUsage {
+		t.Errorf("a raw # in a davs URL: %v", err)
+	}
 	for _, c := range []struct {
 		p    string
 		dir  bool
