@@ -451,7 +451,7 @@ func mustConn(t *testing.T, x *Transfer) Conn {
 func TestDAVEscape(t *testing.T) {
 	for raw, want := range map[string]Target{
 		"davs://a@h/dav/x%23y%3F%25 z": {Scheme: "davs", Host: "h", Port: 443, User: "a", Path: "/dav/x#y?% z"},
-		"dav://h:8080":                  {Scheme: "dav", Host: "h", Port: 8080, Path: "/"},
+		"dav://h:8080":                 {Scheme: "dav", Host: "h", Port: 8080, Path: "/"},
 	} {
 		if got, err := ParseURL(raw); err != nil || got != want {
 			t.Errorf("ParseURL(%q) = %+v, %v; want %+v", raw, got, err, want)
