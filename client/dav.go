@@ -109,6 +109,9 @@ func (c *davConn) clone() (Conn, error) {
 
 func (c *davConn) rtt() time.Duration { return c.rt }
 
+// hidesLinks: a WebDAV server serves a link as its target (linkHider).
+func (c *davConn) hidesLinks() {}
+
 // abort stops the requests in flight.
 func (c *davConn) abort() {
 	c.cancel()

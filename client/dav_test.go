@@ -423,6 +423,30 @@ func davSuite(t *testing.T, d davServer, pass string) {
 			t.Fatalf("the old name of a moved folder: %v", err)
 		}
 	})
+	t.Run("loop", func(t *testing.T) {
+		looped := d.disk(base + "/looped")
+		os.MkdirAll(filepath.Join(looped, "a"), 0o755)
+		os.WriteFile(filepath.Join(looped, "top.txt"), []byte("top"), 0o644)
+		os.WriteFile(filepath.Join(looped, "a", "inner.txt"), []byte("inner"), 0o644)
+		os.Symlink("..", filepath.Join(looped, "a", "b"))
+		var notes strings.Builder
+		x := &Transfer{Pool: d.pool(t, pass, 4), Recursive: true, Notice: &notes}
+		dst := filepath.Join(t.TempDir(), "looped")
+		if err := x.Get(base+"/looped", dst); err != nil {
+			t.Fatalf("get -r of a tree with a loop: %v", err)
+		}
+		var got []string
+		filepath.Walk(dst, func(p string, _ os.FileInfo, err error) error {
+			if err == nil && p != dst {
+				rel, _ := filepath.Rel(dst, p)
+				got = append(got, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		if strings.Join(got, " ") != "a a/inner.txt top.txt" || !strings.Contains(notes.String(), "loop") {
+			t.Fatalf("get -r over a loop a/b -> .. made %v; notes:\n%s", got, notes.String())
+		}
+	})
 	t.Run("wrong password", func(t *testing.T) {
 		target, err := ParseURL(d.url + "/")
 		if err != nil {
