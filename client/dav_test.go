@@ -486,6 +486,32 @@ func davSuite(t *testing.T, d davServer, pass string) {
 			t.Fatalf("get -r over a loop a/b -> .. made %v; notes:\n%s", got, notes.String())
 		}
 	})
+	t.Run("trust", func(t *testing.T) {
+		target, err := ParseURL(d.url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := d.options(t, pass)
+		c, err := Dial(target, o)
+		if err != nil {
+			t.Fatalf("first connection: %v", err)
+		}
+		c.Close()
+		b, _ := os.ReadFile(o.KnownHosts)
+		if !strings.HasPrefix(string(b), target.Addr()+" sha256:") {
+			t.Fatalf("no first-use record of %s: %q", target.Addr(), b)
+		}
+		os.WriteFile(o.KnownHosts, []byte(target.Addr()+" sha256:"+strings.Repeat("00", 32)+"\n"), 0o600)
+		if _, err := Dial(target, o); ExitCode(err) != ExitTrust {
+			t.Fatalf("a changed certificate: %v (exit %d), want exit %d", err, ExitCode(err), ExitTrust)
+		}
+		o.Insecure = true
+		c, err = Dial(target, o)
+		if err != nil {
+			t.Fatalf("--insecure: %v", err)
+		}
+		c.Close()
+	})
 	t.Run("wrong password", func(t *testing.T) {
 		target, err := ParseURL(d.url + "/")
 		if err != nil {
