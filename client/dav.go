@@ -47,9 +47,6 @@ func dialDAV(t Target, o *Options) (Conn, error) {
 	}
 	if t.Scheme == "dav" {
 		scheme = "http"
-		// As ftp:// without TLS on offer: the login goes in clear, and
-		// the user is told so; davs:// is the way to avoid it.
-		o.notice("dav://%s is not encrypted: the password and the files cross the network in clear; use davs:// where the server has TLS", t.Addr())
 	} else {
 		tr.TLSClientConfig = o.tlsConfig(t)
 	}
@@ -63,6 +60,12 @@ func dialDAV(t Target, o *Options) (Conn, error) {
 			// slash), never followed with the credentials elsewhere.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
+	}
+	if t.Scheme == "dav" {
+		if err := c.upgrade(t, o); err != nil {
+			c.Close()
+			return nil, err
+		}
 	}
 	// One PROPFIND of the target checks the connection, the trust and the
 	// credentials before any transfer; a target that does not exist yet
@@ -92,6 +95,40 @@ func dialDAV(t Target, o *Options) (Conn, error) {
 		return nil, withKind(ErrRemote, fmt.Errorf("dav: %s%s does not offer WebDAV (PROPFIND answered %d)", t.Addr(), t.Path, code))
 	}
 	return c, nil
+}
+
+// upgrade asks a dav:// server, without credentials, whether it redirects
+// to HTTPS on the same host (ferry's HTTP port does) and then talks HTTPS,
+// as http:// does. A server that does not gets the password in clear, as
+// ftp:// to a server without TLS does, and the user is told so.
+func (c *davConn) upgrade(t Target, o *Options) error {
+	req, err := http.NewRequestWithContext(c.ctx, "PROPFIND", c.base+davEscape(t.Path, false), strings.NewReader(propfindBody))
+	if err != nil {
+		return withKind(ErrUsage, fmt.Errorf("dav: %w", err))
+	}
+	req.Header.Set("Depth", "0")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return withKind(ErrConnect, fmt.Errorf("dav: %s: %w", t.Addr(), err))
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	loc, lerr := resp.Location()
+	if resp.StatusCode < 300 || resp.StatusCode > 399 || lerr != nil || loc.Scheme != "https" || loc.Hostname() != t.Host {
+		o.notice("dav://%s is not encrypted: the password and the files cross the network in clear; use davs:// where the server has TLS", t.Addr())
+		return nil
+	}
+	https := t
+	https.Scheme, https.Port = "davs", defaultPorts["davs"]
+	if p := loc.Port(); p != "" {
+		if https.Port, err = strconv.Atoi(p); err != nil {
+			return withKind(ErrUsage, fmt.Errorf("dav: redirect to a bad port %q", p))
+		}
+	}
+	c.hc.Transport.(*http.Transport).TLSClientConfig = o.tlsConfig(https)
+	c.base = "https://" + https.Addr()
+	o.notice("%s redirects to HTTPS; using %s", t.Addr(), c.base)
+	return nil
 }
 
 // clone is another connection to the same server: a transport of its own,

@@ -34,10 +34,11 @@ const davPass = "dav pass #?%-ü"
 
 // davServer is a WebDAV server under test.
 type davServer struct {
-	url     string // davs://alice@127.0.0.1:PORT/PREFIX (no trailing slash)
-	root    string // the folder the URL's path names
-	prefix  string // the URL path of root ("" for nginx, "/dav" for ferry)
-	noLinks bool   // the server does not serve symbolic links (rclone)
+	url      string // davs://alice@127.0.0.1:PORT/PREFIX (no trailing slash)
+	root     string // the folder the URL's path names
+	prefix   string // the URL path of root ("" for nginx, "/dav" for ferry)
+	noLinks  bool   // the server does not serve symbolic links (rclone)
+	httpAddr string // ferry's HTTP port, which redirects to HTTPS
 	// mkcolOver: MKCOL of an existing folder succeeds (rclone), where
 	// RFC 4918 §9.3.1 says 405.
 	mkcolOver bool
@@ -145,7 +146,7 @@ func startFerryDAV(t *testing.T) davServer {
 	ln := s.Listener(listen.HTTPS)
 	lnHTTP := s.Listener(listen.HTTP)
 	s.Serve(srv, http.ErrServerClosed, func() error { return srv.ServeHTTPS(ln) }, func() error { return srv.ServeHTTP(lnHTTP) })
-	return davServer{url: "davs://alice@" + ln.Addr().String() + "/dav", root: home, prefix: "/dav"}
+	return davServer{url: "davs://alice@" + ln.Addr().String() + "/dav", root: home, prefix: "/dav", httpAddr: lnHTTP.Addr().String()}
 }
 
 func (d davServer) options(t *testing.T, pass string) Options {
@@ -176,6 +177,28 @@ func TestClientDAVNginx(t *testing.T) {
 func TestClientDAVFerry(t *testing.T) {
 	d := startFerryDAV(t)
 	davSuite(t, d, testserver.Password)
+	t.Run("dav upgrade", func(t *testing.T) {
+		// ferry's HTTP port redirects to HTTPS: dav:// follows it before
+		// any password is sent, and says so.
+		var notes strings.Builder
+		o := d.options(t, testserver.Password)
+		o.Notice = &notes
+		target, err := ParseURL("dav://alice@" + d.httpAddr + "/dav/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Dial(target, o)
+		if err != nil {
+			t.Fatalf("dav:// to ferry's HTTP port: %v", err)
+		}
+		defer c.Close()
+		if _, err := c.List("/dav/"); err != nil {
+			t.Fatalf("list after the upgrade: %v", err)
+		}
+		if !strings.Contains(notes.String(), "redirects to HTTPS") || strings.Contains(notes.String(), "not encrypted") {
+			t.Fatalf("notes: %q", notes.String())
+		}
+	})
 	t.Run("not WebDAV", func(t *testing.T) {
 		// ferry's site outside /dav is no WebDAV: said at once, not as a
 		// missing file later.
