@@ -58,6 +58,13 @@ type renamer interface {
 	replace(from, to string) error
 }
 
+// linkHider shows a symbolic link as what it points to and never says it
+// is one (WebDAV): any folder may be a link back to one it is in, which
+// only its listing, the same as that folder's, tells.
+type linkHider interface {
+	hidesLinks()
+}
+
 // aborter stops what a connection is doing from another goroutine (an
 // interrupt), where Close would wait for a transfer to end.
 type aborter interface {

@@ -51,7 +51,7 @@ type Conn interface {
 
 // Target is a parsed server URL.
 type Target struct {
-	Scheme   string // ftp, ftpes, ftps, sftp, http, https
+	Scheme   string // ftp, ftpes, ftps, sftp, http, https, dav, davs
 	Host     string // without brackets
 	Port     int
 	User     string
@@ -60,11 +60,11 @@ type Target struct {
 	// Path is the path in the protocol's terms: for FTP relative to the
 	// login folder unless the URL starts with %2F (RFC 1738); for SFTP
 	// absolute unless it starts with /~/ (home); for HTTP(S) the path under
-	// /api/v1/files.
+	// /api/v1/files; for WebDAV the server's URL path.
 	Path string
 }
 
-var defaultPorts = map[string]int{"ftp": 21, "ftpes": 21, "ftps": 990, "sftp": 22, "http": 80, "https": 443}
+var defaultPorts = map[string]int{"ftp": 21, "ftpes": 21, "ftps": 990, "sftp": 22, "http": 80, "https": 443, "dav": 80, "davs": 443}
 
 // ParseURL reads a server URL such as ftpes://user@host:2121/dir/file.
 func ParseURL(raw string) (Target, error) {
@@ -79,7 +79,7 @@ func ParseURL(raw string) (Target, error) {
 	t := Target{Scheme: strings.ToLower(u.Scheme), Host: u.Hostname()}
 	def, ok := defaultPorts[t.Scheme]
 	if !ok {
-		return Target{}, withKind(ErrUsage, fmt.Errorf("URL %q: scheme must be ftp, ftpes, ftps, sftp, http or https", redact(raw)))
+		return Target{}, withKind(ErrUsage, fmt.Errorf("URL %q: scheme must be ftp, ftpes, ftps, sftp, http, https, dav or davs", redact(raw)))
 	}
 	if t.Host == "" {
 		return Target{}, withKind(ErrUsage, fmt.Errorf("URL %q has no host", redact(raw)))
@@ -241,6 +241,8 @@ func Dial(t Target, o Options) (Conn, error) {
 		return dialSFTP(t, &o)
 	case "http", "https":
 		return dialHTTP(t, &o)
+	case "dav", "davs":
+		return dialDAV(t, &o)
 	}
 	return nil, withKind(ErrUsage, fmt.Errorf("unknown scheme %q", t.Scheme))
 }

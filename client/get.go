@@ -28,6 +28,8 @@ func (x *Transfer) segmentsFor(pool *Pool, c Conn, n int64, up bool) int {
 		if _, ok := c.(rangeGetter); !ok {
 			return 1
 		}
+	} else if r, ok := c.(interface{ noRanges() bool }); ok && r.noRanges() {
+		return 1 // a WebDAV server seen to ignore Range
 	}
 	if pool.Max() < 2 {
 		return 1

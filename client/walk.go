@@ -130,7 +130,7 @@ func (x *Transfer) listNode(pool *Pool, n *rnode, follow bool) (kids []*rnode, f
 		return nil, nil, false, err
 	}
 	fp := listingSum(es)
-	if n.blind && slices.Contains(n.fps, fp) {
+	if _, hides := c.(linkHider); (n.blind || hides) && slices.Contains(n.fps, fp) {
 		x.notice("skipping %s: a symbolic link to a folder that contains it (a loop)", n.path)
 		return nil, nil, false, nil
 	}

@@ -67,6 +67,7 @@ var clientCmds = []clientCmd{
 			"ferry get -r -c ftps://alice@files.example.net/photos ./photos",
 			"ferry get --segments 8 https://alice@files.example.net/images/disk.iso",
 			"ferry get https://alice@files.example.net/notes.txt - | less",
+			"ferry get -r davs://alice@files.example.net/dav/photos ./photos",
 		},
 		min: 1, max: 2,
 		flags: transferFlags},
@@ -77,6 +78,7 @@ var clientCmds = []clientCmd{
 			"ferry put q3.pdf sftp://alice@files.example.net/reports/",
 			"ferry put -r --parents ./site ftpes://alice@files.example.net/www/new/site",
 			"tar c . | ferry put - https://alice@files.example.net/backup.tar",
+			"ferry put -r ./site davs://alice@www.example.net/site",
 		},
 		min: 2, max: 2,
 		flags: func(fs *flag.FlagSet, f *clientFlags) {
@@ -121,7 +123,8 @@ func newClientFlags(c clientCmd) (*flag.FlagSet, *clientFlags) {
 		for _, e := range c.examples {
 			fmt.Fprintln(w, "  "+e)
 		}
-		fmt.Fprintln(w, "\nURL: ftp:// ftpes:// (explicit TLS) ftps:// (implicit TLS) sftp:// https:// http://;\n"+
+		fmt.Fprintln(w, "\nURL: ftp:// ftpes:// (explicit TLS) ftps:// (implicit TLS) sftp:// https:// http://\n"+
+			"(ferry's API) davs:// dav:// (WebDAV: nginx, Apache, ferry's /dav);\n"+
 			"the password comes from the URL, $FERRY_PASSWORD or a prompt. See docs/client.md.\n\nflags:")
 		fs.PrintDefaults()
 	}
