@@ -27,10 +27,8 @@ func main() {
 	flag.Parse()
 	switch {
 	case *listen != "":
-		if err := serve(*listen); err != nil {
-			fmt.Fprintln(os.Stderr, "tcpfill:", err)
-			os.Exit(1)
-		}
+		fmt.Fprintln(os.Stderr, "tcpfill:", serve(*listen))
+		os.Exit(1)
 	case *connect != "":
 		mbs, err := receive(*connect, *n, *d)
 		if err != nil {
@@ -44,6 +42,7 @@ func main() {
 	}
 }
 
+// serve sends to every connection until it fails to listen or accept.
 func serve(addr string) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
