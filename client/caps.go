@@ -29,6 +29,13 @@ type cloner interface {
 	clone() (Conn, error)
 }
 
+// prober is a clone that connects lazily (HTTP): probe makes its
+// connection now, so that a server that takes no more connections from
+// this address says so when the pool dials, not in the middle of a file.
+type prober interface {
+	probe() error
+}
+
 // rtter reports the round trip measured while connecting.
 type rtter interface {
 	rtt() time.Duration

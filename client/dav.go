@@ -146,6 +146,15 @@ func (c *davConn) clone() (Conn, error) {
 
 func (c *davConn) rtt() time.Duration { return c.rt }
 
+// probe asks about the root: an answer, whatever it says, proves the
+// connection; only a failure to get one is an error (prober).
+func (c *davConn) probe() error {
+	if _, err := c.Stat("/"); errors.Is(err, ErrConnect) || errors.Is(err, ErrIncomplete) {
+		return err
+	}
+	return nil
+}
+
 // hidesLinks: a WebDAV server serves a link as its target (linkHider).
 func (c *davConn) hidesLinks() {}
 

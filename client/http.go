@@ -85,6 +85,19 @@ func (c *httpConn) clone() (Conn, error) {
 		ctx: ctx, cancel: cancel}, nil
 }
 
+// probe asks about the root: an answer, whatever it says, proves the
+// connection; only a failure to get one is an error (prober).
+func (c *httpConn) probe() error {
+	resp, err := c.do(http.MethodHead, "/", nil, nil)
+	if err == nil {
+		resp.Body.Close()
+	}
+	if errors.Is(err, ErrConnect) || errors.Is(err, ErrIncomplete) {
+		return err
+	}
+	return nil
+}
+
 // abort stops the requests in flight.
 func (c *httpConn) abort() {
 	c.cancel()
@@ -238,6 +251,9 @@ func (c *httpConn) List(p string) ([]Entry, error) {
 	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
 		return nil, withKind(ErrRemote, fmt.Errorf("http: listing %s: %w", p, err))
 	}
+	// What follows the JSON (a newline) is read, so that the connection
+	// is reused rather than closed and dialled again.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	out := make([]Entry, 0, len(l.Entries))
 	for _, e := range l.Entries {
 		// A link is listed as its target (type "other" when the target

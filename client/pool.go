@@ -176,6 +176,11 @@ func (p *Pool) get(wait, share, near bool) (Conn, error) {
 			p.open++
 			p.mu.Unlock()
 			c, err := p.first.(cloner).clone()
+			if pr, ok := c.(prober); ok && err == nil {
+				if err = pr.probe(); err != nil {
+					c.Close()
+				}
+			}
 			p.mu.Lock()
 			if err == nil {
 				if p.closed {
@@ -296,6 +301,21 @@ func (p *Pool) drop(c Conn) {
 	p.open--
 	go c.Close()
 	p.cond.Broadcast()
+}
+
+// refused drops c, which the server cut before it carried anything (a
+// limit of connections per address, shared with others), and keeps the
+// pool to the connections left, as when a dial is refused.
+func (p *Pool) refused(c Conn, err error) {
+	p.drop(c)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.open > 0 && p.open < p.max {
+		p.max = p.open
+		if p.notice != nil {
+			p.notice("the server cut a connection before it carried anything (%v); going on with %d", err, p.open)
+		}
+	}
 }
 
 // release returns c to the pool, or drops it when err says the connection

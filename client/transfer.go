@@ -334,24 +334,37 @@ func (x *Transfer) parallel(pool *Pool) int {
 	return AutoParallel(pool.RTT())
 }
 
-// one moves one file over a pooled connection.
+// one moves one file over a pooled connection. A file that failed on a
+// connection that broke before a byte moved is tried again on another
+// (twice at most): a server's limit of connections per address, shared
+// with other clients from the same address, can refuse one of the pool's
+// connections at any moment, and an HTTP client reconnects lazily.
 func (x *Transfer) one(pool *Pool, j job) error {
-	c, err := pool.Get()
-	if err != nil {
+	for attempt := 1; ; attempt++ {
+		c, err := pool.Get()
+		if err != nil {
+			return err
+		}
+		var rec File
+		if j.up {
+			rec, err = x.putFile(pool, c, j)
+		} else {
+			rec, err = x.getFile(pool, c, j)
+		}
+		if err != nil && attempt < 3 && rec.Transferred == 0 && rec.ResumedFrom == 0 && !x.interrupted.Load() &&
+			(errors.Is(err, ErrConnect) || errors.Is(err, ErrIncomplete)) {
+			pool.refused(c, err)
+			x.notice("%s: %v; trying again on another connection", j.remote, err)
+			time.Sleep(time.Duration(attempt) * 250 * time.Millisecond)
+			continue
+		}
+		pool.release(c, err)
+		if err != nil {
+			rec.Error = err.Error()
+		}
+		x.record(rec)
 		return err
 	}
-	var rec File
-	if j.up {
-		rec, err = x.putFile(pool, c, j)
-	} else {
-		rec, err = x.getFile(pool, c, j)
-	}
-	pool.release(c, err)
-	if err != nil {
-		rec.Error = err.Error()
-	}
-	x.record(rec)
-	return err
 }
 
 // mkdirs creates remote folders that do not exist yet; one that exists
