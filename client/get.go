@@ -126,6 +126,9 @@ func (x *Transfer) getFile(pool *Pool, c Conn, j job) (File, error) {
 		}
 		m.Finish()
 		if err != nil {
+			// What moved is recorded: a file cut after bytes moved is not
+			// tried again from the start (Transfer.one).
+			rec.Transferred = n
 			return rec, transferErr("download", j.remote, offset+n, n, err)
 		}
 	}

@@ -81,6 +81,9 @@ func (x *Transfer) putFile(pool *Pool, c Conn, j job) (File, error) {
 	n, err := io.Copy(w, src)
 	cerr := w.Close()
 	m.Finish()
+	// What moved is recorded even when it fails: a file cut after bytes
+	// moved is not tried again from the start (Transfer.one).
+	rec.Transferred = n
 	if src.err != nil {
 		return rec, withKind(ErrLocal, src.err)
 	}
