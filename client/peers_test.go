@@ -104,9 +104,10 @@ type vsftpd struct {
 
 type vsftpdOpts struct {
 	implicit bool
-	cert     string // name of the certificate to use ("a" by default)
-	port     int    // 0: a free port
-	root     string // "": a new folder
+	cert     string   // name of the certificate to use ("a" by default)
+	port     int      // 0: a free port
+	root     string   // "": a new folder
+	extra    []string // configuration lines after the defaults (a later line wins)
 }
 
 func startVsftpd(t *testing.T, o vsftpdOpts) *vsftpd {
@@ -156,6 +157,7 @@ func startVsftpd(t *testing.T, o vsftpdOpts) *vsftpd {
 	if o.implicit {
 		conf = append(conf, "implicit_ssl=YES")
 	}
+	conf = append(conf, o.extra...)
 	cfg := filepath.Join(dir, "vsftpd.conf")
 	if err := os.WriteFile(cfg, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,9 @@
 package client
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -88,5 +91,94 @@ func TestNoRetryAfterBytesMoved(t *testing.T) {
 	}
 	if n := relay.conns.Load(); n > 2 {
 		t.Fatalf("%d connections for one download cut once", n)
+	}
+}
+
+// teeRelay forwards TCP connections to addr and keeps what the client
+// sent.
+type teeRelay struct {
+	ln   net.Listener
+	mu   sync.Mutex
+	sent bytes.Buffer
+}
+
+func (r *teeRelay) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sent.Write(b)
+}
+
+func (r *teeRelay) text() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sent.String()
+}
+
+func startTeeRelay(t *testing.T, addr string) *teeRelay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &teeRelay{ln: ln}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			wg.Add(2)
+			go func() { defer wg.Done(); io.Copy(io.MultiWriter(s, r), c); s.Close() }()
+			go func() { defer wg.Done(); io.Copy(c, s); c.Close() }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return r
+}
+
+// A server that refuses a name before it asks for a password (vsftpd's
+// userlist) does so that the password never crosses the network in the
+// clear: over plain FTP the client sends PASS only once USER asks for
+// it. A name it accepts still logs in.
+func TestPlainFTPPasswordAfterUser(t *testing.T) {
+	list := filepath.Join(t.TempDir(), "user_list")
+	os.WriteFile(list, []byte(ftpUser+"\n"), 0o644)
+	v := startVsftpd(t, vsftpdOpts{extra: []string{"ssl_enable=NO",
+		"userlist_enable=YES", "userlist_deny=YES", "userlist_file=" + list}})
+	relay := startTeeRelay(t, fmt.Sprintf("127.0.0.1:%d", v.Port))
+	o := testOptions(t)
+	o.Password, o.NoTLS = ftpPass, true
+	target, err := ParseURL("ftp://" + ftpUser + "@" + relay.ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Dial(target, o)
+	if err == nil {
+		c.Close()
+		t.Fatal("a user on vsftpd's deny list logged in")
+	}
+	if !errors.Is(err, ErrAuth) {
+		t.Fatalf("refused name: %v, want an authentication error", err)
+	}
+	if sent := relay.text(); !strings.Contains(sent, "USER "+ftpUser) || strings.Contains(sent, ftpPass) {
+		t.Fatalf("sent to a server that refused the name: %q", sent)
+	}
+
+	os.WriteFile(list, []byte("nobody-else\n"), 0o644)
+	c, err = Dial(target, o)
+	if err != nil {
+		t.Fatalf("login over plain FTP: %v", err)
+	}
+	defer c.Close()
+	if _, err := c.List("/"); err != nil {
+		t.Fatalf("list after a plain login: %v", err)
 	}
 }

@@ -218,15 +218,21 @@ func (c *Conn) startTLS() error {
 // Login sends USER and PASS, then sets binary type and, with TLS, PBSZ 0
 // and PROT P so that data connections are protected too.
 func (c *Conn) Login(user, pass string) error {
-	// USER, PASS and the commands that set up transfers go out together
-	// (RFC 959 section 4.2: the replies come in order): one round trip
-	// instead of five. The replies are read in order; a refused login
-	// stops at once, as the server may hang up after it.
-	lines := []string{"USER " + user, "PASS " + pass}
+	// The commands go out together (RFC 959 section 4.2: the replies
+	// come in order): one round trip instead of five. In the clear PASS
+	// waits for USER to ask for it: a server that refuses a name before
+	// its password (vsftpd's userlist) does so that the password never
+	// crosses the network unprotected. The replies are read in order; a
+	// refused login stops at once, as the server may hang up after it.
+	var setup []string
 	if c.tls {
-		lines = append(lines, "PBSZ 0", "PROT P")
+		setup = append(setup, "PBSZ 0", "PROT P")
 	}
-	lines = append(lines, "TYPE I")
+	setup = append(setup, "TYPE I")
+	lines := []string{"USER " + user}
+	if c.tls {
+		lines = append(append(lines, "PASS "+pass), setup...)
+	}
 	if err := c.sendLines(lines...); err != nil {
 		return err
 	}
@@ -238,17 +244,30 @@ func (c *Conn) Login(user, pass string) error {
 	if !needPass && rep.Code != 230 && rep.Code != 202 {
 		return &Error{Cmd: "login", Reply: rep}
 	}
-	passRep, err := c.readFinal()
-	if err != nil {
-		return err
+	if !c.tls {
+		if needPass {
+			setup = append([]string{"PASS " + pass}, setup...)
+		}
+		if err := c.sendLines(setup...); err != nil {
+			return err
+		}
+		if needPass {
+			setup = setup[1:]
+		}
 	}
-	// A server that wants an account (332 again) is refused like a wrong
-	// password; one that logged in without a password answered PASS with
-	// whatever it likes.
-	if needPass && passRep.Code != 230 && passRep.Code != 202 {
-		return &Error{Cmd: "login", Reply: passRep}
+	if c.tls || needPass {
+		passRep, err := c.readFinal()
+		if err != nil {
+			return err
+		}
+		// A server that wants an account (332 again) is refused like a
+		// wrong password; one that logged in without a password answered
+		// PASS with whatever it likes.
+		if needPass && passRep.Code != 230 && passRep.Code != 202 {
+			return &Error{Cmd: "login", Reply: passRep}
+		}
 	}
-	for _, line := range lines[2:] {
+	for _, line := range setup {
 		rep, err := c.readFinal()
 		if err != nil {
 			return err
