@@ -24,6 +24,28 @@ type cutRelay struct {
 	ln    net.Listener
 	conns atomic.Int32
 	wg    sync.WaitGroup
+	open  openConns
+}
+
+// openConns are a relay's connections, closed when the test ends so that
+// none outlives it.
+type openConns struct {
+	mu sync.Mutex
+	cs []net.Conn
+}
+
+func (o *openConns) add(cs ...net.Conn) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.cs = append(o.cs, cs...)
+}
+
+func (o *openConns) closeAll() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, c := range o.cs {
+		c.Close()
+	}
 }
 
 func startCutRelay(t *testing.T, addr string, limit int64) *cutRelay {
@@ -47,6 +69,7 @@ func startCutRelay(t *testing.T, addr string, limit int64) *cutRelay {
 				c.Close()
 				continue
 			}
+			r.open.add(c, s)
 			r.wg.Add(2)
 			go func() { defer r.wg.Done(); io.Copy(s, c); s.Close() }()
 			go func() {
@@ -57,7 +80,7 @@ func startCutRelay(t *testing.T, addr string, limit int64) *cutRelay {
 			}()
 		}
 	}()
-	t.Cleanup(func() { ln.Close(); r.wg.Wait() })
+	t.Cleanup(func() { ln.Close(); r.open.closeAll(); r.wg.Wait() })
 	return r
 }
 
@@ -100,6 +123,7 @@ type teeRelay struct {
 	ln   net.Listener
 	mu   sync.Mutex
 	sent bytes.Buffer
+	open openConns
 }
 
 func (r *teeRelay) Write(b []byte) (int, error) {
@@ -135,12 +159,13 @@ func startTeeRelay(t *testing.T, addr string) *teeRelay {
 				c.Close()
 				continue
 			}
+			r.open.add(c, s)
 			wg.Add(2)
 			go func() { defer wg.Done(); io.Copy(io.MultiWriter(s, r), c); s.Close() }()
 			go func() { defer wg.Done(); io.Copy(c, s); c.Close() }()
 		}
 	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	t.Cleanup(func() { ln.Close(); r.open.closeAll(); wg.Wait() })
 	return r
 }
 
