@@ -52,7 +52,11 @@ func limitsFor(chunk, handles int) sftpLimits {
 // the subsystem request wants no reply and INIT follows it: a clone's
 // session is ready one round trip after the channel opens.
 func startSFTP(sc *ssh.Client, known *sftpLimits, timeout time.Duration) (*sftp.Client, sftpLimits, error) {
+	// A link whose peer went silent would hold OpenChannel for ever: the
+	// connection is closed after the timeout, which ends it.
+	hang := time.AfterFunc(timeout, func() { sc.Close() })
 	ch, reqs, err := sc.OpenChannel("session", nil)
+	hang.Stop()
 	if err != nil {
 		return nil, sftpLimits{}, err
 	}

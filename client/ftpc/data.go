@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ferry-project/ferry/ftp/wire"
@@ -115,7 +116,12 @@ func (c *Conn) readFinal() (wire.Reply, error) {
 }
 
 func (c *Conn) openPassive(command string) (net.Conn, error) {
-	pipelined := c.epsvOK && !c.noEPSV
+	// Only a command that changes nothing goes out behind EPSV: should
+	// EPSV fail, a server might carry out a STOR on the file (truncating
+	// it) before it finds that no data connection can follow.
+	v := strings.ToUpper(verb(command))
+	v, _, _ = strings.Cut(v, " ")
+	pipelined := c.epsvOK && !c.noEPSV && (v == "RETR" || v == "LIST" || v == "MLSD" || v == "NLST")
 	var addr string
 	var err error
 	if pipelined {
