@@ -181,7 +181,7 @@ func (x *Transfer) Get(remote, local string) error {
 	if !x.Recursive {
 		return withKind(ErrUsage, fmt.Errorf("%s is a folder: use -r to download it", remote))
 	}
-	pool.warm(x.parallel(pool))
+	pool.warm(min(x.parallel(pool), warmConns))
 	t, err := x.walkRemote(pool, remote, true)
 	if err != nil {
 		return err
@@ -240,7 +240,7 @@ func (x *Transfer) Put(local, remote string) error {
 	if !x.Recursive {
 		return withKind(ErrUsage, fmt.Errorf("%s is a folder: use -r to upload it", local))
 	}
-	pool.warm(x.parallel(pool))
+	pool.warm(min(x.parallel(pool), warmConns))
 	t, err := x.walkLocal(local, true)
 	if err != nil {
 		return err
@@ -324,6 +324,12 @@ func (x *Transfer) run(jobs []job) error {
 	}
 	return first
 }
+
+// warmConns is how many connections a tree dials while it is walked,
+// before it knows how many files there are: enough to start on, few
+// enough that a folder of three files does not cost the server sixteen
+// logins. The others are dialled as the files need them.
+const warmConns = 4
 
 // parallel is how many files move at once: Parallel, or from the round
 // trip.
