@@ -14,9 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/ferry-project/ferry/certs"
 	"github.com/ferry-project/ferry/config"
@@ -112,24 +110,7 @@ http {
 	out := &bytes.Buffer{}
 	cmd := exec.Command("nginx", "-c", cfg, "-p", dir, "-g", "daemon off;")
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// SIGTERM: the master stops its workers (SIGKILL would orphan them);
-	// the group's kill is the backstop.
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	})
+	testutil.StartDaemon(t, cmd)
 	waitListen(t, port, out)
 	return davServer{url: fmt.Sprintf("%s://alice@127.0.0.1:%d", scheme, port), root: root}
 }
