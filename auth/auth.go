@@ -73,9 +73,6 @@ type Authenticator struct {
 
 // New returns an Authenticator over st with the given lockout (nil: none).
 func New(st store.Store, lockout *Lockout, o Options) *Authenticator {
-	// The dummy hash is made now, so that the first unknown name does not
-	// take the time of two hashes.
-	go dummyHash()
 	a := &Authenticator{Store: st, Lockout: lockout}
 	a.setup(o)
 	return a
@@ -165,7 +162,7 @@ func (a *Authenticator) Password(ctx context.Context, ip net.IP, name, password 
 	}
 	hash := u.PasswordHash
 	if err != nil || hash == "" {
-		hash = dummyHash()
+		hash = dummyHash
 	}
 	release, berr := a.acquire(ctx)
 	if berr != nil {
