@@ -337,12 +337,7 @@ func (c *Conn) cmd(line string) (wire.Reply, error) {
 	if err := c.send(line); err != nil {
 		return wire.Reply{}, err
 	}
-	for {
-		rep, err := c.read()
-		if err != nil || rep.Code >= 200 {
-			return rep, err
-		}
-	}
+	return c.readFinal()
 }
 
 // expect runs a command and wants one of the codes.
